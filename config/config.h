@@ -1,0 +1,173 @@
+// The cluster configuration: one YAML file describes a whole ringgate cluster.
+// docs/CONFIGURATION.md documents every field; loader.cpp parses and validates them.
+// Every node of a cluster reads the same file and picks its own entry by node id.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ipv4.h"
+
+namespace ringgate::config {
+
+using NodeId = uint32_t;
+
+// Seed 004, Table 1: how a VIP sticks to a host.
+enum class Persistence : uint8_t {
+    Movable = 0,          // may move for load balancing
+    StickyCurrent = 1,    // stays with its current host until that host dies
+    StickyPreferred = 3,  // returns to its preferred host whenever that host lives
+};
+
+enum class Protocol : uint8_t { Tcp, Udp };
+enum class NatMode : uint8_t { Dnat, FullNat };
+enum class Scheduler : uint8_t { Maglev, RoundRobin };
+enum class PortDriver : uint8_t { AfXdp, AfPacket, Pcap, Ring, Pci };
+enum class IdlePolicy : uint8_t { Backoff, Poll };
+enum class RegistryStore : uint8_t { Sqlite, Postgresql };
+enum class HealthCheckKind : uint8_t { Icmp, Tcp, Http };
+
+struct NodeAddress {
+    std::string subnet;  // name of a subnet in `subnets`
+    Ipv4Address address;
+};
+
+struct Node {
+    NodeId id = 0;
+    std::vector<NodeAddress> addresses;  // the node's primary address on each subnet
+    std::optional<Ipv4Address> addressOn(const std::string& subnet) const;
+};
+
+struct Cluster {
+    std::string name;
+    uint64_t configVersion = 0;
+    uint16_t port = 7100;                  // UDP port of cluster messaging on every subnet
+    std::optional<std::string> sharedKey;  // HMAC key for cluster datagrams; none = no auth
+    std::vector<Node> nodes;               // ring order is the order of this list
+    const Node* findNode(NodeId id) const;
+};
+
+struct Vip {
+    Ipv4Address address;
+    std::optional<NodeId> preferredHost;
+    Persistence persistence = Persistence::Movable;
+};
+
+struct Subnet {
+    std::string name;
+    Ipv4Prefix prefix;
+    std::vector<Vip> vips;
+};
+
+struct Backend {
+    Ipv4Address address;
+    uint16_t port = 0;
+    uint32_t weight = 1;
+};
+
+struct BackendPool {
+    std::string name;
+    bool fromRegistry = false;      // live list comes from ringgate-registry
+    std::vector<Backend> backends;  // static members (or seeds before the registry answers)
+};
+
+struct Service {
+    std::string name;
+    Ipv4Address vip;
+    uint16_t port = 0;
+    Protocol protocol = Protocol::Tcp;
+    std::string pool;
+    NatMode nat = NatMode::Dnat;
+    Scheduler scheduler = Scheduler::Maglev;
+};
+
+struct Timers {
+    uint32_t tokenIntervalMs = 100;      // pause between receiving the token and passing it on
+    uint32_t handoffAckTimeoutMs = 40;   // wait for a hand-off acknowledgement before a resend
+    uint32_t handoffRetries = 2;         // resends before the destination is declared dead
+    uint32_t tokenLossTimeoutMs = 300;   // no token for this long: send a 911
+    uint32_t garpRepeats = 3;            // gratuitous ARPs after a claim (burst + repeats)
+    uint32_t garpIntervalMs = 200;       // spacing of the repeats
+    uint32_t probeTimeoutMs = 100;       // ARP probe before claiming an unowned VIP
+};
+
+struct HealthCheck {
+    HealthCheckKind kind = HealthCheckKind::Icmp;
+    Ipv4Address target;
+    uint16_t port = 0;     // tcp/http
+    std::string path;      // http
+    uint32_t intervalMs = 1000;
+    uint32_t failures = 3;  // consecutive failures that count as down
+};
+
+// Seed 004's localmonitor.cfg: what a node watches on itself before it keeps its VIPs.
+struct LocalMonitors {
+    std::vector<std::string> nics;         // interfaces that must have link
+    std::vector<HealthCheck> applications; // local services that must answer
+    std::vector<Ipv4Address> pingTargets;  // at least one must answer (uplink check)
+    uint32_t intervalMs = 1000;
+};
+
+struct Registry {
+    std::vector<Ipv4Endpoint> endpoints;  // service address(es) of ringgate-registry
+    RegistryStore store = RegistryStore::Sqlite;
+    std::string sqlitePath = "/var/lib/ringgate/registry.db";
+    std::string postgresConninfo;  // libpq connection string when store is postgresql
+    uint16_t buddyPort = 7301;     // listener port of ringgate-buddy on each back end
+    HealthCheck buddyCheck;        // how a buddy checks its buddies (ICMP by default)
+};
+
+struct Management {
+    std::string socketPath = "/run/ringgate/ringgated-{node}.sock";  // {node} -> node id
+    std::optional<Ipv4Endpoint> listen;  // remote listener (password required)
+    std::string passwordHash;            // "sha256:<hex>" for the remote listener
+    std::string socketPathFor(NodeId node) const;
+};
+
+struct Port {
+    std::string name;
+    std::string subnet;  // which subnet this port faces
+    PortDriver driver = PortDriver::AfXdp;
+    std::string interface;  // af_xdp / af_packet
+    std::string pciAddress; // pci
+    std::string pcapRx;     // pcap
+    std::string pcapTx;     // pcap
+    uint16_t queues = 1;
+};
+
+struct Dataplane {
+    bool enabled = true;
+    bool hugepages = false;
+    uint32_t memoryMb = 512;  // EAL memory (with --no-huge when hugepages is false)
+    std::vector<uint32_t> lcores = {1};
+    IdlePolicy idlePolicy = IdlePolicy::Backoff;
+    uint32_t idleSleepMaxUs = 1000;  // longest sleep of an idle worker
+    uint32_t connectionTableSize = 1u << 20;
+    uint32_t neighbourTableSize = 4096;
+    std::vector<Port> ports;
+};
+
+struct Config {
+    std::string sourcePath;
+    Cluster cluster;
+    std::vector<Subnet> subnets;
+    std::vector<BackendPool> pools;
+    std::vector<Service> services;
+    Timers timers;
+    LocalMonitors localMonitors;
+    std::optional<Registry> registry;
+    Management management;
+    Dataplane dataplane;
+
+    const Subnet* findSubnet(const std::string& name) const;
+    const BackendPool* findPool(const std::string& name) const;
+};
+
+std::string_view toString(Persistence persistence);
+std::string_view toString(Protocol protocol);
+std::string_view toString(NatMode mode);
+std::string_view toString(PortDriver driver);
+
+}  // namespace ringgate::config

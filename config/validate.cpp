@@ -1,0 +1,254 @@
+#include "config/validate.h"
+
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace ringgate::config {
+
+namespace {
+
+std::string at(const std::string& list, size_t index) {
+    return list + "[" + std::to_string(index) + "]";
+}
+
+void validateCluster(const Config& config, Diagnostics& diag) {
+    const Cluster& cluster = config.cluster;
+    if (cluster.nodes.empty()) diag.errorAt("cluster.nodes", "the node map needs at least one node");
+    if (cluster.sharedKey && cluster.sharedKey->size() < 16)
+        diag.errorAt("cluster.shared_key", "a shared key needs at least 16 characters");
+
+    std::map<NodeId, size_t> ids;
+    std::map<Ipv4Address, std::string> addresses;
+    for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+        const Node& node = cluster.nodes[i];
+        std::string path = at("cluster.nodes", i);
+        auto [it, fresh] = ids.emplace(node.id, i);
+        if (!fresh)
+            diag.errorAt(path + ".id", "node id " + std::to_string(node.id) +
+                                           " is already used by cluster.nodes[" +
+                                           std::to_string(it->second) + "]");
+        if (node.addresses.empty())
+            diag.errorAt(path + ".addresses", "a node needs a primary address on at least one subnet");
+        for (const NodeAddress& a : node.addresses) {
+            std::string addressPath = path + ".addresses." + a.subnet;
+            const Subnet* subnet = config.findSubnet(a.subnet);
+            if (!subnet) {
+                diag.errorAt(addressPath, "no subnet named '" + a.subnet + "'");
+                continue;
+            }
+            if (!subnet->prefix.contains(a.address))
+                diag.errorAt(addressPath, a.address.toString() + " is outside subnet " +
+                                              a.subnet + " (" + subnet->prefix.toString() + ")");
+            auto [prev, unique] = addresses.emplace(a.address, addressPath);
+            if (!unique)
+                diag.errorAt(addressPath, a.address.toString() + " is also " + prev->second);
+        }
+    }
+}
+
+void validateSubnets(const Config& config, Diagnostics& diag) {
+    std::set<std::string> names;
+    std::map<Ipv4Address, std::string> vips;
+    std::set<Ipv4Address> nodeAddresses;
+    for (const Node& node : config.cluster.nodes)
+        for (const NodeAddress& a : node.addresses) nodeAddresses.insert(a.address);
+
+    for (size_t s = 0; s < config.subnets.size(); ++s) {
+        const Subnet& subnet = config.subnets[s];
+        std::string path = at("subnets", s);
+        if (!names.insert(subnet.name).second)
+            diag.errorAt(path + ".name", "subnet name '" + subnet.name + "' is used twice");
+        // Overlapping subnets would make "which port faces this address" ambiguous.
+        for (size_t other = 0; other < s; ++other) {
+            const Ipv4Prefix& o = config.subnets[other].prefix;
+            if (o.contains(subnet.prefix.network) || subnet.prefix.contains(o.network))
+                diag.errorAt(path + ".prefix", subnet.prefix.toString() + " overlaps subnets[" +
+                                                   std::to_string(other) + "] (" + o.toString() + ")");
+        }
+        for (size_t v = 0; v < subnet.vips.size(); ++v) {
+            const Vip& vip = subnet.vips[v];
+            std::string vipPath = at(path + ".vips", v);
+            if (!subnet.prefix.contains(vip.address))
+                diag.errorAt(vipPath + ".address", vip.address.toString() + " is outside subnet " +
+                                                       subnet.name + " (" +
+                                                       subnet.prefix.toString() + ")");
+            auto [prev, unique] = vips.emplace(vip.address, vipPath);
+            if (!unique)
+                diag.errorAt(vipPath + ".address",
+                             vip.address.toString() + " is already a VIP at " + prev->second);
+            if (nodeAddresses.count(vip.address))
+                diag.errorAt(vipPath + ".address",
+                             vip.address.toString() + " is a node's primary address, not a VIP");
+            if (vip.preferredHost && !config.cluster.findNode(*vip.preferredHost))
+                diag.errorAt(vipPath + ".preferred_host",
+                             "node " + std::to_string(*vip.preferredHost) +
+                                 " is not in cluster.nodes");
+            if (vip.persistence == Persistence::StickyPreferred && !vip.preferredHost)
+                diag.errorAt(vipPath + ".persistence",
+                             "persistence 3 (sticky to preferred host) needs a preferred_host");
+        }
+    }
+}
+
+bool isVip(const Config& config, Ipv4Address address) {
+    for (const Subnet& subnet : config.subnets)
+        for (const Vip& vip : subnet.vips)
+            if (vip.address == address) return true;
+    return false;
+}
+
+bool onSomeSubnet(const Config& config, Ipv4Address address) {
+    for (const Subnet& subnet : config.subnets)
+        if (subnet.prefix.contains(address)) return true;
+    return false;
+}
+
+void validatePoolsAndServices(const Config& config, Diagnostics& diag) {
+    std::set<std::string> poolNames;
+    for (size_t p = 0; p < config.pools.size(); ++p) {
+        const BackendPool& pool = config.pools[p];
+        std::string path = at("pools", p);
+        if (!poolNames.insert(pool.name).second)
+            diag.errorAt(path + ".name", "pool name '" + pool.name + "' is used twice");
+        if (!pool.fromRegistry && pool.backends.empty())
+            diag.errorAt(path, "a pool needs backends, or registry: true to follow the registry");
+        if (pool.fromRegistry && !config.registry)
+            diag.errorAt(path + ".registry", "registry: true but there is no registry section");
+        std::set<std::pair<Ipv4Address, uint16_t>> members;
+        for (size_t b = 0; b < pool.backends.size(); ++b) {
+            const Backend& backend = pool.backends[b];
+            std::string backendPath = at(path + ".backends", b);
+            if (!members.insert({backend.address, backend.port}).second)
+                diag.errorAt(backendPath, backend.address.toString() + ":" +
+                                              std::to_string(backend.port) + " is listed twice");
+            if (!onSomeSubnet(config, backend.address))
+                diag.errorAt(backendPath + ".address",
+                             backend.address.toString() + " is on none of the configured subnets");
+            if (isVip(config, backend.address))
+                diag.errorAt(backendPath + ".address",
+                             backend.address.toString() + " is a VIP, not a back end");
+        }
+    }
+
+    std::set<std::string> serviceNames;
+    std::map<std::tuple<Ipv4Address, uint16_t, Protocol>, std::string> listeners;
+    for (size_t i = 0; i < config.services.size(); ++i) {
+        const Service& service = config.services[i];
+        std::string path = at("services", i);
+        if (!serviceNames.insert(service.name).second)
+            diag.errorAt(path + ".name", "service name '" + service.name + "' is used twice");
+        if (!isVip(config, service.vip))
+            diag.errorAt(path + ".vip", service.vip.toString() + " is not a VIP of any subnet");
+        if (!config.findPool(service.pool))
+            diag.errorAt(path + ".pool", "no pool named '" + service.pool + "'");
+        auto [prev, unique] =
+            listeners.emplace(std::make_tuple(service.vip, service.port, service.protocol), path);
+        if (!unique)
+            diag.errorAt(path, service.vip.toString() + ":" + std::to_string(service.port) + "/" +
+                                   std::string(toString(service.protocol)) +
+                                   " is already served by " + prev->second);
+    }
+}
+
+void validateTimers(const Config& config, Diagnostics& diag) {
+    const Timers& t = config.timers;
+    // A hand-off must be able to fail (all retries) before the ring gives the token up for
+    // lost; otherwise a single dead node triggers a 911 storm instead of a clean skip.
+    uint64_t handoffBudget = uint64_t{t.handoffAckTimeoutMs} * (t.handoffRetries + 1);
+    if (uint64_t{t.tokenIntervalMs} + handoffBudget >= t.tokenLossTimeoutMs)
+        diag.errorAt("timers.token_loss_timeout_ms",
+                     std::to_string(t.tokenLossTimeoutMs) +
+                         " ms must exceed token_interval_ms + handoff_ack_timeout_ms x "
+                         "(handoff_retries + 1) = " +
+                         std::to_string(t.tokenIntervalMs + handoffBudget) + " ms");
+    if (t.garpRepeats > 0 && uint64_t{t.garpIntervalMs} * t.garpRepeats > 60'000)
+        diag.errorAt("timers.garp_interval_ms",
+                     "gratuitous ARP repeats would last over a minute; lower garp_repeats or the interval");
+    if (t.probeTimeoutMs >= t.tokenLossTimeoutMs)
+        diag.errorAt("timers.probe_timeout_ms",
+                     "an ARP probe must finish before the token is declared lost (token_loss_timeout_ms)");
+}
+
+void validateManagement(const Config& config, Diagnostics& diag) {
+    const Management& m = config.management;
+    if (m.socketPath.front() != '/')
+        diag.errorAt("management.socket", "must be an absolute path");
+    if (m.socketPathFor(65535).size() >= 108)  // sun_path limit
+        diag.errorAt("management.socket", "path is too long for a Unix socket (limit 107 bytes)");
+    if (m.listen && m.passwordHash.empty())
+        diag.errorAt("management.listen", "a remote listener needs management.password_hash");
+    if (!m.passwordHash.empty() &&
+        (m.passwordHash.rfind("sha256:", 0) != 0 || m.passwordHash.size() != 7 + 64))
+        diag.errorAt("management.password_hash", "expected sha256:<64 hex digits>");
+}
+
+void validateRegistry(const Config& config, Diagnostics& diag) {
+    if (!config.registry) return;
+    const Registry& r = *config.registry;
+    if (r.endpoints.empty()) diag.errorAt("registry.endpoints", "needs at least one endpoint");
+    if (r.store == RegistryStore::Postgresql && r.postgresConninfo.empty())
+        diag.errorAt("registry.postgres_conninfo", "store postgresql needs a connection string");
+}
+
+void validateDataplane(const Config& config, Diagnostics& diag) {
+    const Dataplane& d = config.dataplane;
+    if (!d.enabled) return;
+    if (d.ports.empty()) diag.errorAt("dataplane.ports", "an enabled dataplane needs ports");
+    if (d.lcores.empty()) diag.errorAt("dataplane.lcores", "an enabled dataplane needs an lcore");
+    std::set<uint32_t> lcores;
+    for (size_t i = 0; i < d.lcores.size(); ++i)
+        if (!lcores.insert(d.lcores[i]).second)
+            diag.errorAt(at("dataplane.lcores", i), "lcore " + std::to_string(d.lcores[i]) +
+                                                        " is listed twice");
+    std::map<std::string, std::string> portNames;
+    std::map<std::string, std::string> interfaces;
+    for (size_t i = 0; i < d.ports.size(); ++i) {
+        const Port& port = d.ports[i];
+        std::string path = at("dataplane.ports", i);
+        auto [prev, unique] = portNames.emplace(port.name, path);
+        if (!unique)
+            diag.errorAt(path + ".name", "port name '" + port.name + "' is already used by " +
+                                             prev->second);
+        if (!config.findSubnet(port.subnet))
+            diag.errorAt(path + ".subnet", "no subnet named '" + port.subnet + "'");
+        switch (port.driver) {
+            case PortDriver::AfXdp:
+            case PortDriver::AfPacket:
+                if (port.interface.empty()) {
+                    diag.errorAt(path + ".interface",
+                                 std::string(toString(port.driver)) + " ports need an interface");
+                } else {
+                    auto [other, fresh] = interfaces.emplace(port.interface, path);
+                    if (!fresh)
+                        diag.errorAt(path + ".interface", "interface '" + port.interface +
+                                                              "' is already used by " + other->second);
+                }
+                break;
+            case PortDriver::Pci:
+                if (port.pciAddress.empty())
+                    diag.errorAt(path + ".pci_address", "pci ports need a pci_address");
+                break;
+            case PortDriver::Pcap:
+                if (port.pcapRx.empty() && port.pcapTx.empty())
+                    diag.errorAt(path, "pcap ports need pcap_rx, pcap_tx or both");
+                break;
+            case PortDriver::Ring:
+                break;
+        }
+    }
+}
+
+}  // namespace
+
+void validate(const Config& config, Diagnostics& diag) {
+    validateCluster(config, diag);
+    validateSubnets(config, diag);
+    validatePoolsAndServices(config, diag);
+    validateTimers(config, diag);
+    validateManagement(config, diag);
+    validateRegistry(config, diag);
+    validateDataplane(config, diag);
+}
+
+}  // namespace ringgate::config

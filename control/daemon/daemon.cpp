@@ -1,0 +1,93 @@
+#include "control/daemon/daemon.h"
+
+#include <csignal>
+
+#include "common/json_writer.h"
+#include "common/log.h"
+
+namespace ringgate::daemon {
+
+using management::Format;
+using management::Reply;
+using management::Request;
+
+Daemon::Daemon(config::Config config, config::NodeId self)
+    : config_(std::move(config)),
+      self_(self),
+      signals_(io_, SIGTERM, SIGINT),
+      management_(io_, commands_),
+      startedAt_(std::chrono::steady_clock::now()) {
+    registerCommands();
+}
+
+Daemon::~Daemon() = default;
+
+Expected<void> Daemon::start() {
+    auto listening = management_.listen(config_.management.socketPathFor(self_));
+    if (!listening) return listening;
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+        if (!ec) onSignal(signal);
+    });
+    RG_INFO(Main, "node %u of cluster '%s' (config version %llu) started; dataplane %s", self_,
+            config_.cluster.name.c_str(),
+            static_cast<unsigned long long>(config_.cluster.configVersion),
+            config_.dataplane.enabled ? "enabled" : "off");
+    return {};
+}
+
+int Daemon::run() {
+    io_.run();
+    return 0;
+}
+
+void Daemon::onSignal(int signal) {
+    RG_INFO(Main, "signal %d: shutting down", signal);
+    management_.close();
+    io_.stop();
+}
+
+void Daemon::registerCommands() {
+    commands_.add("status", "status             node identity, uptime and configuration version",
+                  [this](const Request& request) {
+                      auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - startedAt_)
+                                        .count();
+                      if (request.format == Format::Json) {
+                          JsonWriter json;
+                          json.beginObject()
+                              .field("node", self_)
+                              .field("cluster", config_.cluster.name)
+                              .field("config_version", config_.cluster.configVersion)
+                              .field("uptime_ms", static_cast<int64_t>(uptime))
+                              .field("dataplane", config_.dataplane.enabled)
+                              .field("pid", static_cast<int64_t>(::getpid()))
+                              .endObject();
+                          return Reply{true, json.str() + "\n"};
+                      }
+                      std::string body = "node " + std::to_string(self_) + " of cluster '" +
+                                         config_.cluster.name + "'\n";
+                      body += "config version " + std::to_string(config_.cluster.configVersion) + "\n";
+                      body += "uptime " + std::to_string(uptime / 1000) + "." +
+                              std::to_string(uptime % 1000 / 100) + " s\n";
+                      body += std::string("dataplane ") +
+                              (config_.dataplane.enabled ? "enabled" : "off") + "\n";
+                      return Reply{true, body};
+                  });
+    commands_.add("log-level", "log-level SPEC     set log levels, e.g. 'debug' or 'cluster=debug,vip=info'",
+                  [](const Request& request) {
+                      if (request.args.size() != 1)
+                          return Reply::error(request.format, "usage: log-level SPEC");
+                      if (!log::applySpec(request.args[0]))
+                          return Reply::error(request.format,
+                                              "bad log spec '" + request.args[0] +
+                                                  "' (levels: error warn info debug)");
+                      if (request.format == Format::Json) {
+                          JsonWriter json;
+                          json.beginObject().field("log_level", request.args[0]).endObject();
+                          return Reply{true, json.str() + "\n"};
+                      }
+                      return Reply{true, "log levels set to " + request.args[0] + "\n"};
+                  });
+}
+
+}  // namespace ringgate::daemon

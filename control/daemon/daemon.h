@@ -1,0 +1,46 @@
+// One gateway node: owns the control thread's io_context and every component of
+// ringgated. Components register management commands and timers here; the dataplane,
+// when enabled, runs on its own lcores and talks to this thread through snapshots/rings.
+#pragma once
+
+#include "common/asio.h"
+
+#include <chrono>
+#include <memory>
+
+#include "common/expected.h"
+#include "config/config.h"
+#include "control/management/command_table.h"
+#include "control/management/management_server.h"
+
+namespace ringgate::daemon {
+
+class Daemon {
+public:
+    Daemon(config::Config config, config::NodeId self);
+    ~Daemon();
+
+    // Binds sockets and starts components; an error here means nothing is running.
+    Expected<void> start();
+    // Runs until SIGTERM/SIGINT; returns the process exit status.
+    int run();
+
+    boost::asio::io_context& io() { return io_; }
+    management::CommandTable& commands() { return commands_; }
+    const config::Config& config() const { return config_; }
+    config::NodeId self() const { return self_; }
+
+private:
+    void registerCommands();
+    void onSignal(int signal);
+
+    config::Config config_;
+    config::NodeId self_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    management::CommandTable commands_;
+    management::ManagementServer management_;
+    std::chrono::steady_clock::time_point startedAt_;
+};
+
+}  // namespace ringgate::daemon

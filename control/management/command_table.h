@@ -1,0 +1,61 @@
+// Management commands, sans-I/O: a request line in, a reply out. Components register the
+// commands they answer (members, vips, stats, pool, ...); the socket shell only moves bytes.
+//
+// Wire protocol on the management socket (one request per connection):
+//   request:  "<format> <command> [args...]\n"   format is "text" or "json"
+//   reply:    "ok\n" or "error\n", then the body, then the server closes the connection.
+// Errors in JSON format are {"error": "..."} so scripts never parse prose.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringgate::management {
+
+enum class Format { Text, Json };
+
+struct Request {
+    Format format = Format::Text;
+    std::string command;
+    std::vector<std::string> args;
+};
+
+struct Reply {
+    bool ok = true;
+    std::string body;
+
+    static Reply error(Format format, std::string_view message);
+};
+
+// Parses "json members" or "text vip move 198.18.0.100 2"; a malformed line yields an error.
+struct ParsedRequest {
+    bool ok = false;
+    Request request;
+    std::string error;
+};
+ParsedRequest parseRequest(std::string_view line);
+std::string formatRequest(const Request& request);
+std::string encodeReply(const Reply& reply);
+
+class CommandTable {
+public:
+    using Handler = std::function<Reply(const Request&)>;
+
+    // `usage` is one line for `help`, e.g. "members            ring members and counters".
+    void add(std::string name, std::string usage, Handler handler);
+    Reply dispatch(const Request& request) const;
+
+private:
+    Reply help(const Request& request) const;
+
+    struct Entry {
+        std::string usage;
+        Handler handler;
+    };
+    std::map<std::string, Entry> commands_;
+};
+
+}  // namespace ringgate::management

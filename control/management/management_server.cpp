@@ -1,0 +1,116 @@
+#include "control/management/management_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/log.h"
+
+namespace ringgate::management {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+namespace {
+
+constexpr size_t kMaxRequestBytes = 4096;
+constexpr auto kClientTimeout = std::chrono::seconds(5);
+
+// One connection: read a line (bounded, with a deadline), answer, close.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(stream::socket socket, const CommandTable& commands)
+        : socket_(std::move(socket)), timer_(socket_.get_executor()), commands_(commands) {}
+
+    void start() {
+        timer_.expires_after(kClientTimeout);
+        timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec) self->socket_.close();  // a silent client does not hold a socket forever
+        });
+        asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, kMaxRequestBytes), '\n',
+                               [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                                   self->onRequest(ec, n);
+                               });
+    }
+
+private:
+    void onRequest(boost::system::error_code ec, size_t length) {
+        Reply reply;
+        if (ec) {
+            if (ec == asio::error::operation_aborted || ec == asio::error::eof ||
+                ec == asio::error::bad_descriptor)
+                return;
+            reply = Reply::error(Format::Text, "request too long or unreadable: " + ec.message());
+        } else {
+            auto parsed = parseRequest(std::string_view(buffer_).substr(0, length));
+            reply = parsed.ok ? commands_.dispatch(parsed.request)
+                              : Reply::error(Format::Text, parsed.error);
+        }
+        out_ = encodeReply(reply);
+        asio::async_write(socket_, asio::buffer(out_),
+                          [self = shared_from_this()](boost::system::error_code, size_t) {
+                              self->timer_.cancel();
+                              boost::system::error_code ignored;
+                              self->socket_.shutdown(stream::socket::shutdown_both, ignored);
+                              self->socket_.close(ignored);
+                          });
+    }
+
+    stream::socket socket_;
+    asio::steady_timer timer_;
+    const CommandTable& commands_;
+    std::string buffer_;
+    std::string out_;
+};
+
+}  // namespace
+
+ManagementServer::ManagementServer(asio::io_context& io, const CommandTable& commands)
+    : io_(io), commands_(commands), acceptor_(io) {}
+
+ManagementServer::~ManagementServer() { close(); }
+
+Expected<void> ManagementServer::listen(const std::string& path) {
+    std::error_code fsError;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), fsError);
+    if (fsError)
+        return makeError("create directory for " + path + ": " + fsError.message());
+
+    // A socket file left by a killed daemon: remove it only if nobody answers on it.
+    if (std::filesystem::exists(path, fsError)) {
+        stream::socket probe(io_);
+        boost::system::error_code ec;
+        probe.connect(stream::endpoint(path), ec);
+        if (!ec) return makeError(path + " is in use by a running daemon");
+        ::unlink(path.c_str());
+    }
+
+    boost::system::error_code ec;
+    acceptor_.open(stream(), ec);
+    if (!ec) acceptor_.bind(stream::endpoint(path), ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return makeError("management socket " + path + ": " + ec.message());
+    ::chmod(path.c_str(), 0660);  // operators in the socket's group may use ringgatectl
+    path_ = path;
+    acceptNext();
+    RG_INFO(Management, "listening on %s", path.c_str());
+    return {};
+}
+
+void ManagementServer::close() {
+    if (!acceptor_.is_open()) return;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+void ManagementServer::acceptNext() {
+    acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) std::make_shared<Session>(std::move(socket), commands_)->start();
+        acceptNext();
+    });
+}
+
+}  // namespace ringgate::management
