@@ -23,6 +23,9 @@ Daemon::Daemon(config::Config config, config::NodeId self)
 Daemon::~Daemon() = default;
 
 Expected<void> Daemon::start() {
+    if (config_.dataplane.enabled)
+        return makeError("dataplane.enabled is true, but this ringgated has no fast path yet; "
+                         "set dataplane: { enabled: false } to run the control plane alone");
     auto listening = management_.listen(config_.management.socketPathFor(self_));
     if (!listening) return listening;
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
