@@ -34,8 +34,10 @@ std::vector<Effect> VipManager::onToken(Clock::time_point now, const std::vector
     std::set<NodeId> live(members.begin(), members.end());
     bool changed = false;
     // A node that never saw the table before learns who owned each VIP from it, so that
-    // only VIPs nobody was known to own are probed before the claim.
-    for (const VipEntry& e : table.entries) lastSeenOwner_.try_emplace(e.address, e.current);
+    // only VIPs nobody was known to answer are probed before the claim. A VIP the table
+    // already gives to us, on our first visit, has not been answered by anyone yet.
+    for (const VipEntry& e : table.entries)
+        lastSeenOwner_.try_emplace(e.address, e.current == self_ ? kNoNode : e.current);
 
     // Our own load row is fresh; rows of nodes that left the ring are stale.
     loads.nodes[self_] = myLoad;
