@@ -213,6 +213,7 @@ void VipManager::balanceLoad(Clock::time_point now, VipTable& table,
                              const std::vector<NodeId>& members, const LoadTable& loads,
                              bool& changed) {
     if (!loadBalancing_.enabled || table.isDrained(self_) || members.size() < 2) return;
+    if (!contains(members, self_)) return;  // leaving the ring: take nothing
     if (tookOnce_ && now - lastTake_ < loadBalancing_.cooldown) return;
 
     // Rates are measured by whichever node answered for a VIP; attribute each VIP to the
