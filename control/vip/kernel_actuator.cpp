@@ -98,6 +98,12 @@ Expected<void> KernelActuator::start() {
         bindTo.sll_ifindex = link->index;
         if (::bind(link->arpSocket, reinterpret_cast<sockaddr*>(&bindTo), sizeof bindTo) != 0)
             return makeError("bind ARP socket to " + link->name + ": " + errnoText());
+        // A predecessor killed with SIGKILL leaves its VIPs on the interface; this node
+        // answers for nothing until the token gives it a VIP.
+        const config::Subnet* subnet = config_.findSubnet(link->subnet);
+        for (const config::Vip& vip : subnet->vips)
+            if (auto removed = changeAddress(*link, vip.address, false); !removed)
+                return makeError("clearing stale " + removed.error().message);
         link->arpStream = std::make_unique<asio::posix::stream_descriptor>(io_, link->arpSocket);
         receiveArp(*link);
         RG_INFO(Vip, "VIPs of subnet %s go on %s (%s)", link->subnet.c_str(), link->name.c_str(),
