@@ -9,7 +9,8 @@ Modes, run side by side in the same topology (tools/topology.py, 3 gateways):
   keepalived  the baseline: VRRPv3 with the fastest advert interval that stays stable on
               this machine (--advert-ms), VIPs on the kernel, kernel forwarding with an
               nftables DNAT rule, the same back end
-  ringgate    ringgated with its fast path and the token ring (added when both exist)
+  ringgate    ringgated (token ring, VIP manager) with the same kernel forwarding, so the
+              comparison isolates VIP failover: VRRP adverts against the token ring
 
 Prints each outage, then p50/p99 per mode; the last line is JSON.
 Usage: vip_failover_bench.py [--mode keepalived] [--kills 30] [--rate 5000] [--advert-ms 50]
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from cluster_harness import BUILD, require_root, unique_name  # noqa: E402
+from cluster_harness import BUILD, SOURCE, Cluster, private_config, require_root, unique_name  # noqa: E402
 from topology import Topology, TopologyError, wait_until  # noqa: E402
 
 UDP_PROBE = BUILD / "tools" / "udp_probe"
@@ -74,28 +75,53 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def kernel_forwarding(topo):
+    """The same forwarding for both modes: each gateway's kernel forwards VIP:PORT to the
+    back end with DNAT and masquerades the source to its own internal address, so replies
+    return through whichever gateway holds the flow (no internal VIP needed)."""
+    backend = topo.backends()[0].address
+    for gw in topo.gateways():
+        for setting in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+                        "net.ipv4.conf.default.rp_filter=0"):
+            topo.run(gw, "sysctl", "-qw", setting)
+        rules = topo.work_dir / f"nft-{gw.index}.conf"
+        rules.write_text(f"""table ip bench {{
+  chain prerouting {{
+    type nat hook prerouting priority -100;
+    ip daddr {EXTERNAL_VIP} udp dport {PORT} dnat to {backend}:{PORT}
+  }}
+  chain postrouting {{
+    type nat hook postrouting priority 100;
+    oifname "int0" masquerade
+  }}
+}}
+""")
+        topo.run(gw, "nft", "-f", str(rules))
+
+
+def links(topo, node, state):
+    for link in ("ext0", "int0"):
+        topo.run(topo.gateway(node), "ip", "link", "set", link, state)
+
+
+def vip_holder(topo, exclude=None):
+    for gw in topo.gateways():
+        if gw.index == exclude:
+            continue  # a dead node's kernel still lists the address on its downed link
+        out = topo.run(gw, "ip", "-4", "-o", "addr", "show", "dev", "ext0", check=False).stdout
+        if f"{EXTERNAL_VIP}/" in out:
+            return gw.index
+    return None
+
+
 class KeepalivedCluster:
-    """Baseline: keepalived VRRP + kernel forwarding with nftables DNAT on each gateway."""
+    """Baseline: keepalived VRRPv3, VIPs on the kernel (sync group keeps both together)."""
 
     def __init__(self, topo, advert_ms):
         self.topo = topo
         self.advert = advert_ms / 1000
         self.procs = {}
-        backend = topo.backends()[0].address
         for gw in topo.gateways():
-            ns = gw.namespace
-            for setting in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-                            "net.ipv4.conf.default.rp_filter=0"):
-                topo.run(gw, "sysctl", "-qw", setting)
-            rules = topo.work_dir / f"nft-{gw.index}.conf"
-            rules.write_text(f"""table ip bench {{
-  chain prerouting {{
-    type nat hook prerouting priority -100;
-    ip daddr {EXTERNAL_VIP} udp dport {PORT} dnat to {backend}:{PORT}
-  }}
-}}
-""")
-            topo.run(gw, "nft", "-f", str(rules))
             conf = topo.work_dir / f"keepalived-{gw.index}.conf"
             # All start as BACKUP without preemption, so a node that comes back does not
             # take the VIPs again (that would be a second, unmeasured outage).
@@ -143,11 +169,7 @@ vrrp_instance INT {{
             log_path=run_dir / "log")
 
     def owner(self):
-        for gw in self.topo.gateways():
-            out = self.topo.run(gw, "ip", "-4", "-o", "addr", "show", "dev", "ext0", check=False).stdout
-            if f"{EXTERNAL_VIP}/" in out:
-                return gw.index
-        return None
+        return vip_holder(self.topo)
 
     def kill_node(self, node):
         gw = self.topo.gateway(node)
@@ -162,19 +184,16 @@ vrrp_instance INT {{
             except (FileNotFoundError, ProcessLookupError):
                 pass  # exited meanwhile
         self.procs[node].wait()
-        for link in ("ext0", "int0"):
-            self.topo.run(gw, "ip", "link", "set", link, "down")
+        links(self.topo, node, "down")
         # keepalived killed with SIGKILL leaves its addresses behind; a dead node's
         # addresses die with it, so remove them before the node comes back.
         for link, vip in (("ext0", EXTERNAL_VIP), ("int0", INTERNAL_VIP)):
             self.topo.run(gw, "ip", "addr", "del", f"{vip}/24", "dev", link, check=False)
 
     def revive_node(self, node):
-        gw = self.topo.gateway(node)
         log = self.topo.work_dir / f"ka{node}" / "log"
         seen = log.read_text().count("(EXT) Entering BACKUP STATE") if log.exists() else 0
-        for link in ("ext0", "int0"):
-            self.topo.run(gw, "ip", "link", "set", link, "up")
+        links(self.topo, node, "up")
         self.start(node)
         # Ready means back as a backup: a revived keepalived first sits in FAULT until
         # it sees its links up, and a kill before that would find nobody to take over.
@@ -185,6 +204,45 @@ vrrp_instance INT {{
         for node, proc in self.procs.items():
             if proc.poll() is None:
                 self.kill_node(node)
+
+
+class RingGateCluster:
+    """ringgated on each gateway from demo-3.yaml with default timers; the measured VIP is
+    made sticky to its current host (persistence 1) so that a revived node does not take
+    it back (that planned move would be a second, unmeasured gap)."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        config = private_config(SOURCE / "config" / "examples" / "demo-3.yaml", topo.work_dir, [
+            (r"\{ address: 198\.18\.0\.100, preferred_host: 1, persistence: 3 \}",
+             "{ address: 198.18.0.100, persistence: 1 }")])
+        self.cluster = Cluster(config, topo.work_dir, topo)
+        for node in (1, 2, 3):
+            self.cluster.start(node)
+        wait_until(lambda: self._members(1) == 3, 20, "three ringgate members")
+
+    def _members(self, node):
+        try:
+            return len(self.cluster.query(node, "members")["members"])
+        except (TopologyError, ValueError):
+            return 0
+
+    def owner(self):
+        return vip_holder(self.topo)
+
+    def kill_node(self, node):
+        self.cluster.kill(node)
+        links(self.topo, node, "down")
+
+    def revive_node(self, node):
+        links(self.topo, node, "up")
+        self.cluster.start(node)
+        others = [n for n in (1, 2, 3) if n != node]
+        wait_until(lambda: self._members(node) == 3 and self._members(others[0]) == 3, 20,
+                   f"ringgate node {node} back in the ring")
+
+    def stop(self):
+        self.cluster.stop_all()
 
 
 def measure(name, cluster, topo, kills, rate):
@@ -204,7 +262,8 @@ def measure(name, cluster, topo, kills, rate):
             with stream.lock:
                 gap = max(stream.gaps[before:])
             outages.append(gap)
-            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {cluster.owner()}, outage {gap:.1f} ms",
+            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {vip_holder(topo, exclude=owner)}, "
+                  f"outage {gap:.1f} ms",
                   flush=True)
             cluster.revive_node(owner)
             # Settle: the revived node is back and the stream flows.
@@ -220,7 +279,7 @@ def measure(name, cluster, topo, kills, rate):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=["keepalived"], default="keepalived")
+    parser.add_argument("--mode", choices=["both", "ringgate", "keepalived"], default="both")
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--advert-ms", type=int, default=50)
@@ -230,9 +289,10 @@ def main():
     with Topology.create(unique_name("vipbench"), gateways=3, clients=1, backends=1, files=[]) as topo:
         backend = topo.backends()[0]
         topo.spawn(backend, [str(UDP_PROBE), "echo", "--listen", f"{backend.address}:{PORT}"])
-        modes = [args.mode]
+        kernel_forwarding(topo)
+        modes = ["ringgate", "keepalived"] if args.mode == "both" else [args.mode]
         for mode in modes:
-            cluster = KeepalivedCluster(topo, args.advert_ms)
+            cluster = RingGateCluster(topo) if mode == "ringgate" else KeepalivedCluster(topo, args.advert_ms)
             try:
                 outages = measure(mode, cluster, topo, args.kills, args.rate)
             finally:
