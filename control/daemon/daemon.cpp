@@ -16,15 +16,22 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       self_(self),
       signals_(io_, SIGTERM, SIGINT),
       management_(io_, commands_),
+      cluster_(io_, config_, self_),
       startedAt_(std::chrono::steady_clock::now()) {
     registerCommands();
+    cluster_.registerCommands(commands_);
 }
 
 Daemon::~Daemon() = default;
 
 Expected<void> Daemon::start() {
+    if (config_.dataplane.enabled)
+        return makeError("dataplane.enabled is true, but this ringgated has no fast path yet; "
+                         "set dataplane: { enabled: false } to run the control plane alone");
     auto listening = management_.listen(config_.management.socketPathFor(self_));
     if (!listening) return listening;
+    auto clustering = cluster_.start();
+    if (!clustering) return clustering;
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) onSignal(signal);
     });
@@ -41,9 +48,11 @@ int Daemon::run() {
 }
 
 void Daemon::onSignal(int signal) {
-    RG_INFO(Main, "signal %d: shutting down", signal);
-    management_.close();
-    io_.stop();
+    RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    cluster_.leave([this] {
+        management_.close();
+        io_.stop();
+    });
 }
 
 void Daemon::registerCommands() {

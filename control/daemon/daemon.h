@@ -10,6 +10,7 @@
 
 #include "common/expected.h"
 #include "config/config.h"
+#include "control/cluster/cluster_service.h"
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
 
@@ -40,6 +41,7 @@ private:
     boost::asio::signal_set signals_;
     management::CommandTable commands_;
     management::ManagementServer management_;
+    cluster::ClusterService cluster_;
     std::chrono::steady_clock::time_point startedAt_;
 };
 
