@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -32,9 +33,8 @@ Expected<int> runProgram(const std::vector<std::string>& argv) {
 }
 
 Expected<bool> AddressControl::inUse() const {
-    // DAD mode: exit 0 when nobody answered in two probes 200 ms apart.
-    auto status = runProgram({"arping", "-q", "-D", "-c", "2", "-i", "0.2", "-w", "1", "-I", interface_,
-                              address_.toString()});
+    // DAD mode: exit 0 when nobody answered within a second.
+    auto status = runProgram({"arping", "-q", "-D", "-c", "2", "-w", "1", "-I", interface_, address_.toString()});
     if (!status) return status.error();
     if (*status == 2) return makeError("arping -D " + address_.toString() + " on " + interface_ + " failed");
     return *status != 0;
@@ -44,10 +44,12 @@ Expected<void> AddressControl::take() const {
     auto added = runProgram({"ip", "-4", "addr", "replace", address_.toString() + "/32", "dev", interface_});
     if (!added) return added.error();
     if (*added != 0) return makeError("ip addr add " + address_.toString() + " dev " + interface_ + " failed");
-    // Unsolicited ARP: neighbours that cached the old primary's MAC learn ours now.
-    auto announced = runProgram({"arping", "-q", "-U", "-c", "2", "-i", "0.1", "-w", "1", "-I", interface_,
-                                 address_.toString()});
-    if (!announced) return announced.error();
+    // Unsolicited ARP: neighbours that cached the old primary's MAC learn ours now. The
+    // first one goes out at once; arping then lingers a second, so it runs on its own
+    // thread while the registry already serves.
+    std::thread([argv = std::vector<std::string>{"arping", "-q", "-U", "-c", "2", "-w", "1", "-I", interface_,
+                                                  address_.toString()}] { (void)runProgram(argv); })
+        .detach();
     return {};
 }
 
