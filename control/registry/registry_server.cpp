@@ -24,6 +24,12 @@ Expected<void> RegistryServer::listen(Ipv4Endpoint endpoint) {
     return {};
 }
 
+uint16_t RegistryServer::port() const {
+    boost::system::error_code ec;
+    auto local = acceptor_.local_endpoint(ec);
+    return ec ? 0 : local.port();
+}
+
 void RegistryServer::close() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);

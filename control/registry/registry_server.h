@@ -33,6 +33,7 @@ public:
                    std::chrono::milliseconds replicationTimeout);
 
     Expected<void> listen(Ipv4Endpoint endpoint);
+    uint16_t port() const;  // the bound port (listen on port 0 picks a free one)
     void close();
 
     void setRole(Role role);
