@@ -26,6 +26,12 @@ Daemon::Daemon(config::Config config, config::NodeId self)
         vips_->registerCommands(commands_);
         cluster_.setHooks(vips_.get());
     }
+    if (PoolFollower::needed(config_)) {
+        // Without the fast path nothing load-balances; the gateway still follows and
+        // shows the live list.
+        pool_ = std::make_unique<PoolFollower>(io_, config_, nullptr);
+        pool_->registerCommands(commands_);
+    }
 }
 
 Daemon::~Daemon() = default;
@@ -42,6 +48,7 @@ Expected<void> Daemon::start() {
     }
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
+    if (pool_) pool_->start();
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) onSignal(signal);
     });
@@ -59,6 +66,7 @@ int Daemon::run() {
 
 void Daemon::onSignal(int signal) {
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    if (pool_) pool_->stop();
     cluster_.leave([this] {
         management_.close();
         io_.stop();
