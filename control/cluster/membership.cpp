@@ -78,14 +78,15 @@ void Membership::setMembers(Time now, std::vector<NodeId> members) {
     if (hooks_) hooks_->onMembershipChanged(now, members_);
 }
 
-void Membership::addJoiner(NodeId node) {
-    if (node != options_.self && indexOf(node) != std::string::npos) joiners_.insert(node);
+void Membership::addJoiner(NodeId node, const char* why) {
+    if (node == options_.self || indexOf(node) == std::string::npos || contains(members_, node)) return;
+    if (joiners_.insert(node).second) RG_DEBUG(Cluster, "node %u will be added to the ring (%s)", node, why);
 }
 
 // --- start, leave -------------------------------------------------------------------------
 
 void Membership::start(Time now) {
-    phase_ = Phase::Starting;
+    if (phase_ != Phase::Starting || ringId_ != 0) return;  // already taken in by a token
     // Jitter keeps nodes started together from all going alone at the same instant.
     auto jitter = Time(static_cast<int64_t>(random_() % static_cast<uint64_t>(options_.timers.tokenInterval.count() + 1)));
     startDeadline_ = now + options_.timers.tokenLossTimeout + jitter;
@@ -131,7 +132,7 @@ void Membership::onToken(Time now, Train train) {
     if (ringId_ == 0 || train.ringId < ringId_) {
         // Starting, or a ring that wins the merge: bring our old ring's members along.
         if (ringId_ != 0)
-            for (NodeId m : members_) addJoiner(m);
+            for (NodeId m : members_) addJoiner(m, "member of a ring that merged");
         adopt(now, std::move(train));
         return;
     }
@@ -146,7 +147,7 @@ void Membership::onToken(Time now, Train train) {
     // A token of a ring that loses the merge: step out of it, pass it on, and invite its
     // members into our ring.
     ++counters_.foreignTokens;
-    for (NodeId m : train.members) addJoiner(m);
+    for (NodeId m : train.members) addJoiner(m, "member of a ring that loses a merge");
     std::erase(train.members, options_.self);
     auto next = nextAfter(train.members, options_.self);
     if (!next) return;
@@ -281,14 +282,16 @@ void Membership::forwardEmergency(Time now, Train e, NodeId after) {
     std::vector<NodeId> route = e.members;
     insertSorted(route, e.originator);
     std::erase(route, options_.self);
-    // Skip to the node after `after`, but never wrap past ourselves: a 911 that finds
-    // nobody else comes back to its originator unopposed.
+    // Skip to the node after `after`, but never past the originator, nor round past
+    // ourselves: a 911 that finds nobody else comes back to its originator unopposed, and
+    // one whose originator died ends with us.
     std::optional<NodeId> next = nextAfter(route, after);
-    if (next && after != options_.self) {
+    if (next) {
         size_t n = options_.nodeMap.size();
         size_t self = indexOf(options_.self);
         auto distance = [&](NodeId node) { return (indexOf(node) + n - self) % n; };
-        if (distance(*next) <= distance(after)) next.reset();
+        size_t limit = e.originator == options_.self ? n : distance(e.originator);
+        if (distance(*next) > limit || (after != options_.self && distance(*next) <= distance(after))) next.reset();
     }
     if (!next) {
         if (e.originator == options_.self) emergencyReturned(now, e);
@@ -315,7 +318,7 @@ void Membership::onEmergency(Time now, Train e) {
     // The seed: a 911 is also a request to be (re)admitted.
     if (phase_ == Phase::Member && ringId_ != 0 &&
         (ringId_ < e.ringId || (sameRing && !contains(members_, e.originator))))
-        addJoiner(e.originator);
+        addJoiner(e.originator, "its 911");
     ++counters_.emergenciesForwarded;
     forwardEmergency(now, std::move(e), options_.self);
 }
@@ -359,7 +362,7 @@ void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
 
 void Membership::onJoin(Time now, const Train& j) {
     if (phase_ == Phase::Starting) {
-        addJoiner(j.originator);  // whoever of us goes alone first takes the other in
+        addJoiner(j.originator, "join while starting");  // whoever goes alone first takes the other in
         return;
     }
     if (phase_ != Phase::Member) return;
@@ -367,7 +370,7 @@ void Membership::onJoin(Time now, const Train& j) {
         sendSignal(now, Signal::Join, j.originator, false);  // their ring wins: we join it
         return;
     }
-    addJoiner(j.originator);
+    addJoiner(j.originator, "join");
     // Alone, the token is here: do not make the newcomer wait for the next "rotation".
     if (holding_ && members_.size() == 1) passAt_ = now;
 }
@@ -379,8 +382,8 @@ void Membership::onProbe(Time now, const Train& p) {
         return;
     }
     if (phase_ == Phase::Member) {  // their ring loses the merge: bring them into ours
-        for (NodeId m : p.members) addJoiner(m);
-        addJoiner(p.originator);
+        for (NodeId m : p.members) addJoiner(m, "member of a probing ring that loses a merge");
+        addJoiner(p.originator, "probe from a ring that loses a merge");
         if (holding_ && members_.size() == 1) passAt_ = now;
     }
 }

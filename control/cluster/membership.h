@@ -127,7 +127,7 @@ private:
     void forwardEmergency(Time now, Train train, NodeId after);
     void sendSignal(Time now, Signal signal, NodeId to, bool retry);
     void probeOutsiders(Time now, const Train& token);
-    void addJoiner(NodeId node);
+    void addJoiner(NodeId node, const char* why);
     void setMembers(Time now, std::vector<NodeId> members);
 
     size_t indexOf(NodeId node) const;  // position in the node map (unknown: npos)
