@@ -309,7 +309,7 @@ void Membership::onEmergency(Time now, Train e) {
         return;
     }
     bool sameRing = ringId_ != 0 && e.ringId == ringId_;
-    if (holdsToken())
+    if (sameRing && holdsToken())
         e.permission = false;  // the token is alive right here
     else if (sameRing && lastStamp_ && newer(*lastStamp_, e.stamp))
         e.permission = false;  // we have seen a newer token
@@ -326,6 +326,7 @@ void Membership::onEmergency(Time now, Train e) {
 void Membership::emergencyReturned(Time now, const Train& e) {
     if (!emergency_ || !(e.stamp == emergency_->stamp) || phase_ != Phase::Member || holdsToken()) return;
     emergency_.reset();
+    RG_DEBUG(Cluster, "our 911 came back with permission %s", e.permission ? "true" : "false");
     if (!e.permission || !lastToken_ || lastToken_->ringId != ringId_) {
         lastTokenAt_ = now;  // someone has a newer token: wait for it
         return;
