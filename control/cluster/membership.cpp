@@ -125,6 +125,7 @@ void Membership::onMessage(Time now, NodeId from, std::span<const uint8_t> bytes
         case Signal::Emergency: onEmergency(now, std::move(train)); break;
         case Signal::Join: onJoin(now, train); break;
         case Signal::Probe: onProbe(now, train); break;
+        case Signal::Passed: onPassed(train); break;
     }
 }
 
@@ -176,6 +177,7 @@ void Membership::adopt(Time now, Train train) {
         handoff_.reset();
     }
     emergency_.reset();
+    watch_.reset();
     if (lastReceiveAt_) lastRotation_ = now - *lastReceiveAt_;
     lastReceiveAt_ = now;
     lastTokenAt_ = now;
@@ -190,6 +192,7 @@ void Membership::adopt(Time now, Train train) {
 void Membership::passOn(Time now) {
     Train t = std::move(*holding_);
     holding_.reset();
+    NodeId predecessor = t.current;
     bool leaving = phase_ == Phase::Leaving;
     for (NodeId j : joiners_) {
         if (!contains(t.members, j)) {
@@ -225,7 +228,7 @@ void Membership::passOn(Time now) {
     lastToken_ = t;
     probeOutsiders(now, t);
     uint64_t id = messenger_.send(now, *next, encodeTrain(t), handoffPolicy());
-    handoff_ = Handoff{id, *next, std::move(t), leaving};
+    handoff_ = Handoff{id, *next, std::move(t), leaving, predecessor};
 }
 
 void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& result) {
@@ -244,7 +247,17 @@ void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& res
         ++counters_.tokensPassed;
         passedTo_ = h.destination;
         lastTokenAt_ = now;
-        if (h.leavingSelf) phase_ = Phase::Left;
+        if (h.leavingSelf) {
+            phase_ = Phase::Left;
+            return;
+        }
+        if (h.predecessor != options_.self && h.predecessor != h.destination &&
+            std::find(h.train.members.begin(), h.train.members.end(), h.predecessor) != h.train.members.end())
+            sendSignal(now, Signal::Passed, h.predecessor, true);
+        if (h.train.members.size() > 2) {
+            Time budget = options_.timers.handoffAckTimeout * static_cast<int64_t>(options_.timers.handoffRetries + 2);
+            watch_ = Watch{h.destination, now + hold(h.train.members.size()) + budget};
+        }
         return;
     }
     // The token is the failure detector: an unacknowledged destination leaves the ring, and
@@ -345,6 +358,31 @@ void Membership::emergencyReturned(Time now, const Train& e) {
     passOn(now);
 }
 
+// --- predecessor watch ------------------------------------------------------------------
+
+void Membership::onPassed(const Train& p) {
+    if (watch_ && watch_->node == p.originator && p.ringId == ringId_) watch_.reset();
+}
+
+void Membership::successorSilent(Time now) {
+    NodeId silent = watch_->node;
+    watch_.reset();
+    if (phase_ != Phase::Member || holdsToken() || !lastToken_ || lastToken_->ringId != ringId_) return;
+    ++counters_.silentSuccessors;
+    ++counters_.membersDropped;
+    RG_WARN(Cluster, "node %u took the token and went silent: dropped, token regenerated", silent);
+    Train t = *lastToken_;
+    std::erase(t.members, silent);
+    joiners_.erase(silent);
+    t.stamp = lastStamp_.value_or(t.stamp);
+    t.stamp.generation += 1;
+    t.stamp.producer = options_.self;
+    t.current = options_.self;
+    lastTokenAt_ = now;
+    holding_ = std::move(t);
+    passOn(now);
+}
+
 // --- join, probe, alone -------------------------------------------------------------------
 
 void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
@@ -354,7 +392,7 @@ void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
     s.originator = options_.self;
     s.current = options_.self;
     s.destination = to;
-    s.members = members_;
+    if (signal != Signal::Passed) s.members = members_;
     SendPolicy once{options_.timers.handoffAckTimeout, retry ? options_.timers.handoffRetries : 0, false};
     messenger_.send(now, to, encodeTrain(s), once);
     if (signal == Signal::Join) ++counters_.joinsSent;
@@ -420,6 +458,7 @@ void Membership::onTimer(Time now) {
     if (phase_ == Phase::Starting && now >= startDeadline_) goAlone(now);
     if (holding_ && now >= passAt_) passOn(now);
     if (phase_ == Phase::Leaving && now >= leaveDeadline_) phase_ = Phase::Left;
+    if (watch_ && now >= watch_->deadline) successorSilent(now);
     if (phase_ != Phase::Member || holdsToken()) return;
     if (emergency_ && now - emergency_->sentAt >= options_.timers.tokenLossTimeout) {
         emergency_.reset();  // our 911 got lost on the way: try again
@@ -434,6 +473,7 @@ std::optional<Time> Membership::nextDeadline() const {
     if (phase_ == Phase::Starting) consider(startDeadline_);
     if (holding_) consider(passAt_);
     if (phase_ == Phase::Leaving) consider(leaveDeadline_);
+    if (watch_) consider(watch_->deadline);
     if (phase_ == Phase::Member && !holdsToken()) {
         if (emergency_)
             consider(emergency_->sentAt + options_.timers.tokenLossTimeout);
