@@ -440,7 +440,7 @@ void Membership::goAlone(Time now) {
     Train t;
     t.signal = Signal::Token;
     t.ringId = ringId_;
-    t.stamp = Stamp{0, options_.self, static_cast<uint32_t>(random_())};
+    t.stamp = Stamp{0, options_.self, options_.firstSequence.value_or(static_cast<uint32_t>(random_()))};
     t.current = options_.self;
     t.destination = options_.self;
     t.members = {options_.self};

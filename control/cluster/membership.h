@@ -78,6 +78,7 @@ public:
         std::vector<NodeId> nodeMap;  // every configured node, in ring order
         MembershipTimers timers;
         uint64_t randomSeed = 1;
+        std::optional<uint32_t> firstSequence;  // tests: a ring's start (random otherwise)
     };
 
     Membership(Options options, ReliableMessenger& messenger);
