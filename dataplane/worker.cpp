@@ -71,14 +71,15 @@ void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uin
     uint8_t keyPacket[kBurst];
     unsigned keyCount = 0;
     PortCounters& pc = counters_.ports[port];
+    uint64_t rxBytes = 0;
+    for (unsigned i = 0; i < count && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(packets[i], void*));
 
     for (unsigned i = 0; i < count; ++i) {
-        if (i + 2 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 2], void*));
+        if (i + 4 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 4], void*));
         rte_mbuf* m = packets[i];
         ParsedPacket& p = parsed[i];
         p = parsePacket(frameOf(m));
-        pc.rxPackets.add();
-        pc.rxBytes.add(rte_pktmbuf_pkt_len(m));
+        rxBytes += rte_pktmbuf_pkt_len(m);
         if (p.error != DropReason::None) {
             drop(port, m, p.error);
             continue;
@@ -95,10 +96,13 @@ void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uin
             drop(port, m, DropReason::NotOurs);
         }
     }
+    pc.rxPackets.add(count);
+    pc.rxBytes.add(rxBytes);
     if (keyCount == 0) return;
 
     ConnectionTable::Hit hits[kBurst];
     uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
+    burstCreatedCount_ = 0;
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
@@ -178,11 +182,14 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
         drop(port, m, DropReason::TtlExceeded);
         return;
     }
-    // Two packets of one new flow in the same burst both missed the bulk lookup.
+    // Two packets of one new flow in the same burst both missed the bulk lookup: the
+    // second finds the entry the first created among this burst's new flows.
     FlowKey forwardKey = keyOf(p);
-    if (auto hit = shared_.table->lookup(forwardKey); hit.conn) {
-        forward(hit.conn, hit.fromBackend, m, p, nowMs);
-        return;
+    for (unsigned i = 0; i < burstCreatedCount_; ++i) {
+        if (burstCreated_[i]->forward == forwardKey) {
+            forward(burstCreated_[i], false, m, p, nowMs);
+            return;
+        }
     }
     uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
     uint16_t chosen = service->maglev[hash % service->maglev.size()];
@@ -221,6 +228,7 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
         drop(port, m, result == InsertResult::Full ? DropReason::TableFull : DropReason::NoNatPort);
         return;
     }
+    burstCreated_[burstCreatedCount_++] = conn;
     counters_.services[init.service].newFlows.add();
     counters_.backends[init.backend].newFlows.add();
     counters_.vips[init.vip].newFlows.add();

@@ -88,6 +88,8 @@ private:
     PortBlock natPorts_;
     uint32_t nextNatPort_ = 0;
     TxBuffer tx_[kMaxPorts];
+    Connection* burstCreated_[kBurst];  // flows created while handling the current burst
+    unsigned burstCreatedCount_ = 0;
     WorkerCounters counters_;
 };
 
