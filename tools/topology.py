@@ -211,6 +211,16 @@ class Topology:
         sh("ip", "-n", host_ns, "addr", "add", f"{address}/{prefix_len}", "dev", ifname)
         sh("ip", "-n", host_ns, "link", "set", ifname, "up")
 
+    def _add_leaf(self, role, index, switch_ns, port_name, address, segment, role_code):
+        """A client or back end: one namespace with eth0 on one segment."""
+        ns = self.ns(role, index)
+        self._add_namespace(ns)
+        host = Host(role, index, ns, {"eth0": str(address)}, {"eth0": mac(segment, role_code, index)})
+        self.hosts.append(host)
+        self.save()
+        self._plug(switch_ns, port_name, ns, "eth0", host.address, 24, host.macs["eth0"])
+        return host
+
     def _build(self):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.save()
@@ -226,23 +236,11 @@ class Topology:
             self._plug(sw_ext, f"g{n}", ns, "ext0", host.addresses["ext0"], 24, host.macs["ext0"])
             self._plug(sw_int, f"g{n}", ns, "int0", host.addresses["int0"], 24, host.macs["int0"])
         for i in range(1, self.n_clients + 1):
-            ns = self.ns("client", i)
-            self._add_namespace(ns)
-            host = Host("client", i, ns, {"eth0": str(EXTERNAL_NET[CLIENT_BASE + i])},
-                        {"eth0": mac(0x12, 2, i)})
-            self.hosts.append(host)
-            self.save()
-            self._plug(sw_ext, f"c{i}", ns, "eth0", host.address, 24, host.macs["eth0"])
+            self._add_leaf("client", i, sw_ext, f"c{i}", EXTERNAL_NET[CLIENT_BASE + i], 0x12, 2)
         for i in range(1, self.n_backends + 1):
-            ns = self.ns("backend", i)
-            self._add_namespace(ns)
-            host = Host("backend", i, ns, {"eth0": str(INTERNAL_NET[BACKEND_BASE + i])},
-                        {"eth0": mac(0x13, 3, i)})
-            self.hosts.append(host)
-            self.save()
-            self._plug(sw_int, f"b{i}", ns, "eth0", host.address, 24, host.macs["eth0"])
+            host = self._add_leaf("backend", i, sw_int, f"b{i}", INTERNAL_NET[BACKEND_BASE + i], 0x13, 3)
             # Replies to clients go back through the cluster's internal VIP (dnat mode).
-            sh("ip", "-n", ns, "route", "add", str(EXTERNAL_NET), "via", INTERNAL_VIP)
+            sh("ip", "-n", host.namespace, "route", "add", str(EXTERNAL_NET), "via", INTERNAL_VIP)
             self._start_http(host)
         self.save()
         self.check_isolation()
@@ -336,7 +334,7 @@ class Topology:
         lines = [f"topology {self.name} (owner pid {self.owner_pid}, files in {self.work_dir})"]
         for h in self.hosts:
             addrs = ", ".join(f"{i} {a} {h.macs[i]}" for i, a in h.addresses.items())
-            lines.append(f"  {h.role}{h.index:<3} {h.namespace:<28} {addrs}")
+            lines.append(f"  {h.role + str(h.index):<10} {h.namespace:<28} {addrs}")
         lines.append(f"  switches: {', '.join(self.switches)}")
         return "\n".join(lines)
 

@@ -16,8 +16,16 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       self_(self),
       signals_(io_, SIGTERM, SIGINT),
       management_(io_, commands_),
+      cluster_(io_, config_, self_),
       startedAt_(std::chrono::steady_clock::now()) {
     registerCommands();
+    cluster_.registerCommands(commands_);
+    if (!config_.dataplane.enabled) {
+        kernelActuator_ = std::make_unique<vip::KernelActuator>(io_, config_, self_);
+        vips_ = std::make_unique<vip::VipService>(config_, self_, *kernelActuator_);
+        vips_->registerCommands(commands_);
+        cluster_.setHooks(vips_.get());
+    }
 }
 
 Daemon::~Daemon() = default;
@@ -28,6 +36,12 @@ Expected<void> Daemon::start() {
                          "set dataplane: { enabled: false } to run the control plane alone");
     auto listening = management_.listen(config_.management.socketPathFor(self_));
     if (!listening) return listening;
+    if (kernelActuator_) {
+        auto actuating = kernelActuator_->start();
+        if (!actuating) return actuating;
+    }
+    auto clustering = cluster_.start();
+    if (!clustering) return clustering;
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) onSignal(signal);
     });
@@ -44,9 +58,11 @@ int Daemon::run() {
 }
 
 void Daemon::onSignal(int signal) {
-    RG_INFO(Main, "signal %d: shutting down", signal);
-    management_.close();
-    io_.stop();
+    RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    cluster_.leave([this] {
+        management_.close();
+        io_.stop();
+    });
 }
 
 void Daemon::registerCommands() {

@@ -1,0 +1,69 @@
+// The Asio shell of the cluster protocol in ringgated: one UDP socket per subnet (the
+// node's address there, cluster.port), a steady timer for the core's next deadline, and
+// the `members` management command. It only moves bytes; ClusterNode decides everything.
+#pragma once
+
+#include "common/asio.h"
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/expected.h"
+#include "config/config.h"
+#include "control/cluster/cluster_node.h"
+#include "control/management/command_table.h"
+
+namespace ringgate::cluster {
+
+// Converts the configuration's timers (milliseconds) into the core's.
+MembershipTimers timersFrom(const config::Timers& timers);
+
+class ClusterService {
+public:
+    ClusterService(boost::asio::io_context& io, const config::Config& config, config::NodeId self);
+    ~ClusterService();
+
+    // Binds every subnet's socket and starts the membership; nothing runs on error.
+    Expected<void> start();
+    // Leaves the ring cleanly (the token passes on at once); `done` runs once it has.
+    void leave(std::function<void()> done);
+    void registerCommands(management::CommandTable& commands);
+    // Riders of the train (the VIP manager); set before start().
+    void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
+
+    const ClusterNode& node() const { return node_; }
+
+private:
+    struct Path {
+        explicit Path(boost::asio::io_context& io) : socket(io) {}
+        std::string subnet;
+        boost::asio::ip::udp::socket socket;
+        boost::asio::ip::udp::endpoint from;
+        std::array<uint8_t, 65536> buffer{};
+    };
+
+    Time now() const;
+    void receive(size_t path);
+    void afterInput();
+    void flush();
+    void arm();
+    management::Reply members(const management::Request& request) const;
+
+    boost::asio::io_context& io_;
+    const config::Config& config_;
+    config::NodeId self_;
+    std::chrono::steady_clock::time_point origin_;
+    std::vector<std::unique_ptr<Path>> paths_;
+    // peerEndpoints_[peer][path]: where that peer listens on that subnet, if it is there.
+    std::map<NodeId, std::vector<std::optional<boost::asio::ip::udp::endpoint>>> peerEndpoints_;
+    ClusterNode node_;
+    boost::asio::steady_timer timer_;
+    std::optional<Time> armedFor_;
+    std::function<void()> onLeft_;
+    uint64_t sendErrors_ = 0;
+};
+
+}  // namespace ringgate::cluster

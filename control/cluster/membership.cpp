@@ -1,0 +1,457 @@
+#include "control/cluster/membership.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace ringgate::cluster {
+
+namespace {
+
+bool contains(const std::vector<NodeId>& list, NodeId node) {
+    return std::find(list.begin(), list.end(), node) != list.end();
+}
+
+std::string listText(const std::vector<NodeId>& members) {
+    std::string text;
+    for (NodeId id : members) text += (text.empty() ? "" : ",") + std::to_string(id);
+    return "[" + text + "]";
+}
+
+}  // namespace
+
+std::string_view toString(Phase phase) {
+    switch (phase) {
+        case Phase::Starting: return "starting";
+        case Phase::Member: return "member";
+        case Phase::Leaving: return "leaving";
+        case Phase::Left: return "left";
+    }
+    return "?";
+}
+
+Membership::Membership(Options options, ReliableMessenger& messenger)
+    : options_(std::move(options)), messenger_(messenger), random_(options_.randomSeed) {}
+
+size_t Membership::indexOf(NodeId node) const {
+    auto it = std::find(options_.nodeMap.begin(), options_.nodeMap.end(), node);
+    return it == options_.nodeMap.end() ? std::string::npos : static_cast<size_t>(it - options_.nodeMap.begin());
+}
+
+// The first node of `ring` after `after` in node-map order, wrapping around; `after` need
+// not be in `ring` (a node that steps out, or a 911 routed through a newer member).
+std::optional<NodeId> Membership::nextAfter(const std::vector<NodeId>& ring, NodeId after) const {
+    size_t base = indexOf(after);
+    std::optional<NodeId> best;
+    size_t bestDistance = 0;
+    size_t n = options_.nodeMap.size();
+    for (NodeId node : ring) {
+        size_t i = indexOf(node);
+        if (node == after || i == std::string::npos) continue;
+        size_t distance = (i + n - base) % n;
+        if (!best || distance < bestDistance) {
+            best = node;
+            bestDistance = distance;
+        }
+    }
+    return best;
+}
+
+void Membership::insertSorted(std::vector<NodeId>& ring, NodeId node) const {
+    if (contains(ring, node) || indexOf(node) == std::string::npos) return;
+    auto at = std::find_if(ring.begin(), ring.end(), [&](NodeId m) { return indexOf(m) > indexOf(node); });
+    ring.insert(at, node);
+}
+
+Time Membership::hold(size_t memberCount) const {
+    return options_.timers.tokenInterval / static_cast<int64_t>(std::max<size_t>(memberCount, 1));
+}
+
+SendPolicy Membership::handoffPolicy() const {
+    return SendPolicy{options_.timers.handoffAckTimeout, options_.timers.handoffRetries, false};
+}
+
+void Membership::setMembers(Time now, std::vector<NodeId> members) {
+    if (members == members_) return;
+    RG_INFO(Cluster, "membership %s -> %s", listText(members_).c_str(), listText(members).c_str());
+    members_ = std::move(members);
+    if (hooks_) hooks_->onMembershipChanged(now, members_);
+}
+
+void Membership::addJoiner(NodeId node) {
+    if (node != options_.self && indexOf(node) != std::string::npos) joiners_.insert(node);
+}
+
+// --- start, leave -------------------------------------------------------------------------
+
+void Membership::start(Time now) {
+    phase_ = Phase::Starting;
+    // Jitter keeps nodes started together from all going alone at the same instant.
+    auto jitter = Time(static_cast<int64_t>(random_() % static_cast<uint64_t>(options_.timers.tokenInterval.count() + 1)));
+    startDeadline_ = now + options_.timers.tokenLossTimeout + jitter;
+    for (NodeId node : options_.nodeMap)
+        if (node != options_.self) sendSignal(now, Signal::Join, node, false);
+}
+
+void Membership::leave(Time now) {
+    if (phase_ == Phase::Starting || phase_ == Phase::Left) {
+        phase_ = Phase::Left;
+        return;
+    }
+    phase_ = Phase::Leaving;
+    leaveDeadline_ = now + options_.timers.tokenLossTimeout +
+                     options_.timers.handoffAckTimeout * static_cast<int64_t>(options_.timers.handoffRetries + 1);
+    if (holding_) passOn(now);
+}
+
+// --- incoming trains ----------------------------------------------------------------------
+
+void Membership::onMessage(Time now, NodeId from, std::span<const uint8_t> bytes) {
+    if (phase_ == Phase::Left) return;
+    DecodedTrain decoded = decodeTrain(bytes);
+    if (!decoded.train) {
+        ++counters_.malformedTrains;
+        RG_DEBUG(Cluster, "malformed train from node %u: %s", from, std::string(toString(decoded.error)).c_str());
+        return;
+    }
+    Train& train = *decoded.train;
+    if ((train.signal == Signal::Token || train.signal == Signal::Emergency) && train.destination != options_.self) {
+        ++counters_.misrouted;
+        return;
+    }
+    switch (train.signal) {
+        case Signal::Token: onToken(now, std::move(train)); break;
+        case Signal::Emergency: onEmergency(now, std::move(train)); break;
+        case Signal::Join: onJoin(now, train); break;
+        case Signal::Probe: onProbe(now, train); break;
+    }
+}
+
+void Membership::onToken(Time now, Train train) {
+    if (ringId_ == 0 || train.ringId < ringId_) {
+        // Starting, or a ring that wins the merge: bring our old ring's members along.
+        if (ringId_ != 0)
+            for (NodeId m : members_) addJoiner(m);
+        adopt(now, std::move(train));
+        return;
+    }
+    if (train.ringId == ringId_) {
+        if (lastStamp_ && !newer(train.stamp, *lastStamp_)) {
+            ++counters_.staleTokens;  // an older copy: dropping it is what keeps one token
+            return;
+        }
+        adopt(now, std::move(train));
+        return;
+    }
+    // A token of a ring that loses the merge: step out of it, pass it on, and invite its
+    // members into our ring.
+    ++counters_.foreignTokens;
+    for (NodeId m : train.members) addJoiner(m);
+    std::erase(train.members, options_.self);
+    auto next = nextAfter(train.members, options_.self);
+    if (!next) return;
+    train.stamp.seq += 1;
+    train.current = options_.self;
+    train.destination = *next;
+    uint64_t id = messenger_.send(now, *next, encodeTrain(train), handoffPolicy());
+    forwards_[{*next, id}] = Forward{std::move(train), false};
+}
+
+void Membership::adopt(Time now, Train train) {
+    if (phase_ == Phase::Starting) {
+        phase_ = Phase::Member;
+        RG_INFO(Cluster, "joined ring %016llx", static_cast<unsigned long long>(train.ringId));
+    }
+    ++counters_.tokensReceived;
+    if (ringId_ != train.ringId && ringId_ != 0)
+        RG_INFO(Cluster, "ring %016llx merges into ring %016llx", static_cast<unsigned long long>(ringId_),
+                static_cast<unsigned long long>(train.ringId));
+    ringId_ = train.ringId;
+    lastStamp_ = train.stamp;
+    if (!contains(train.members, options_.self)) insertSorted(train.members, options_.self);
+    bool changed = train.members != members_;
+    if (handoff_) {  // superseded by a newer token
+        messenger_.cancel(handoff_->destination, handoff_->messageId);
+        handoff_.reset();
+    }
+    emergency_.reset();
+    if (lastReceiveAt_) lastRotation_ = now - *lastReceiveAt_;
+    lastReceiveAt_ = now;
+    lastTokenAt_ = now;
+    setMembers(now, train.members);
+    holding_ = std::move(train);
+    // A changed membership travels the ring at once; otherwise each hop holds its share of
+    // the rotation time.
+    passAt_ = changed ? now : now + hold(members_.size());
+    if (phase_ == Phase::Leaving || passAt_ <= now) passOn(now);
+}
+
+void Membership::passOn(Time now) {
+    Train t = std::move(*holding_);
+    holding_.reset();
+    bool leaving = phase_ == Phase::Leaving;
+    for (NodeId j : joiners_) {
+        if (!contains(t.members, j)) {
+            insertSorted(t.members, j);
+            ++counters_.membersAdded;
+        }
+    }
+    joiners_.clear();
+    if (leaving) std::erase(t.members, options_.self);
+    // Leaving, the riders see the ring without us, so the VIP manager hands our VIPs to
+    // the survivors in this same visit instead of leaving them unanswered for a rotation.
+    if (hooks_) hooks_->onTokenHeld(now, t.carriages, t.members);
+    t.stamp.seq += 1;
+    t.signal = Signal::Token;
+    t.current = options_.self;
+    lastStamp_ = t.stamp;
+    auto next = nextAfter(t.members, options_.self);
+    if (!next) {
+        lastTokenAt_ = now;
+        if (leaving) {  // the last member: the ring ends with us
+            phase_ = Phase::Left;
+            return;
+        }
+        // Alone: the token stays here and "rotates" once per interval.
+        t.destination = options_.self;
+        setMembers(now, t.members);
+        lastToken_ = t;
+        probeOutsiders(now, t);
+        holding_ = std::move(t);
+        passAt_ = now + options_.timers.tokenInterval;
+        return;
+    }
+    t.destination = *next;
+    if (!leaving) setMembers(now, t.members);
+    lastToken_ = t;
+    probeOutsiders(now, t);
+    uint64_t id = messenger_.send(now, *next, encodeTrain(t), handoffPolicy());
+    handoff_ = Handoff{id, *next, std::move(t), leaving};
+}
+
+void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& result) {
+    if (auto f = forwards_.find({result.peer, result.messageId}); f != forwards_.end()) {
+        Forward forward = std::move(f->second);
+        forwards_.erase(f);
+        // A 911 skips a destination that does not answer, without changing the membership.
+        if (!result.delivered && forward.train.signal == Signal::Emergency)
+            forwardEmergency(now, std::move(forward.train), result.peer);
+        return;
+    }
+    if (!handoff_ || handoff_->messageId != result.messageId || handoff_->destination != result.peer) return;
+    Handoff h = std::move(*handoff_);
+    handoff_.reset();
+    if (result.delivered) {
+        ++counters_.tokensPassed;
+        passedTo_ = h.destination;
+        lastTokenAt_ = now;
+        if (h.leavingSelf) phase_ = Phase::Left;
+        return;
+    }
+    // The token is the failure detector: an unacknowledged destination leaves the ring, and
+    // a new generation makes this copy win over the one the destination may still pass on.
+    ++counters_.membersDropped;
+    RG_WARN(Cluster, "node %u did not acknowledge the token: dropped from the ring", h.destination);
+    Train t = std::move(h.train);
+    std::erase(t.members, h.destination);
+    joiners_.erase(h.destination);
+    t.stamp.generation += 1;
+    t.stamp.producer = options_.self;
+    if (h.leavingSelf) insertSorted(t.members, options_.self);  // passOn takes us out again
+    holding_ = std::move(t);
+    passOn(now);
+}
+
+// --- 911 ----------------------------------------------------------------------------------
+
+void Membership::sendEmergency(Time now) {
+    Train e;
+    e.signal = Signal::Emergency;
+    e.permission = true;
+    e.ringId = ringId_;
+    e.stamp = lastStamp_.value_or(Stamp{});
+    e.originator = options_.self;
+    e.members = members_;
+    emergency_ = Emergency{e.stamp, now};
+    ++counters_.emergenciesSent;
+    RG_INFO(Cluster, "no token for %lld ms: sending 911", static_cast<long long>((now - lastTokenAt_).count() / 1000));
+    forwardEmergency(now, std::move(e), options_.self);
+}
+
+void Membership::forwardEmergency(Time now, Train e, NodeId after) {
+    // Route round the originator's view of the ring, plus the originator itself.
+    std::vector<NodeId> route = e.members;
+    insertSorted(route, e.originator);
+    std::erase(route, options_.self);
+    // Skip to the node after `after`, but never wrap past ourselves: a 911 that finds
+    // nobody else comes back to its originator unopposed.
+    std::optional<NodeId> next = nextAfter(route, after);
+    if (next && after != options_.self) {
+        size_t n = options_.nodeMap.size();
+        size_t self = indexOf(options_.self);
+        auto distance = [&](NodeId node) { return (indexOf(node) + n - self) % n; };
+        if (distance(*next) <= distance(after)) next.reset();
+    }
+    if (!next) {
+        if (e.originator == options_.self) emergencyReturned(now, e);
+        return;
+    }
+    e.current = options_.self;
+    e.destination = *next;
+    uint64_t id = messenger_.send(now, *next, encodeTrain(e), handoffPolicy());
+    forwards_[{*next, id}] = Forward{std::move(e), true};
+}
+
+void Membership::onEmergency(Time now, Train e) {
+    if (e.originator == options_.self) {
+        emergencyReturned(now, e);
+        return;
+    }
+    bool sameRing = ringId_ != 0 && e.ringId == ringId_;
+    if (holdsToken())
+        e.permission = false;  // the token is alive right here
+    else if (sameRing && lastStamp_ && newer(*lastStamp_, e.stamp))
+        e.permission = false;  // we have seen a newer token
+    else if (ringId_ != 0 && ringId_ < e.ringId)
+        e.permission = false;  // our ring wins the merge; the originator joins it
+    // The seed: a 911 is also a request to be (re)admitted.
+    if (phase_ == Phase::Member && ringId_ != 0 &&
+        (ringId_ < e.ringId || (sameRing && !contains(members_, e.originator))))
+        addJoiner(e.originator);
+    ++counters_.emergenciesForwarded;
+    forwardEmergency(now, std::move(e), options_.self);
+}
+
+void Membership::emergencyReturned(Time now, const Train& e) {
+    if (!emergency_ || !(e.stamp == emergency_->stamp) || phase_ != Phase::Member || holdsToken()) return;
+    emergency_.reset();
+    if (!e.permission || !lastToken_ || lastToken_->ringId != ringId_) {
+        lastTokenAt_ = now;  // someone has a newer token: wait for it
+        return;
+    }
+    // Nobody has seen a newer token: ours is the newest copy, so we, alone, regenerate it.
+    ++counters_.regenerations;
+    RG_WARN(Cluster, "token lost: regenerating it from stamp seq %u", lastStamp_ ? lastStamp_->seq : 0);
+    Train t = *lastToken_;
+    t.stamp = lastStamp_.value_or(t.stamp);
+    t.stamp.generation += 1;
+    t.stamp.producer = options_.self;
+    t.members = members_;
+    insertSorted(t.members, options_.self);
+    lastTokenAt_ = now;
+    holding_ = std::move(t);
+    passOn(now);
+}
+
+// --- join, probe, alone -------------------------------------------------------------------
+
+void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
+    Train s;
+    s.signal = signal;
+    s.ringId = ringId_;
+    s.originator = options_.self;
+    s.current = options_.self;
+    s.destination = to;
+    s.members = members_;
+    SendPolicy once{options_.timers.handoffAckTimeout, retry ? options_.timers.handoffRetries : 0, false};
+    messenger_.send(now, to, encodeTrain(s), once);
+    if (signal == Signal::Join) ++counters_.joinsSent;
+    if (signal == Signal::Probe) ++counters_.probesSent;
+}
+
+void Membership::onJoin(Time now, const Train& j) {
+    if (phase_ == Phase::Starting) {
+        addJoiner(j.originator);  // whoever of us goes alone first takes the other in
+        return;
+    }
+    if (phase_ != Phase::Member) return;
+    if (j.ringId != 0 && j.ringId < ringId_) {
+        sendSignal(now, Signal::Join, j.originator, false);  // their ring wins: we join it
+        return;
+    }
+    addJoiner(j.originator);
+    // Alone, the token is here: do not make the newcomer wait for the next "rotation".
+    if (holding_ && members_.size() == 1) passAt_ = now;
+}
+
+void Membership::onProbe(Time now, const Train& p) {
+    if (phase_ == Phase::Starting || (phase_ == Phase::Member && p.ringId <= ringId_)) {
+        // We are outside the prober's ring although we live: ask to be taken in.
+        sendSignal(now, Signal::Join, p.originator, false);
+        return;
+    }
+    if (phase_ == Phase::Member) {  // their ring loses the merge: bring them into ours
+        for (NodeId m : p.members) addJoiner(m);
+        addJoiner(p.originator);
+        if (holding_ && members_.size() == 1) passAt_ = now;
+    }
+}
+
+void Membership::probeOutsiders(Time now, const Train& token) {
+    if (lastProbeAt_ && now - *lastProbeAt_ < options_.timers.tokenLossTimeout) return;
+    lastProbeAt_ = now;
+    for (NodeId node : options_.nodeMap)
+        if (node != options_.self && !contains(token.members, node)) sendSignal(now, Signal::Probe, node, false);
+}
+
+void Membership::goAlone(Time now) {
+    phase_ = Phase::Member;
+    do ringId_ = random_(); while (ringId_ == 0);
+    Train t;
+    t.signal = Signal::Token;
+    t.ringId = ringId_;
+    t.stamp = Stamp{0, options_.self, static_cast<uint32_t>(random_())};
+    t.current = options_.self;
+    t.destination = options_.self;
+    t.members = {options_.self};
+    lastStamp_ = t.stamp;
+    lastTokenAt_ = now;
+    RG_INFO(Cluster, "no live ring answered: running alone (ring %016llx)", static_cast<unsigned long long>(ringId_));
+    setMembers(now, t.members);
+    holding_ = std::move(t);
+    passOn(now);
+}
+
+// --- time ---------------------------------------------------------------------------------
+
+void Membership::onTimer(Time now) {
+    if (phase_ == Phase::Starting && now >= startDeadline_) goAlone(now);
+    if (holding_ && now >= passAt_) passOn(now);
+    if (phase_ == Phase::Leaving && now >= leaveDeadline_) phase_ = Phase::Left;
+    if (phase_ != Phase::Member || holdsToken()) return;
+    if (emergency_ && now - emergency_->sentAt >= options_.timers.tokenLossTimeout) {
+        emergency_.reset();  // our 911 got lost on the way: try again
+        lastTokenAt_ = now - options_.timers.tokenLossTimeout;
+    }
+    if (!emergency_ && now - lastTokenAt_ >= options_.timers.tokenLossTimeout) sendEmergency(now);
+}
+
+std::optional<Time> Membership::nextDeadline() const {
+    std::optional<Time> next;
+    auto consider = [&](Time t) { if (!next || t < *next) next = t; };
+    if (phase_ == Phase::Starting) consider(startDeadline_);
+    if (holding_) consider(passAt_);
+    if (phase_ == Phase::Leaving) consider(leaveDeadline_);
+    if (phase_ == Phase::Member && !holdsToken()) {
+        if (emergency_)
+            consider(emergency_->sentAt + options_.timers.tokenLossTimeout);
+        else
+            consider(lastTokenAt_ + options_.timers.tokenLossTimeout);
+    }
+    return next;
+}
+
+MembershipStatus Membership::status() const {
+    MembershipStatus s;
+    s.phase = phase_;
+    s.ringId = ringId_;
+    s.members = members_;
+    s.holding = holdsToken();
+    s.passedTo = passedTo_;
+    s.stamp = lastStamp_;
+    s.lastRotation = lastRotation_;
+    if (lastReceiveAt_) s.lastToken = lastReceiveAt_;
+    return s;
+}
+
+}  // namespace ringgate::cluster

@@ -1,0 +1,165 @@
+// Group membership by the token train (seed 004, Figures 8 and 9), sans-I/O.
+//
+// The token circulates the ring in node-map order; it is the failure detector: a hand-off
+// that is not acknowledged drops the destination from the membership and the token goes on
+// to the next node. A member that sees no token for token_loss_timeout sends a 911 around
+// the ring; the permission flag and the stamps decide that only the node holding the newest
+// copy regenerates it. A starting node asks the live members to add it (join) and runs
+// alone when nobody answers; the token holder probes configured nodes outside the ring so
+// that a slow node, a restarted node and the two halves of a healed partition come back.
+// Rings that meet merge toward the lowest ring id. docs/CLUSTER.md has the whole design.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string_view>
+#include <vector>
+
+#include "control/cluster/reliable.h"
+#include "control/cluster/train.h"
+
+namespace ringgate::cluster {
+
+struct MembershipTimers {
+    Time tokenInterval{100'000};     // one full rotation; per-hop hold = interval / members
+    Time handoffAckTimeout{40'000};  // wait for a hand-off acknowledgement
+    uint32_t handoffRetries = 2;     // resends before the destination is dropped
+    Time tokenLossTimeout{300'000};  // no token for this long: 911
+};
+
+enum class Phase : uint8_t { Starting, Member, Leaving, Left };
+std::string_view toString(Phase phase);
+
+struct MembershipCounters {
+    uint64_t tokensReceived = 0;
+    uint64_t tokensPassed = 0;
+    uint64_t staleTokens = 0;        // older copies of the token, dropped
+    uint64_t foreignTokens = 0;      // tokens of a ring that loses a merge, stepped out of
+    uint64_t emergenciesSent = 0;    // 911s this node originated
+    uint64_t emergenciesForwarded = 0;
+    uint64_t regenerations = 0;
+    uint64_t membersDropped = 0;     // unacknowledged hand-offs
+    uint64_t membersAdded = 0;
+    uint64_t joinsSent = 0;
+    uint64_t probesSent = 0;
+    uint64_t malformedTrains = 0;    // reassembled message that is not a valid train
+    uint64_t misrouted = 0;          // a train whose destination is another node
+};
+
+// What the VIP manager and other riders of the train plug in.
+class MembershipHooks {
+public:
+    virtual ~MembershipHooks() = default;
+    // Called while this node holds the token, just before passing it on: the carriages may
+    // be read and changed (whoever holds the token may change what it carries).
+    virtual void onTokenHeld(Time now, Carriages& carriages, const std::vector<NodeId>& members) = 0;
+    virtual void onMembershipChanged(Time now, const std::vector<NodeId>& members) = 0;
+};
+
+struct MembershipStatus {
+    Phase phase = Phase::Starting;
+    uint64_t ringId = 0;
+    std::vector<NodeId> members;
+    bool holding = false;            // this node holds the token (or is handing it off)
+    std::optional<NodeId> passedTo;  // where the token last went from here, acknowledged
+    std::optional<Stamp> stamp;      // newest stamp seen or sent
+    std::optional<Time> lastRotation;
+    std::optional<Time> lastToken;   // when the token was last here
+};
+
+class Membership {
+public:
+    struct Options {
+        NodeId self = 0;
+        std::vector<NodeId> nodeMap;  // every configured node, in ring order
+        MembershipTimers timers;
+        uint64_t randomSeed = 1;
+    };
+
+    Membership(Options options, ReliableMessenger& messenger);
+
+    void setHooks(MembershipHooks* hooks) { hooks_ = hooks; }
+    void start(Time now);
+    void leave(Time now);
+    void onMessage(Time now, NodeId from, std::span<const uint8_t> bytes);
+    void onSendResult(Time now, const ReliableMessenger::SendResult& result);
+    void onTimer(Time now);
+    std::optional<Time> nextDeadline() const;
+
+    Phase phase() const { return phase_; }
+    bool holdsToken() const { return holding_.has_value() || handoff_.has_value(); }
+    bool heldNow() const { return holding_.has_value(); }
+    uint64_t ringId() const { return ringId_; }
+    const std::vector<NodeId>& members() const { return members_; }
+    std::optional<Stamp> lastStamp() const { return lastStamp_; }
+    MembershipStatus status() const;
+    const MembershipCounters& counters() const { return counters_; }
+    const Options& options() const { return options_; }
+
+private:
+    struct Handoff {
+        uint64_t messageId = 0;
+        NodeId destination = 0;
+        Train train;
+        bool leavingSelf = false;  // this hand-off takes us out of the ring
+    };
+    struct Forward {
+        Train train;       // a 911 on its way round
+        bool ownRing;      // false for a losing ring's token we step out of
+    };
+    struct Emergency {
+        Stamp stamp;
+        Time sentAt;
+    };
+
+    void onToken(Time now, Train train);
+    void onEmergency(Time now, Train train);
+    void onJoin(Time now, const Train& train);
+    void onProbe(Time now, const Train& train);
+    void adopt(Time now, Train train);
+    void passOn(Time now);
+    void goAlone(Time now);
+    void sendEmergency(Time now);
+    void emergencyReturned(Time now, const Train& train);
+    void forwardEmergency(Time now, Train train, NodeId after);
+    void sendSignal(Time now, Signal signal, NodeId to, bool retry);
+    void probeOutsiders(Time now, const Train& token);
+    void addJoiner(NodeId node);
+    void setMembers(Time now, std::vector<NodeId> members);
+
+    size_t indexOf(NodeId node) const;  // position in the node map (unknown: npos)
+    std::optional<NodeId> nextAfter(const std::vector<NodeId>& ring, NodeId after) const;
+    void insertSorted(std::vector<NodeId>& ring, NodeId node) const;
+    Time hold(size_t memberCount) const;
+    SendPolicy handoffPolicy() const;
+
+    Options options_;
+    ReliableMessenger& messenger_;
+    MembershipHooks* hooks_ = nullptr;
+    std::mt19937_64 random_;
+
+    Phase phase_ = Phase::Starting;
+    uint64_t ringId_ = 0;
+    std::vector<NodeId> members_;
+    std::optional<Stamp> lastStamp_;
+    std::optional<Train> lastToken_;  // the newest token this node passed on: what a 911 regenerates
+    std::optional<Train> holding_;
+    Time passAt_{};
+    std::optional<Handoff> handoff_;
+    std::map<std::pair<NodeId, uint64_t>, Forward> forwards_;  // by (peer, message id)
+    std::optional<Emergency> emergency_;
+    std::set<NodeId> joiners_;
+    std::optional<NodeId> passedTo_;
+    Time startDeadline_{};
+    Time leaveDeadline_{};
+    Time lastTokenAt_{};
+    std::optional<Time> lastReceiveAt_;
+    std::optional<Time> lastRotation_;
+    std::optional<Time> lastProbeAt_;
+    MembershipCounters counters_;
+};
+
+}  // namespace ringgate::cluster
