@@ -14,10 +14,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "dataplane/eal.h"
+#ifdef RINGGATE_HAVE_BPF
+#include "bpf/xdp_maps.h"
+#endif
 
 namespace ringgate::dataplane {
 
@@ -61,6 +65,41 @@ Expected<uint16_t> createPort(const config::Port& port, size_t index, unsigned q
 }
 }  // namespace
 
+DataplaneOptions defaultOptions() {
+    DataplaneOptions options;
+    if (const char* program = std::getenv("RINGGATE_XDP_PROGRAM")) {
+        options.xdpProgram = program;
+    } else {
+#ifdef RINGGATE_XDP_OBJECT
+        options.xdpProgram = RINGGATE_XDP_OBJECT;
+#endif
+    }
+    return options;
+}
+
+namespace {
+// Tells ringgate's XDP program on an AF_XDP port which addresses are VIPs (to the fast
+// path) and which are the node's own (to the host).
+Expected<void> configureXdp(const config::Config& config, config::NodeId self, const config::Port& port) {
+#ifdef RINGGATE_HAVE_BPF
+    bpf::XdpAddresses addresses;
+    for (const auto& subnet : config.subnets)
+        for (const auto& vip : subnet.vips) addresses.vips.push_back(vip.address.value);
+    if (const config::Node* node = config.cluster.findNode(self))
+        for (const auto& a : node->addresses) addresses.locals.push_back(a.address.value);
+    auto ok = bpf::configureAttachedXdp(port.interface, addresses);
+    if (!ok) return makeError("port " + port.name + ": " + ok.error().message);
+#else
+    (void)config;
+    (void)self;
+    (void)port;
+    RG_WARN(Dataplane, "port %s: built without libbpf; the PMD's default XDP program sends all traffic "
+                       "to the fast path", port.name.c_str());
+#endif
+    return {};
+}
+}  // namespace
+
 Dataplane::Dataplane(const config::Config& config, config::NodeId self, DataplaneOptions options)
     : config_(config), self_(self), options_(std::move(options)),
       lastStatsAt_(std::chrono::steady_clock::now()) {}
@@ -73,9 +112,14 @@ Expected<std::unique_ptr<Dataplane>> Dataplane::start(const config::Config& conf
     std::vector<uint16_t> portIds;
     unsigned queues = static_cast<unsigned>(std::max<size_t>(config.dataplane.lcores.size(), 1));
     for (size_t i = 0; i < config.dataplane.ports.size(); ++i) {
-        auto port = createPort(config.dataplane.ports[i], i, queues, dataplane->options_.xdpProgram);
+        const config::Port& configured = config.dataplane.ports[i];
+        auto port = createPort(configured, i, queues, dataplane->options_.xdpProgram);
         if (!port) return port.error();
         portIds.push_back(*port);
+        if (configured.driver == config::PortDriver::AfXdp && !dataplane->options_.xdpProgram.empty()) {
+            auto steering = configureXdp(config, self, configured);
+            if (!steering) return steering.error();
+        }
     }
     dataplane->ownsPorts_ = true;
     auto ok = dataplane->init(std::move(portIds));

@@ -35,6 +35,10 @@ struct DataplaneOptions {
     bool launchWorkers = true; // false: the caller drives worker(i).step() (tests)
 };
 
+// Options for ringgated: the XDP program from $RINGGATE_XDP_PROGRAM, else the one built
+// beside this binary.
+DataplaneOptions defaultOptions();
+
 struct ServiceStats {
     std::string name;
     uint64_t packets = 0, bytes = 0, newFlows = 0;

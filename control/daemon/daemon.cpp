@@ -4,6 +4,9 @@
 
 #include "common/json_writer.h"
 #include "common/log.h"
+#ifdef RINGGATE_HAVE_DATAPLANE
+#include "dataplane/dataplane.h"
+#endif
 
 namespace ringgate::daemon {
 
@@ -31,11 +34,18 @@ Daemon::Daemon(config::Config config, config::NodeId self)
 Daemon::~Daemon() = default;
 
 Expected<void> Daemon::start() {
-    if (config_.dataplane.enabled)
-        return makeError("dataplane.enabled is true, but this ringgated has no fast path yet; "
-                         "set dataplane: { enabled: false } to run the control plane alone");
     auto listening = management_.listen(config_.management.socketPathFor(self_));
     if (!listening) return listening;
+    if (config_.dataplane.enabled) {
+#ifdef RINGGATE_HAVE_DATAPLANE
+        auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions());
+        if (!started) return started.error();
+        dataplane_ = std::move(*started);
+#else
+        return makeError("dataplane.enabled is true, but this ringgated was built without DPDK; "
+                         "set dataplane: { enabled: false } to run the control plane alone");
+#endif
+    }
     if (kernelActuator_) {
         auto actuating = kernelActuator_->start();
         if (!actuating) return actuating;
@@ -66,6 +76,23 @@ void Daemon::onSignal(int signal) {
 }
 
 void Daemon::registerCommands() {
+#ifdef RINGGATE_HAVE_DATAPLANE
+    commands_.add("stats", "stats              fast-path counters per port, VIP, service and back end",
+                  [this](const Request& request) {
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      return Reply{true, request.format == Format::Json ? dataplane_->statsJson()
+                                                                        : dataplane_->statsText()};
+                  });
+    commands_.add("garp", "garp VIP           announce an owned VIP by gratuitous ARP from the fast path",
+                  [this](const Request& request) {
+                      auto vip = request.args.size() == 1 ? Ipv4Address::parse(request.args[0]) : std::nullopt;
+                      if (!vip) return Reply::error(request.format, "usage: garp VIP");
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      auto sent = dataplane_->sendGratuitousArp(*vip);
+                      if (!sent) return Reply::error(request.format, sent.error().message);
+                      return Reply{true, request.format == Format::Json ? "{\"sent\":true}\n" : "sent\n"};
+                  });
+#endif
     commands_.add("status", "status             node identity, uptime and configuration version",
                   [this](const Request& request) {
                       auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(

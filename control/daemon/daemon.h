@@ -16,6 +16,10 @@
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
 
+namespace ringgate::dataplane {
+class Dataplane;
+}
+
 namespace ringgate::daemon {
 
 class Daemon {
@@ -47,6 +51,8 @@ private:
     // Who answers for this node's VIPs: the host stack while the fast path is off.
     std::unique_ptr<vip::KernelActuator> kernelActuator_;
     std::unique_ptr<vip::VipService> vips_;
+    // The DPDK fast path when dataplane.enabled (static VIP ownership for now).
+    std::shared_ptr<dataplane::Dataplane> dataplane_;
     std::chrono::steady_clock::time_point startedAt_;
 };
 
