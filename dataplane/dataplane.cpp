@@ -116,10 +116,6 @@ Expected<std::unique_ptr<Dataplane>> Dataplane::start(const config::Config& conf
         auto port = createPort(configured, i, queues, dataplane->options_.xdpProgram);
         if (!port) return port.error();
         portIds.push_back(*port);
-        if (configured.driver == config::PortDriver::AfXdp && !dataplane->options_.xdpProgram.empty()) {
-            auto steering = configureXdp(config, self, configured);
-            if (!steering) return steering.error();
-        }
     }
     dataplane->ownsPorts_ = true;
     auto ok = dataplane->init(std::move(portIds));
@@ -176,6 +172,11 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
         if (int rc = rte_eth_dev_start(id); rc != 0)
             return makeError("port " + name + ": start: " + rte_strerror(-rc));
         rte_eth_promiscuous_enable(id);  // not every PMD has it; nothing depends on it
+        // The AF_XDP PMD loads the XDP program when it sets up the queues: fill its maps now.
+        if (ownsPorts_ && dp.ports[i].driver == config::PortDriver::AfXdp && !options_.xdpProgram.empty()) {
+            auto steering = configureXdp(config_, self_, dp.ports[i]);
+            if (!steering) return steering;
+        }
         rte_ether_addr mac{};
         rte_eth_macaddr_get(id, &mac);
         macs_.push_back(MacAddress::load(mac.addr_bytes));

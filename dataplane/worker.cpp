@@ -19,7 +19,7 @@ namespace {
 // Expiry work per pass: a little while packets flow, more while idle, so that a full
 // table is swept every second or so without ever stalling a busy loop.
 constexpr unsigned kExpireBudgetBusy = 64;
-constexpr unsigned kExpireBudgetIdle = 4096;
+constexpr unsigned kExpireBudgetIdle = 1024;
 // Fullnat: source ports to try before giving up on a new flow.
 constexpr unsigned kNatPortAttempts = 16;
 // Idle passes spent spinning before the first sleep (keeps latency low under light load).
@@ -249,6 +249,10 @@ void Worker::handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32
     if (arp.op == kArpRequest && arp.senderIp != arp.targetIp) {
         const VipView* vip = snap.findOwnedVip(arp.targetIp);
         bool ours = (vip && vip->port == port) || arp.targetIp == view.primary;
+        // Frames from a veth or a host stack are not padded to 60 bytes: grow the mbuf.
+        if (ours && frame.size() < kMinFrameLen &&
+            rte_pktmbuf_append(m, static_cast<uint16_t>(kMinFrameLen - frame.size())))
+            frame = frameOf(m);
         if (ours && frame.size() >= kMinFrameLen) {
             ArpFields request = arp;
             size_t len = writeArpReply(frame, request, view.mac);
@@ -320,7 +324,7 @@ void Worker::sendArp(unsigned port, uint32_t targetIp, bool gratuitous) {
         writeGratuitousArp(frame, view.mac, targetIp);
         counters_.ports[port].gratuitousArpsSent.add();
     } else {
-        writeArpRequest(frame, view.mac, view.primary, targetIp);
+        writeArpRequest(frame, view.mac, view.arpSource, targetIp);
         counters_.ports[port].arpRequestsSent.add();
     }
     send(port, m);

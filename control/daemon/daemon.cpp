@@ -92,6 +92,20 @@ void Daemon::registerCommands() {
                       if (!sent) return Reply::error(request.format, sent.error().message);
                       return Reply{true, request.format == Format::Json ? "{\"sent\":true}\n" : "sent\n"};
                   });
+    commands_.add("live-backends", "live-backends POOL [ADDR:PORT...]  set the back ends new flows of POOL may use",
+                  [this](const Request& request) {
+                      if (request.args.empty()) return Reply::error(request.format, "usage: live-backends POOL [ADDR:PORT...]");
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      std::vector<config::Backend> live;
+                      for (size_t i = 1; i < request.args.size(); ++i) {
+                          auto endpoint = Ipv4Endpoint::parse(request.args[i]);
+                          if (!endpoint) return Reply::error(request.format, "bad back end '" + request.args[i] + "'");
+                          live.push_back({endpoint->address, endpoint->port, 1});
+                      }
+                      auto set = dataplane_->setLiveBackends(request.args[0], std::move(live));
+                      if (!set) return Reply::error(request.format, set.error().message);
+                      return Reply{true, request.format == Format::Json ? "{\"set\":true}\n" : "set\n"};
+                  });
 #endif
     commands_.add("status", "status             node identity, uptime and configuration version",
                   [this](const Request& request) {
