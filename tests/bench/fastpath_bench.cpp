@@ -205,8 +205,8 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    // Memory: about 200 bytes per flow (entry, two hash keys, RCU queues) plus pools.
-    uint64_t memoryMb = 512 + uint64_t{flows} * 200 / (1 << 20);
+    // Memory: about 400 bytes per flow (entry, two hash keys at half load, RCU queues) plus pools.
+    uint64_t memoryMb = 512 + uint64_t{flows} * 400 / (1 << 20);
     std::vector<std::string> eal = {"fastpath_bench", "-l", "0", "--no-huge", "-m", std::to_string(memoryMb),
                                     "--no-pci", "--no-shconf", "--no-telemetry", "--file-prefix",
                                     "rgbench" + std::to_string(::getpid()), "--log-level", "lib.eal:error"};
