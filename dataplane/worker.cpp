@@ -119,8 +119,11 @@ void Worker::forward(Connection* conn, bool fromBackend, rte_mbuf* m, const Pars
     }
     if (p.proto == kProtoTcp) {
         auto state = static_cast<FlowState>(conn->state.load(std::memory_order_relaxed));
-        FlowState next = nextState(state, !fromBackend, p.tcpFlags);
-        if (next != state) conn->state.store(static_cast<uint8_t>(next), std::memory_order_relaxed);
+        // Most packets are plain segments of an established flow: no state to change.
+        if (state != FlowState::Established || (p.tcpFlags & (kTcpSyn | kTcpFin | kTcpRst))) {
+            FlowState next = nextState(state, !fromBackend, p.tcpFlags);
+            if (next != state) conn->state.store(static_cast<uint8_t>(next), std::memory_order_relaxed);
+        }
     }
     if (conn->lastSeenMs.load(std::memory_order_relaxed) != nowMs)
         conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
