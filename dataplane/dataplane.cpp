@@ -206,7 +206,8 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
     shared.workers = workers;
     shared.idleBackoff = dp.idlePolicy == config::IdlePolicy::Backoff;
     shared.idleSleepMaxUs = dp.idleSleepMaxUs;
-    shared.tscEpoch = rte_get_tsc_cycles();
+    tscEpoch_ = rte_get_tsc_cycles();
+    shared.tscEpoch = tscEpoch_;
     for (unsigned w = 0; w < workers; ++w) {
         rte_ring* ring = rte_ring_create_elem(("rg_cmd" + tag + "_" + std::to_string(w)).c_str(), sizeof(uint64_t),
                                               256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -454,7 +455,7 @@ std::string Dataplane::statsJson() const {
         .field("expired", expired)
         .field("memory_bytes", static_cast<uint64_t>(table_->memoryBytes()))
         .endObject();
-    json.field("neighbours", static_cast<uint64_t>(neighbours_->list(0).size()));
+    json.field("neighbours", static_cast<uint64_t>(neighbours_->list(clockMs(tscEpoch_)).size()));
     json.endObject();
     return json.str() + "\n";
 }
@@ -519,7 +520,7 @@ std::string Dataplane::statsText() const {
     }
     std::snprintf(line, sizeof line, "connections %zu / %zu (%s), table ~%zu MiB\nneighbours %zu\n", table_->size(),
                   table_->capacity(), percent(table_->size(), table_->capacity()).c_str(),
-                  table_->memoryBytes() >> 20, neighbours_->list(0).size());
+                  table_->memoryBytes() >> 20, neighbours_->list(clockMs(tscEpoch_)).size());
     out += line;
     return out;
 }

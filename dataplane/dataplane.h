@@ -112,6 +112,7 @@ private:
     std::vector<rte_ring*> commandRings_;
     std::vector<unsigned> lcores_;
     std::atomic<bool> stop_{false};
+    uint64_t tscEpoch_ = 0;
     bool ownsPorts_ = false;
 
     mutable std::chrono::steady_clock::time_point lastStatsAt_;

@@ -10,6 +10,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "dataplane/flow_hash.h"
 
@@ -30,6 +32,11 @@ Bytes frameOf(rte_mbuf* m) { return Bytes(rte_pktmbuf_mtod(m, uint8_t*), rte_pkt
 
 FlowKey keyOf(const ParsedPacket& p) { return FlowKey{p.src, p.dst, p.srcPort, p.dstPort, p.proto}; }
 }  // namespace
+
+uint32_t clockMs(uint64_t tscEpoch) {
+    static const uint64_t cyclesPerMs = std::max<uint64_t>(rte_get_tsc_hz() / 1000, 1);
+    return static_cast<uint32_t>((rte_get_tsc_cycles() - tscEpoch) / cyclesPerMs);
+}
 
 uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip) {
     return uint64_t{static_cast<uint8_t>(command)} << 40 | uint64_t{port & 0xff} << 32 | ip;
@@ -379,11 +386,10 @@ unsigned Worker::step(uint32_t nowMs) {
 
 void Worker::run(const std::atomic<bool>& stop) {
     rte_rcu_qsbr_thread_online(shared_.rcu, id_);
-    uint64_t hz = rte_get_tsc_hz();
     unsigned idlePasses = 0;
     uint32_t sleepUs = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-        uint32_t nowMs = static_cast<uint32_t>((rte_get_tsc_cycles() - shared_.tscEpoch) * 1000 / hz);
+        uint32_t nowMs = clockMs(shared_.tscEpoch);
         unsigned received = poll(nowMs);
         rte_rcu_qsbr_quiescent(shared_.rcu, id_);
         if (received > 0 || !shared_.idleBackoff) {

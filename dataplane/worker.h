@@ -93,6 +93,9 @@ private:
     WorkerCounters counters_;
 };
 
+// Milliseconds since `tscEpoch`, the clock of workers and of the control side's views.
+uint32_t clockMs(uint64_t tscEpoch);
+
 // Packs a command for the worker's ring (one 64-bit element).
 uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip);
 
