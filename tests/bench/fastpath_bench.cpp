@@ -273,7 +273,9 @@ int main(int argc, char** argv) {
     // faults without hugepages), then every entry expires; the second fill is measured,
     // on a table in its steady state (entries and hash slots recycled through RCU).
     std::vector<Flow> table(flows);
-    uint32_t fullnatFlows = flows / 4;
+    // A quarter fullnat, at most half of what the source ports allow (one NAT source address,
+    // kBackends back ends, about 64 K ports each): beyond that fullnat runs out of ports.
+    uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * 64000 / 2);
     double newCycles[2] = {0, 0};
     uint32_t created[2] = {0, 0};
     std::vector<FlowKey> keys(kBurst);
