@@ -35,6 +35,10 @@ struct DataplaneOptions {
     bool launchWorkers = true; // false: the caller drives worker(i).step() (tests)
 };
 
+// Options for ringgated: the XDP program from $RINGGATE_XDP_PROGRAM, else the one built
+// beside this binary.
+DataplaneOptions defaultOptions();
+
 struct ServiceStats {
     std::string name;
     uint64_t packets = 0, bytes = 0, newFlows = 0;
@@ -108,6 +112,7 @@ private:
     std::vector<rte_ring*> commandRings_;
     std::vector<unsigned> lcores_;
     std::atomic<bool> stop_{false};
+    uint64_t tscEpoch_ = 0;
     bool ownsPorts_ = false;
 
     mutable std::chrono::steady_clock::time_point lastStatsAt_;

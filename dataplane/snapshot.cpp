@@ -109,6 +109,12 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
     }
     std::sort(snapshot.ownedVips.begin(), snapshot.ownedVips.end(),
               [](const VipView& a, const VipView& b) { return a.address < b.address; });
+    for (PortView& port : snapshot.ports) {
+        port.arpSource = port.primary;
+        for (const VipView& vip : snapshot.ownedVips)
+            if (port.contains(vip.address) && (port.arpSource == port.primary || vip.address == port.natSource))
+                port.arpSource = vip.address;
+    }
     snapshot.ownedVips.erase(
         std::unique(snapshot.ownedVips.begin(), snapshot.ownedVips.end(),
                     [](const VipView& a, const VipView& b) { return a.address == b.address; }),

@@ -17,6 +17,10 @@
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
 
+namespace ringgate::dataplane {
+class Dataplane;
+}
+
 namespace ringgate::daemon {
 
 class Daemon {
@@ -49,6 +53,8 @@ private:
     std::unique_ptr<vip::KernelActuator> kernelActuator_;
     std::unique_ptr<vip::VipService> vips_;
     std::unique_ptr<PoolFollower> pool_;  // when a pool follows ringgate-registry
+    // The DPDK fast path when dataplane.enabled (static VIP ownership for now).
+    std::shared_ptr<dataplane::Dataplane> dataplane_;
     std::chrono::steady_clock::time_point startedAt_;
 };
 
