@@ -6,6 +6,7 @@
  * traffic, goes to the host stack with XDP_PASS. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/ip.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -91,6 +92,9 @@ int ringgate_xdp(struct xdp_md *ctx) {
         __builtin_memcpy(&sender, arp->spa, 4);
         if (addr_class(target) == RG_ADDR_VIP || addr_class(sender) == RG_ADDR_VIP)
             return to_fastpath(ctx, RG_STAT_ARP_TO_FASTPATH);
+        /* Answers to the fast path's own requests, which it sends in RFC 5227 probe form
+         * (sender 0.0.0.0); the host never asks that way. */
+        if (arp->op == bpf_htons(2) && target == 0) return to_fastpath(ctx, RG_STAT_ARP_TO_FASTPATH);
         return to_host();
     }
     if (eth->h_proto != bpf_htons(ETH_P_IP)) return to_host();
@@ -99,12 +103,26 @@ int ringgate_xdp(struct xdp_md *ctx) {
     if ((void *)(ip + 1) > data_end) return to_host();
     __u32 class = addr_class(ip->daddr);
     if (class == RG_ADDR_VIP) return to_fastpath(ctx, RG_STAT_IPV4_TO_FASTPATH);
-    if (class == RG_ADDR_LOCAL) return to_host();
+    __u32 zero = 0;
+    struct rg_xdp_config *config = bpf_map_lookup_elem(&rg_config, &zero);
+    if (class == RG_ADDR_LOCAL) {
+        /* A fullnat reply to this node's own address: TCP or UDP to a NAT port. The ports
+         * sit at the same offset in both headers; fragments other than the first carry
+         * no ports and go to the host like the rest of its traffic. */
+        if (!config || (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)) return to_host();
+        if (ip->frag_off & bpf_htons(0x1fff)) return to_host();
+        __u32 header = ip->ihl * 4;
+        if (header < sizeof(*ip)) return to_host();
+        __u16 *ports = (void *)ip + header;
+        if ((void *)(ports + 2) > data_end) return to_host();
+        __u16 dport = bpf_ntohs(ports[1]);
+        if (dport >= config->nat_port_first && dport <= config->nat_port_last && config->nat_port_last != 0)
+            return to_fastpath(ctx, RG_STAT_IPV4_TO_FASTPATH);
+        return to_host();
+    }
     /* Broadcast and multicast belong to the host. */
     __u32 daddr = bpf_ntohl(ip->daddr);
     if (daddr == 0xffffffff || (daddr >> 28) == 0xe) return to_host();
-    __u32 zero = 0;
-    struct rg_xdp_config *config = bpf_map_lookup_elem(&rg_config, &zero);
     if (config && config->steer_transit) return to_fastpath(ctx, RG_STAT_IPV4_TO_FASTPATH);
     return to_host();
 }

@@ -16,6 +16,10 @@ struct rg_xdp_config {
     /* Nonzero: IPv4 to addresses that are neither VIPs nor local (dnat replies that back
      * ends route through the gateway) goes to the fast path too. */
     __u32 steer_transit;
+    /* TCP and UDP to this node's own address with a destination port in this range are
+     * fullnat replies: fast path. 0/0: none. */
+    __u16 nat_port_first;
+    __u16 nat_port_last;
 };
 
 /* rg_stats (per CPU): what the program decided. */

@@ -35,7 +35,7 @@ Expected<void> fillXdpMaps(int addrsFd, int configFd, const XdpAddresses& addres
     for (uint32_t local : addresses.locals)
         if (auto ok = put(local, RG_ADDR_LOCAL); !ok) return ok;
     uint32_t zero = 0;
-    rg_xdp_config config{addresses.steerTransit ? 1u : 0u};
+    rg_xdp_config config{addresses.steerTransit ? 1u : 0u, addresses.natPortFirst, addresses.natPortLast};
     if (bpf_map_update_elem(configFd, &zero, &config, BPF_ANY) != 0)
         return makeError("XDP map rg_config: " + errnoText(errno));
     return {};

@@ -15,6 +15,8 @@ struct XdpAddresses {
     std::vector<uint32_t> vips;    // host byte order
     std::vector<uint32_t> locals;  // this node's own addresses
     bool steerTransit = true;      // dnat replies routed through the gateway
+    uint16_t natPortFirst = 0;     // fullnat replies to a local address on these ports
+    uint16_t natPortLast = 0;
 };
 
 // Fills rg_addrs and rg_config given their file descriptors.

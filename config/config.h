@@ -14,6 +14,13 @@ namespace ringgate::config {
 
 using NodeId = uint32_t;
 
+// Fullnat source ports of the whole cluster, split into one block per node: above the
+// well-known ports and ringgate's own service ports, below the host's ephemeral range
+// (32768-60999). The XDP program sends TCP/UDP to a node's own address on these ports to
+// the fast path (fullnat replies), so no host service may listen on them.
+constexpr uint16_t kNatPortFirst = 10000;
+constexpr uint16_t kNatPortLast = 32767;
+
 // Seed 004, Table 1: how a VIP sticks to a host.
 enum class Persistence : uint8_t {
     Movable = 0,          // may move for load balancing

@@ -193,9 +193,19 @@ void validateRegistry(const Config& config, Diagnostics& diag) {
         diag.errorAt("registry.postgres_conninfo", "store postgresql needs a connection string");
 }
 
+bool inNatPorts(uint16_t port) { return port >= kNatPortFirst && port <= kNatPortLast; }
+
 void validateDataplane(const Config& config, Diagnostics& diag) {
     const Dataplane& d = config.dataplane;
     if (!d.enabled) return;
+    // The fast path takes TCP/UDP to a node's own address on the fullnat ports; a host
+    // service there would never see its traffic.
+    const std::string natRange = " is in the fullnat port range " + std::to_string(kNatPortFirst) + "-" +
+                                 std::to_string(kNatPortLast) + ", which the fast path takes";
+    if (inNatPorts(config.cluster.port))
+        diag.errorAt("cluster.port", "port " + std::to_string(config.cluster.port) + natRange);
+    if (config.management.listen && inNatPorts(config.management.listen->port))
+        diag.errorAt("management.listen", "port " + std::to_string(config.management.listen->port) + natRange);
     if (d.ports.empty()) diag.errorAt("dataplane.ports", "an enabled dataplane needs ports");
     if (d.lcores.empty()) diag.errorAt("dataplane.lcores", "an enabled dataplane needs an lcore");
     std::set<uint32_t> lcores;

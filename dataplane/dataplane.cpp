@@ -87,6 +87,9 @@ Expected<void> configureXdp(const config::Config& config, config::NodeId self, c
         for (const auto& vip : subnet.vips) addresses.vips.push_back(vip.address.value);
     if (const config::Node* node = config.cluster.findNode(self))
         for (const auto& a : node->addresses) addresses.locals.push_back(a.address.value);
+    PortBlock nat = natPortBlock(config.cluster, self);
+    addresses.natPortFirst = nat.first;
+    addresses.natPortLast = nat.last;
     auto ok = bpf::configureAttachedXdp(port.interface, addresses);
     if (!ok) return makeError("port " + port.name + ": " + ok.error().message);
 #else

@@ -7,8 +7,10 @@
 namespace ringgate::dataplane {
 
 namespace {
-constexpr uint32_t kFirstNatPort = 1024;
-constexpr uint32_t kPortSpace = 65536;
+// Fullnat source ports (config::kNatPortFirst..Last: clear of host service ports, so the
+// XDP program can send replies to this node's own address on them to the fast path).
+constexpr uint32_t kFirstNatPort = config::kNatPortFirst;
+constexpr uint32_t kPortSpace = uint32_t{config::kNatPortLast} + 1;
 
 uint8_t protoNumber(config::Protocol protocol) {
     return protocol == config::Protocol::Tcp ? kProtoTcp : kProtoUdp;
@@ -114,12 +116,6 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
     }
     std::sort(snapshot.ownedVips.begin(), snapshot.ownedVips.end(),
               [](const VipView& a, const VipView& b) { return a.address < b.address; });
-    for (PortView& port : snapshot.ports) {
-        port.arpSource = port.primary;
-        for (const VipView& vip : snapshot.ownedVips)
-            if (port.contains(vip.address) && (port.arpSource == port.primary || vip.address == port.natSource))
-                port.arpSource = vip.address;
-    }
     snapshot.ownedVips.erase(
         std::unique(snapshot.ownedVips.begin(), snapshot.ownedVips.end(),
                     [](const VipView& a, const VipView& b) { return a.address == b.address; }),

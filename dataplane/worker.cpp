@@ -334,7 +334,11 @@ void Worker::sendArp(unsigned port, uint32_t targetIp, bool gratuitous) {
         writeGratuitousArp(frame, view.mac, targetIp);
         counters_.ports[port].gratuitousArpsSent.add();
     } else {
-        writeArpRequest(frame, view.mac, view.arpSource, targetIp);
+        // Asked in RFC 5227 probe form (sender 0.0.0.0): the answer is addressed to
+        // 0.0.0.0, which the XDP program gives to the fast path (an answer addressed to
+        // the node's own address would go to the host), and the asked host learns no
+        // mapping from us (a VIP as sender would repoint its cache for that VIP).
+        writeArpRequest(frame, view.mac, 0, targetIp);
         counters_.ports[port].arpRequestsSent.add();
     }
     send(port, m);

@@ -107,9 +107,9 @@ TEST(Snapshot, NatPortBlocksAreDisjointPerNodeAndWorker) {
     auto config = load(kTwoNodes);
     PortBlock one = natPortBlock(config.cluster, 1);
     PortBlock two = natPortBlock(config.cluster, 2);
-    EXPECT_EQ(one.first, 1024);
+    EXPECT_EQ(one.first, config::kNatPortFirst);
     EXPECT_LT(one.last, two.first);
-    EXPECT_LE(two.last, 65535);
+    EXPECT_LE(two.last, config::kNatPortLast);  // never into the host's ephemeral ports
     PortBlock w0 = workerSlice(one, 0, 2);
     PortBlock w1 = workerSlice(one, 1, 2);
     EXPECT_EQ(w0.first, one.first);

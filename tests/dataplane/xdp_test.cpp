@@ -68,6 +68,8 @@ TEST(XdpProgram, SteersVipsAndTransitToTheFastPathAndTheRestToTheHost) {
     bpf::XdpAddresses addresses;
     addresses.vips = {ip("198.18.0.100"), ip("198.19.0.100")};
     addresses.locals = {ip("198.18.0.1"), ip("198.19.0.1")};
+    addresses.natPortFirst = 10000;
+    addresses.natPortLast = 17589;
     ASSERT_TRUE(bpf::fillXdpMaps(bpf_map__fd(skeleton->maps.rg_addrs), bpf_map__fd(skeleton->maps.rg_config),
                                  addresses).ok());
     auto ipv6 = ipv4(1, 2);
@@ -86,11 +88,17 @@ TEST(XdpProgram, SteersVipsAndTransitToTheFastPathAndTheRestToTheHost) {
         {"gratuitous ARP of a peer claiming a VIP", arp(kArpRequest, ip("198.18.0.100"), ip("198.18.0.100")), RG_STAT_ARP_TO_FASTPATH},
         {"ARP reply from a peer owning a VIP", arp(kArpReply, ip("198.19.0.100"), ip("198.19.0.1")), RG_STAT_ARP_TO_FASTPATH},
         {"ARP request for the node's own address", arp(kArpRequest, ip("198.18.0.10"), ip("198.18.0.1")), RG_STAT_TO_HOST},
+        {"ARP reply to the fast path's probe-form request", arp(kArpReply, ip("198.19.0.51"), 0), RG_STAT_ARP_TO_FASTPATH},
+        {"ARP reply to the host's own request", arp(kArpReply, ip("198.19.0.51"), ip("198.19.0.1")), RG_STAT_TO_HOST},
         {"ARP between two other hosts", arp(kArpRequest, ip("198.18.0.10"), ip("198.18.0.11")), RG_STAT_TO_HOST},
         {"TCP to a VIP", ipv4(ip("198.18.0.10"), ip("198.18.0.100")), RG_STAT_IPV4_TO_FASTPATH},
         {"UDP to the internal VIP (fullnat replies)", ipv4(ip("198.19.0.51"), ip("198.19.0.100"), kProtoUdp), RG_STAT_IPV4_TO_FASTPATH},
         {"SSH to the node's own address", ipv4(ip("198.18.0.10"), ip("198.18.0.1"), kProtoTcp, 22), RG_STAT_TO_HOST},
         {"cluster messaging to the internal address", ipv4(ip("198.19.0.2"), ip("198.19.0.1"), kProtoUdp, 7100), RG_STAT_TO_HOST},
+        {"fullnat TCP reply to the node's own address", ipv4(ip("198.19.0.51"), ip("198.19.0.1"), kProtoTcp, 10000), RG_STAT_IPV4_TO_FASTPATH},
+        {"fullnat UDP reply, last NAT port", ipv4(ip("198.19.0.51"), ip("198.19.0.1"), kProtoUdp, 17589), RG_STAT_IPV4_TO_FASTPATH},
+        {"the host's own connection (ephemeral port)", ipv4(ip("198.19.0.51"), ip("198.19.0.1"), kProtoTcp, 40000), RG_STAT_TO_HOST},
+        {"another node's NAT block", ipv4(ip("198.19.0.51"), ip("198.19.0.1"), kProtoTcp, 17590), RG_STAT_TO_HOST},
         {"dnat reply routed through the gateway", ipv4(ip("198.19.0.51"), ip("198.18.0.10")), RG_STAT_IPV4_TO_FASTPATH},
         {"limited broadcast", ipv4(ip("198.18.0.10"), 0xffffffff, kProtoUdp), RG_STAT_TO_HOST},
         {"multicast (VRRP)", ipv4(ip("198.18.0.10"), ip("224.0.0.18"), 112), RG_STAT_TO_HOST},
