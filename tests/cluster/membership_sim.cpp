@@ -40,6 +40,11 @@ struct Failure {
     std::string what;
 };
 
+std::string text(const Stamp& s) {
+    return "(generation " + std::to_string(s.generation) + ", producer " + std::to_string(s.producer) + ", seq " +
+           std::to_string(s.seq) + ")";
+}
+
 struct InFlight {
     Time at;
     uint64_t order;
@@ -330,8 +335,8 @@ private:
                 return Failure{"node " + std::to_string(s.id) + " moved to a higher ring id"};
             auto stamp = m.lastStamp();
             if (ring == s.seenRing && s.seenStamp && stamp && newer(*s.seenStamp, *stamp))
-                return Failure{"node " + std::to_string(s.id) + ": sequence went back from " +
-                               std::to_string(s.seenStamp->seq) + " to " + std::to_string(stamp->seq)};
+                return Failure{"node " + std::to_string(s.id) + ": stamp went back from " + text(*s.seenStamp) +
+                               " to " + text(*stamp)};
             if (ring != s.seenRing) log("node %u is in ring %016llx", s.id, static_cast<unsigned long long>(ring));
             s.seenRing = ring;
             s.seenStamp = stamp;
