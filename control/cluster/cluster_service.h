@@ -46,6 +46,7 @@ private:
     Time now() const;
     void receive(size_t path);
     void afterInput();
+    void reportRefused(size_t path);
     void flush();
     void arm();
     management::Reply members(const management::Request& request) const;
@@ -62,6 +63,8 @@ private:
     std::optional<Time> armedFor_;
     std::function<void()> onLeft_;
     uint64_t sendErrors_ = 0;
+    uint64_t refusedLogged_ = 0;
+    std::optional<Time> lastRefusedLog_;
 };
 
 }  // namespace ringgate::cluster

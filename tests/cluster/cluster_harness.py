@@ -50,11 +50,13 @@ class Cluster:
             raise
         self.config = self.write_config(list(range(1, nodes + 1)) + list(extra_nodes))
 
-    def write_config(self, node_ids, name="cluster.yaml"):
+    def write_config(self, node_ids, name="cluster.yaml", shared_key=None):
         """loopback-5.yaml with this run's socket directory and the given node map."""
         with open(os.path.join(SOURCE, "config", "examples", "loopback-5.yaml")) as f:
             text = f.read()
         text = text.replace("/run/ringgate/loopback-{node}.sock", os.path.join(self.tmp, "n{node}.sock"))
+        if shared_key:
+            text = text.replace("  port: 7100\n", "  port: 7100\n  shared_key: \"%s\"\n" % shared_key)
         lines = [l for l in text.splitlines() if "addresses: { lo: 127.0.0." not in l]
         at = next(i for i, l in enumerate(lines) if l.strip() == "nodes:") + 1
         for offset, n in enumerate(node_ids):
@@ -154,6 +156,16 @@ class Cluster:
                 return time.monotonic() - t0
             time.sleep(interval)
         raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+
+    def send_udp(self, address, port, datagrams):
+        """Sends raw datagrams from inside the namespace (hostile-input tests)."""
+        script = ("import socket,sys,binascii\n"
+                  "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                  "for line in sys.stdin.read().split():\n"
+                  "    s.sendto(binascii.unhexlify(line),(%r,%d))\n" % (address, port))
+        data = "\n".join(d.hex() if d else "" for d in datagrams if d)
+        subprocess.run(["ip", "netns", "exec", self.ns, "python3", "-c", script], input=data.encode(),
+                       check=True, capture_output=True)
 
     def partition(self, side_a, side_b, heal=False):
         verb = "del" if heal else "add"
