@@ -58,6 +58,8 @@ private:
     std::vector<std::unique_ptr<Path>> paths_;
     // peerEndpoints_[peer][path]: where that peer listens on that subnet, if it is there.
     std::map<NodeId, std::vector<std::optional<boost::asio::ip::udp::endpoint>>> peerEndpoints_;
+    // (path, source endpoint) -> the configured node that sends from there.
+    std::map<std::pair<size_t, boost::asio::ip::udp::endpoint>, NodeId> nodeAt_;
     ClusterNode node_;
     boost::asio::steady_timer timer_;
     std::optional<Time> armedFor_;

@@ -111,7 +111,8 @@ bool ReliableMessenger::checkEpoch(NodeId peer, uint64_t epoch) {
     return true;
 }
 
-void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram) {
+void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram,
+                                   std::optional<NodeId> source) {
     ++counters_.datagramsReceived;
     counters_.bytesReceived += datagram.size();
     DecodedPacket decoded = decodePacket(datagram, options_.key);
@@ -123,6 +124,10 @@ void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8
         return;
     }
     const Packet& p = *decoded.packet;
+    if (source && *source != p.header.sender) {
+        ++counters_.spoofed;
+        return;
+    }
     if (p.header.receiver != options_.self || p.header.sender == options_.self || p.header.sender == 0) {
         ++counters_.stale;
         return;

@@ -31,6 +31,19 @@ def main():
     return 0
 
 
+def forged_ack(sender, receiver):
+    """A well-formed, untagged cluster ack datagram (docs/CLUSTER.md has the layout)."""
+    header = bytearray(56)
+    header[0:2] = b"RG"
+    header[2], header[3] = 1, 2  # version 1, ack
+    header[4:6] = (56).to_bytes(2, "big")  # header length; payload length 0
+    header[8:12] = sender.to_bytes(4, "big")
+    header[12:16] = receiver.to_bytes(4, "big")
+    header[16:24] = (1).to_bytes(8, "big")  # epoch
+    header[52:56] = binascii.crc32(bytes(header)).to_bytes(4, "big")
+    return bytes(header)
+
+
 def run(c):
     all5 = [1, 2, 3, 4, 5]
     for n in all5:
@@ -56,6 +69,12 @@ def run(c):
                lambda: (c.request(1, "members") or {}).get("counters", {}).get("malformed", 0) >= len(junk), 5)
     assert c.agree(all5, all5), c.views(all5)
     step("%d hostile datagrams counted as malformed, ring intact" % len(junk))
+    # Well-formed, but claiming to come from node 2 while sent from node 1's address.
+    c.send_udp("127.0.0.1", 7100, [forged_ack(sender=2, receiver=1)] * 5)
+    c.wait_for("node 1 to count spoofed datagrams",
+               lambda: (c.request(1, "members") or {}).get("counters", {}).get("spoofed", 0) >= 5, 5)
+    assert c.agree(all5, all5), c.views(all5)
+    step("datagrams with a forged sender counted as spoofed, ring intact")
 
     # kill -9: the four others agree on four members.
     c.kill(3)
@@ -108,16 +127,7 @@ def run(c):
     step("node 6 joined: six members after %.0f ms" % (took * 1000))
     # A well-formed datagram without the tag (as a node without the key would send) is
     # refused as unauthenticated.
-    header = bytearray(56)
-    header[0:2] = b"RG"
-    header[2], header[3] = 1, 2            # version 1, ack
-    header[4:6] = (56).to_bytes(2, "big")  # header length; payload 0
-    header[8:12] = (2).to_bytes(4, "big")  # from node 2
-    header[12:16] = (1).to_bytes(4, "big")  # to node 1
-    header[16:24] = (1).to_bytes(8, "big")
-    crc = binascii.crc32(bytes(header))
-    header[52:56] = crc.to_bytes(4, "big")
-    c.send_udp("127.0.0.1", 7100, [bytes(header)] * 5)
+    c.send_udp("127.0.0.1", 7100, [forged_ack(sender=2, receiver=1)] * 5)
     c.wait_for("node 1 to count unauthenticated datagrams",
                lambda: (c.request(1, "members") or {}).get("counters", {}).get("unauthenticated", 0) >= 5, 5)
     assert c.agree(all6, all6), c.views(all6)

@@ -188,6 +188,7 @@ private:
                                      std::to_string(d.messageId) + " of node " + std::to_string(d.peer) + " twice";
         };
         log("node %u starts (epoch %llu)", s.id, static_cast<unsigned long long>(s.incarnation));
+        as(s);
         s.node->start(now_);
         collect(s);
     }
@@ -244,6 +245,7 @@ private:
                             Slot& s = slots_[victim];
                             if (!s.node || s.pausedUntil || s.departed) return;
                             log("node %u leaves", s.id);
+                            as(s);
                             s.node->leave(now_);
                             collect(s);
                         });
@@ -285,6 +287,7 @@ private:
                 network_.push(std::move(d));
                 continue;
             }
+            as(to);
             to.node->onDatagram(now_, d.path, d.bytes);
             collect(to);
         }
@@ -292,6 +295,7 @@ private:
             if (!s.node) continue;
             if (s.pausedUntil) continue;
             if (auto d = s.node->nextDeadline(); d && *d <= now_) {
+                as(s);
                 s.node->onTimer(now_);
                 collect(s);
             }
@@ -299,6 +303,11 @@ private:
     }
 
     Slot& slot(NodeId id) { return slots_[id - 1]; }
+
+    // The protocol's own log lines (--verbose) name the node they come from.
+    void as(const Slot& s) {
+        if (verbose_) log::setIdentity("node" + std::to_string(s.id) + " @" + std::to_string(now_.count() / 1000) + "ms");
+    }
 
     void collect(Slot& s) {
         for (auto& d : s.node->takeOutgoing()) {

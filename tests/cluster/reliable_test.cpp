@@ -161,6 +161,17 @@ TEST(Reliable, HostileDatagramsAreCountedNotDelivered) {
     EXPECT_TRUE(b.takeEvents().empty());
 }
 
+TEST(Reliable, RefusesASenderThatIsNotAtItsAddress) {
+    ReliableMessenger a(opts(1)), b(opts(2));
+    a.send(0us, 2, bytesOf(10), SendPolicy{});
+    auto out = a.takeOutgoing();
+    b.onDatagram(1us, 0, out[0].bytes, NodeId{3});  // arrived from node 3's address
+    EXPECT_EQ(b.counters().spoofed, 1u);
+    EXPECT_TRUE(b.takeEvents().empty());
+    b.onDatagram(2us, 0, out[0].bytes, NodeId{1});
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 1u);
+}
+
 TEST(Reliable, RecognisesARestartedPeer) {
     ReliableMessenger a(opts(1, 100)), b(opts(2, 5));
     // a's old incarnation leaves half a message in b's buffers.
