@@ -70,6 +70,7 @@ struct Backend {
 struct BackendPool {
     std::string name;
     bool fromRegistry = false;      // live list comes from ringgate-registry
+    uint16_t port = 0;              // registry pools: every live server's port (0: the first static back end's)
     std::vector<Backend> backends;  // static members (or seeds before the registry answers)
 };
 

@@ -13,6 +13,7 @@ packages=(
   # test topology and real peers
   iproute2 iputils-ping iputils-arping bridge-utils ethtool
   nginx-light curl wrk tcpdump python3 python3-yaml procps psmisc
+  keepalived nftables conntrack
 )
 
 missing=()

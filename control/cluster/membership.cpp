@@ -202,7 +202,9 @@ void Membership::passOn(Time now) {
     }
     joiners_.clear();
     if (leaving) std::erase(t.members, options_.self);
-    if (hooks_ && !leaving) hooks_->onTokenHeld(now, t.carriages, t.members);
+    // Leaving, the riders see the ring without us, so the VIP manager hands our VIPs to
+    // the survivors in this same visit instead of leaving them unanswered for a rotation.
+    if (hooks_) hooks_->onTokenHeld(now, t.carriages, t.members);
     t.stamp.seq += 1;
     t.signal = Signal::Token;
     t.current = options_.self;

@@ -20,15 +20,35 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       startedAt_(std::chrono::steady_clock::now()) {
     registerCommands();
     cluster_.registerCommands(commands_);
+    if (!config_.dataplane.enabled) {
+        kernelActuator_ = std::make_unique<vip::KernelActuator>(io_, config_, self_);
+        vips_ = std::make_unique<vip::VipService>(config_, self_, *kernelActuator_);
+        vips_->registerCommands(commands_);
+        cluster_.setHooks(vips_.get());
+    }
+    if (PoolFollower::needed(config_)) {
+        // Without the fast path nothing load-balances; the gateway still follows and
+        // shows the live list.
+        pool_ = std::make_unique<PoolFollower>(io_, config_, nullptr);
+        pool_->registerCommands(commands_);
+    }
 }
 
 Daemon::~Daemon() = default;
 
 Expected<void> Daemon::start() {
+    if (config_.dataplane.enabled)
+        return makeError("dataplane.enabled is true, but this ringgated has no fast path yet; "
+                         "set dataplane: { enabled: false } to run the control plane alone");
     auto listening = management_.listen(config_.management.socketPathFor(self_));
     if (!listening) return listening;
+    if (kernelActuator_) {
+        auto actuating = kernelActuator_->start();
+        if (!actuating) return actuating;
+    }
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
+    if (pool_) pool_->start();
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) onSignal(signal);
     });
@@ -46,6 +66,7 @@ int Daemon::run() {
 
 void Daemon::onSignal(int signal) {
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    if (pool_) pool_->stop();
     cluster_.leave([this] {
         management_.close();
         io_.stop();

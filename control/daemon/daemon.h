@@ -11,6 +11,9 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/cluster/cluster_service.h"
+#include "control/daemon/pool_follower.h"
+#include "control/vip/kernel_actuator.h"
+#include "control/vip/vip_service.h"
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
 
@@ -42,6 +45,10 @@ private:
     management::CommandTable commands_;
     management::ManagementServer management_;
     cluster::ClusterService cluster_;
+    // Who answers for this node's VIPs: the host stack while the fast path is off.
+    std::unique_ptr<vip::KernelActuator> kernelActuator_;
+    std::unique_ptr<vip::VipService> vips_;
+    std::unique_ptr<PoolFollower> pool_;  // when a pool follows ringgate-registry
     std::chrono::steady_clock::time_point startedAt_;
 };
 

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""ringgated in gateway namespaces: starts from an example configuration, answers
+ringgatectl, survives hostile management requests, refuses bad arguments, exits 0 on
+SIGTERM and removes its socket, recovers the socket of a killed predecessor, and refuses
+to start twice for one node."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from cluster_harness import RINGGATECTL, RINGGATED, SOURCE, Cluster, private_config, require_root, unique_name
+from topology import Topology
+
+EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
+
+
+def raw_request(path, payload):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(payload)
+        chunks = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def main():
+    require_root()
+    with Topology.create(unique_name("life"), gateways=3, clients=0, backends=0) as topo:
+        config = private_config(EXAMPLE, topo.work_dir)
+        with Cluster(config, topo.work_dir, topo) as cluster:
+            for node in (1, 2, 3):
+                cluster.start(node)
+            for node in (1, 2, 3):
+                status = cluster.query(node, "status")
+                assert status["node"] == node and status["cluster"] == "demo", status
+                assert status["dataplane"] is False
+            print("ok   three nodes answer status")
+
+            text = cluster.ctl(1, "status").stdout
+            assert "node 1 of cluster 'demo'" in text, text
+            helptext = cluster.query(1, "help")
+            assert {"status", "log-level"} <= {c["name"] for c in helptext["commands"]}
+            assert cluster.query(2, "log-level", "cluster=debug")["log_level"] == "cluster=debug"
+            refused = cluster.ctl(2, "log-level", "cluster=loud", check=False)
+            assert refused.returncode == 1 and "bad log spec" in refused.stderr
+            unknown = cluster.ctl(2, "frobnicate", json_output=True, check=False)
+            assert unknown.returncode == 1 and "error" in json.loads(unknown.stderr)
+            print("ok   commands, run-time log levels, refusals")
+
+            sock = str(topo.work_dir / "ringgated-1.sock")
+            for payload in (b"\x00\xff garbage\n", b"xml status\n",
+                            b"text\n", b"json status with\x01control\n"):
+                reply = raw_request(sock, payload)
+                assert reply.startswith(b"error\n"), (payload[:20], reply[:80])
+            # An oversized request: the daemon stops reading at 4 KiB and answers with an
+            # error, or resets the connection if the client is still sending.
+            try:
+                reply = raw_request(sock, b"A" * 100000)
+                assert reply.startswith(b"error\n"), reply[:80]
+            except ConnectionResetError:
+                pass
+            # A client that connects and says nothing is dropped after the deadline, and
+            # does not block others meanwhile.
+            idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            idle.connect(sock)
+            assert cluster.query(1, "status")["node"] == 1
+            idle.close()
+            assert cluster.nodes[1].proc.poll() is None, "hostile requests stopped the daemon"
+            print("ok   hostile management requests refused, daemon alive")
+
+            for args, needle in ((["--config", str(config), "--node", "1", "members", "--bogus"], "unknown option"),
+                                 (["--config", str(config), "status"], "--node ID"),
+                                 (["--config", str(config), "--node", "x", "status"], "expected a number"),
+                                 (["--config", str(config), "--node", "7", "status"], "not in the node map"),
+                                 (["--config", str(config), "--node", "1"], "COMMAND is required")):
+                r = subprocess.run([str(RINGGATECTL), *args], capture_output=True, text=True)
+                assert r.returncode == 2 and needle in r.stderr, (args, r.returncode, r.stderr)
+            for args, needle in ((["--config", str(config)], "--node ID or --check-config"),
+                                 (["--config", str(config), "--node", "0"], "expected a number"),
+                                 (["--node", "1"], "--config FILE is required"),
+                                 (["--config", str(config), "--node", "1", "--log", "x=y"], "bad spec"),
+                                 (["--config", str(config), "--check-config", "--node", "1"], "exclusive")):
+                r = subprocess.run([str(RINGGATED), *args], capture_output=True, text=True)
+                assert r.returncode == 2 and needle in r.stderr, (args, r.returncode, r.stderr)
+            for program in (RINGGATED, RINGGATECTL):
+                r = subprocess.run([str(program), "--help"], capture_output=True, text=True)
+                assert r.returncode == 0 and "usage:" in r.stdout
+            print("ok   bad command lines refused with exit 2; --help works")
+
+            twice = subprocess.run(["ip", "netns", "exec", topo.gateway(1).namespace, str(RINGGATED),
+                                    "--config", str(config), "--node", "1"],
+                                   capture_output=True, text=True, timeout=20)
+            assert twice.returncode == 1 and "in use" in twice.stderr, twice.stderr
+            print("ok   a second daemon for one node is refused")
+
+            assert cluster.stop(3) == 0
+            assert not (topo.work_dir / "ringgated-3.sock").exists(), "socket left after SIGTERM"
+            print("ok   SIGTERM: exit 0, socket removed")
+
+            cluster.kill(2)
+            assert (topo.work_dir / "ringgated-2.sock").exists()
+            cluster.start(2)
+            assert cluster.query(2, "status")["node"] == 2
+            print("ok   restart after kill -9 reuses the stale socket")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

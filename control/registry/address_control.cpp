@@ -1,0 +1,62 @@
+#include "control/registry/address_control.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace ringgate::registry {
+
+Expected<int> runProgram(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) return makeError("run " + argv[0] + ": " + std::strerror(rc));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return makeError("wait for " + argv[0] + ": " + std::strerror(errno));
+    if (!WIFEXITED(status)) return makeError(argv[0] + " was killed");
+    return WEXITSTATUS(status);
+}
+
+Expected<bool> AddressControl::inUse() const {
+    // DAD mode: exit 0 when nobody answered within a second.
+    auto status = runProgram({"arping", "-q", "-D", "-c", "2", "-w", "1", "-I", interface_, address_.toString()});
+    if (!status) return status.error();
+    if (*status == 2) return makeError("arping -D " + address_.toString() + " on " + interface_ + " failed");
+    return *status != 0;
+}
+
+Expected<void> AddressControl::take() const {
+    auto added = runProgram({"ip", "-4", "addr", "replace", address_.toString() + "/32", "dev", interface_});
+    if (!added) return added.error();
+    if (*added != 0) return makeError("ip addr add " + address_.toString() + " dev " + interface_ + " failed");
+    // Unsolicited ARP: neighbours that cached the old primary's MAC learn ours now. The
+    // first one goes out at once; arping then lingers a second, so it runs on its own
+    // thread while the registry already serves.
+    std::thread([argv = std::vector<std::string>{"arping", "-q", "-U", "-c", "2", "-w", "1", "-I", interface_,
+                                                  address_.toString()}] { (void)runProgram(argv); })
+        .detach();
+    return {};
+}
+
+Expected<void> AddressControl::release() const {
+    auto removed = runProgram({"ip", "-4", "addr", "del", address_.toString() + "/32", "dev", interface_});
+    if (!removed) return removed.error();
+    return {};
+}
+
+}  // namespace ringgate::registry

@@ -1,0 +1,69 @@
+// The I/O shell of ringgate-buddy: runs BuddyCore's effects (registry calls, probes,
+// ServerReplace messages) and serves the listener port where other agents send
+// ServerReplace. Malformed or hostile listener input is refused and counted.
+#pragma once
+
+#include "common/asio.h"
+
+#include <functional>
+#include <memory>
+
+#include "control/registry/buddy_core.h"
+#include "control/registry/line_connection.h"
+#include "control/registry/prober.h"
+#include "control/registry/registry_client.h"
+
+namespace ringgate::registry {
+
+struct BuddyAgentOptions {
+    BuddyConfig core;
+    uint16_t listenerPort = 7301;
+    ProbeSpec probe;
+    std::chrono::milliseconds interval{500};
+    RegistryClientOptions registry;
+};
+
+struct BuddyCounters {
+    uint64_t refused = 0;         // bad listener requests
+    uint64_t replacesAccepted = 0;
+    uint64_t replacesRejected = 0;  // well-formed but naming a server that is not a buddy
+    uint64_t deletesReported = 0;
+};
+
+class BuddyAgent {
+public:
+    BuddyAgent(boost::asio::io_context& io, BuddyAgentOptions options);
+    ~BuddyAgent();
+
+    Expected<void> start();
+    // Clean shutdown (claims 15-16); `done` runs when the buddies have been told.
+    void stop(std::function<void()> done);
+    // Stops everything without telling anyone (a crash, for tests and benchmarks).
+    void abandon();
+
+    const BuddyCore& core() const { return core_; }
+    const BuddyCounters& counters() const { return counters_; }
+    const Prober& prober() const { return prober_; }
+
+private:
+    void run(Effects effects);
+    void perform(const Effect& effect);
+    void tick();
+    void acceptNext();
+    void onListenerLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
+    std::string status() const;
+
+    boost::asio::io_context& io_;
+    BuddyAgentOptions options_;
+    BuddyCore core_;
+    Prober prober_;
+    RegistryClient registry_;
+    tcp::acceptor acceptor_;
+    boost::asio::steady_timer ticker_;
+    BuddyCounters counters_;
+    std::function<void()> onGone_;
+    int pendingFarewells_ = 0;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ringgate::registry

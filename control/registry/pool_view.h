@@ -1,0 +1,23 @@
+// `ringgatectl pool`: the ring in order with each server's buddies, the live list, the
+// registry's role and counters, as text or JSON.
+#pragma once
+
+#include <string>
+
+#include "control/registry/registry_server.h"
+
+namespace ringgate::registry {
+
+struct PoolView {
+    Role role = Role::Probing;
+    std::string service;  // service endpoint
+    TableSnapshot table;
+    RegistryCounters counters;
+    bool monitorAttached = false;
+    uint64_t followedChanges = 0;  // on a monitor: changes replayed from the primary
+};
+
+std::string poolText(const PoolView& view);
+std::string poolJson(const PoolView& view);
+
+}  // namespace ringgate::registry

@@ -1,0 +1,88 @@
+// Wire formats of the registry's network API and of the buddy agents' listener, as pure
+// functions over text lines (sans-I/O). One request per line, one reply line per request,
+// "OK ..." or "ERR reason". Lines are bounded (kMaxRequestLine); anything longer or
+// malformed is refused with ERR and counted by the shell.
+//
+// Registry API (TCP, service address, default port 7300):
+//   ANNOUNCE <addr>            -> OK <version> new|present <buddyA> <buddyB>
+//   DELETE <addr>              -> OK <version> found|absent <buddyA> <buddyB>
+//   REPLACE <old> <new>        -> OK <version> new <buddyA> <buddyB>
+//   ENTRY <addr>               -> OK <version> found|absent <buddyA> <buddyB>
+//   LIST                       -> OK <version> <addr>...          (the live list)
+//   TABLE                      -> OK <version> <addr>/<buddyA>/<buddyB>...
+//   SUBSCRIBE                  -> LIVE <version> <addr>...  now and on every change
+//   ROLE                       -> OK primary|monitor|probing
+//   REPLICATE                  -> (monitor only) SNAPSHOT, then APPLY/HEARTBEAT lines,
+//                                 each APPLY acknowledged by the monitor with ACK <version>
+// Buddy listener (TCP, buddyPort on each back end):
+//   REPLACE <version> <toReplace> <replacement>   seed 000 Fig. 5 (ServerReplace)
+//   STATUS                     -> OK <self> <buddyA> <buddyB> <version> <refused>
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/expected.h"
+#include "control/registry/server_store.h"
+
+namespace ringgate::registry::protocol {
+
+constexpr size_t kMaxRequestLine = 256;
+constexpr size_t kMaxReplyLine = 64 * 1024 * 1024;  // a TABLE of many thousand servers
+
+enum class Verb { Announce, Delete, Replace, Entry, List, Table, Subscribe, Role, Replicate, Status };
+
+struct Request {
+    Verb verb = Verb::List;
+    Ipv4Address first;   // ANNOUNCE/DELETE/ENTRY: the server; REPLACE: old / toReplace
+    Ipv4Address second;  // REPLACE: the replacement
+    uint64_t version = 0;  // buddy REPLACE: table version that caused it
+};
+
+// Registry requests (the verbs above REPLICATE) and buddy-listener requests (REPLACE
+// with a version, STATUS) share the parser; `buddyListener` picks the REPLACE form.
+Expected<Request> parseRequest(std::string_view line, bool buddyListener);
+std::string formatRequest(const Request& request, bool buddyListener);
+
+// Replies: "OK <version> <flag> <a> <b>" for announce/delete/replace/entry.
+struct BuddyReply {
+    uint64_t version = 0;
+    bool flag = false;  // announce: already present; delete/entry: found
+    Ipv4Address buddyA;
+    Ipv4Address buddyB;
+};
+std::string formatAnnounce(const AnnounceResult& result);
+std::string formatDelete(const DeleteResult& result);
+std::string formatEntry(const EntryResult& result);
+Expected<BuddyReply> parseBuddyReply(std::string_view line);
+
+std::string formatLive(const char* head, uint64_t version, const std::vector<Ipv4Address>& live);
+std::string formatTable(const TableSnapshot& snapshot);  // "OK <version> s/a/b ..."
+struct LiveList {
+    uint64_t version = 0;
+    std::vector<Ipv4Address> servers;
+};
+// Accepts "OK ..." (LIST) and "LIVE ..." (SUBSCRIBE pushes).
+Expected<LiveList> parseLive(std::string_view line);
+Expected<TableSnapshot> parseTable(std::string_view line);  // also "SNAPSHOT ..."
+
+std::string formatError(std::string_view reason);
+
+// Replication stream, primary -> monitor. The monitor replays each operation on its own
+// store with the same pick; equal resulting versions prove the copies agree.
+struct Apply {
+    uint64_t version = 0;  // the primary's table version after the operation
+    Verb verb = Verb::Announce;
+    Ipv4Address first;
+    Ipv4Address second;
+    uint64_t pick = 0;
+};
+std::string formatApply(const Apply& apply);
+Expected<Apply> parseApply(std::string_view line);
+
+std::vector<std::string_view> words(std::string_view line);
+
+}  // namespace ringgate::registry::protocol

@@ -1,0 +1,254 @@
+// ringgate-registry: the server table of a back-end pool (seeds 000-002) served on the
+// network, as primary or monitor of a shared service address (seed 003).
+#include <cstdio>
+#include <string>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "config/loader.h"
+#include "control/management/command_table.h"
+#include "control/management/management_server.h"
+#include "control/registry/address_control.h"
+#include "control/registry/pool_view.h"
+#include "control/registry/prober.h"
+#include "control/registry/registry_server.h"
+#include "control/registry/replication_follower.h"
+#include "control/registry/role_core.h"
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: ringgate-registry [--config FILE] [--service ADDR:PORT] [OPTIONS]
+
+Serves the back-end pool's server table (seed 000): ServerAnnounce, ServerDelete,
+ServerReplace, the live list and live-list subscriptions, on TCP (protocol in
+control/registry/protocol.h). With --role auto, two or more registries share the
+service address as primary and monitor (seed 003).
+
+  --config FILE            take the registry section of a ringgate configuration
+                           (service endpoint, store, sqlite_path, postgres_conninfo)
+  --service ADDR:PORT      the service address agents and gateways call
+  --listen ADDR:PORT       where to accept connections (default 0.0.0.0:PORT of --service)
+  --role standalone|auto   standalone: serve at once, never touch addresses (default);
+                           auto: ARP-probe the service address; free -> take it and serve
+                           as primary; in use -> monitor: follow the primary's table,
+                           ping the address, take it over when the primary is silent
+  --interface IF           interface that carries the service address (role auto)
+  --store sqlite|postgresql
+  --sqlite-path PATH       SQLite database file (default from FILE, else ./registry.db)
+  --postgres CONNINFO      libpq connection string (store postgresql)
+  --management PATH        serve ringgatectl's "pool" and "status" on this Unix socket
+  --check-interval-ms N    monitor's ping interval to the primary (default 200)
+  --check-failures N       silent pings before a takeover (default 3)
+  --replication-timeout-ms N  the primary waits this long for the monitor's ACK before
+                           acknowledging a change without it (default 1000)
+  --name NAME              identity in log lines (default "registry")
+  --log SPEC               log levels, e.g. "debug" or "registry=debug"
+  --help                   this text
+
+Signals: SIGTERM/SIGINT stop serving and release the service address (role auto).
+Exit status: 0 success, 1 runtime failure, 2 bad command line or configuration.
+)";
+
+int usageError(const std::string& message) {
+    std::fprintf(stderr, "ringgate-registry: %s\n", message.c_str());
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace ringgate;
+    using namespace ringgate::registry;
+    auto args = cli::parse(argc, argv,
+                           {{"config", "service", "listen", "role", "interface", "store", "sqlite-path", "postgres",
+                             "management", "check-interval-ms", "check-failures", "replication-timeout-ms", "name",
+                             "log"},
+                            {"help"}});
+    if (!args) return usageError(args.error().message);
+    if (args->has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (!args->positional.empty()) return usageError("unexpected argument '" + args->positional[0] + "'");
+    if (auto spec = args->option("log"); spec && !log::applySpec(*spec)) return usageError("--log: bad spec '" + *spec + "'");
+    log::setIdentity(args->option("name").value_or("registry"));
+
+    std::optional<Ipv4Endpoint> service;
+    std::string store = "sqlite", sqlitePath = "registry.db", conninfo;
+    if (auto path = args->option("config")) {
+        auto loaded = config::loadFile(*path);
+        if (!loaded.config) {
+            for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
+            return 2;
+        }
+        if (!loaded.config->registry) return usageError(*path + " has no registry section");
+        const auto& r = *loaded.config->registry;
+        if (!r.endpoints.empty()) service = r.endpoints.front();
+        store = r.store == config::RegistryStore::Postgresql ? "postgresql" : "sqlite";
+        sqlitePath = r.sqlitePath;
+        conninfo = r.postgresConninfo;
+    }
+    if (auto text = args->option("service")) {
+        service = Ipv4Endpoint::parse(*text);
+        if (!service) return usageError("--service: '" + *text + "' is not ADDR:PORT");
+    }
+    if (!service) return usageError("--service ADDR:PORT (or --config FILE) is required");
+    Ipv4Endpoint listen{Ipv4Address{0}, service->port};
+    if (auto text = args->option("listen")) {
+        auto parsed = Ipv4Endpoint::parse(*text);
+        if (!parsed) return usageError("--listen: '" + *text + "' is not ADDR:PORT");
+        listen = *parsed;
+    }
+    if (auto s = args->option("store")) store = *s;
+    if (store != "sqlite" && store != "postgresql") return usageError("--store must be sqlite or postgresql");
+    if (auto p = args->option("sqlite-path")) sqlitePath = *p;
+    if (auto c = args->option("postgres")) conninfo = *c;
+    std::string role = args->option("role").value_or("standalone");
+    if (role != "standalone" && role != "auto") return usageError("--role must be standalone or auto");
+    auto interface = args->option("interface");
+    if (role == "auto" && !interface) return usageError("--role auto needs --interface IF");
+    unsigned long intervalMs = 200, failures = 3, replicationMs = 1000;
+    for (auto [name, target, min, max] : {std::tuple{"check-interval-ms", &intervalMs, 10ul, 60000ul},
+                                          std::tuple{"check-failures", &failures, 1ul, 100ul},
+                                          std::tuple{"replication-timeout-ms", &replicationMs, 10ul, 60000ul}}) {
+        if (auto text = args->option(name)) {
+            auto parsed = cli::parseNumber(name, *text, min, max);
+            if (!parsed) return usageError(parsed.error().message);
+            *target = *parsed;
+        }
+    }
+
+    auto opened = store == "postgresql" ? openPostgresStore(conninfo) : openSqliteStore(sqlitePath);
+    if (!opened) {
+        RG_ERROR(Registry, "%s", opened.error().message.c_str());
+        return 1;
+    }
+    auto& table = **opened;
+    boost::asio::io_context io;
+    RegistryService serviceCore(table, randomPickSource());
+    RegistryServer server(io, serviceCore, std::chrono::milliseconds(replicationMs));
+    if (auto listening = server.listen(listen); !listening) {
+        RG_ERROR(Registry, "%s", listening.error().message.c_str());
+        return 1;
+    }
+
+    // Seed 003 roles (role auto) or a single registry that just serves.
+    std::optional<AddressControl> address;
+    RoleCore roles(static_cast<uint32_t>(failures));
+    ReplicationFollower follower(io, serviceCore, *service);
+    Prober primaryPing(io, ProbeSpec{}, std::nullopt);
+    boost::asio::steady_timer checkTimer(io);
+    std::function<void(std::vector<RoleAction>)> act;
+    act = [&](std::vector<RoleAction> actions) {
+        for (auto action : actions) {
+            switch (action) {
+            case RoleAction::ProbeAddress: {
+                server.setRole(Role::Probing);
+                auto busy = address->inUse();
+                if (!busy) {
+                    RG_ERROR(Registry, "probing %s: %s", service->address.toString().c_str(), busy.error().message.c_str());
+                    busy = true;  // cannot tell: do not risk two primaries; probe again later
+                }
+                RG_INFO(Registry, "service address %s is %s", service->address.toString().c_str(),
+                        *busy ? "in use" : "free");
+                act(roles.probed(*busy));
+                break;
+            }
+            case RoleAction::TakeAddress: {
+                follower.stop();
+                if (auto taken = address->take(); !taken) {
+                    RG_ERROR(Registry, "taking %s: %s", service->address.toString().c_str(), taken.error().message.c_str());
+                    act(roles.start());
+                    break;
+                }
+                server.setRole(Role::Primary);
+                server.publishLive();
+                RG_INFO(Registry, "primary on %s", service->toString().c_str());
+                break;
+            }
+            case RoleAction::FollowPrimary:
+                server.setRole(Role::Monitor);
+                follower.start();
+                break;
+            case RoleAction::PingPrimary:
+                primaryPing.probe(service->address, std::chrono::milliseconds(intervalMs));
+                break;
+            }
+        }
+    };
+    std::function<void()> check = [&] {
+        act(roles.tick());
+        checkTimer.expires_after(std::chrono::milliseconds(intervalMs));
+        checkTimer.async_wait([&](boost::system::error_code ec) {
+            if (!ec) check();
+        });
+    };
+    if (role == "auto") {
+        address.emplace(*interface, service->address);
+        // A registry that crashed while primary left the address behind; holding it now
+        // would answer our own probe's question wrongly (seed 003 resets it at boot too).
+        (void)address->release();
+        if (auto opened = primaryPing.open([&](Ipv4Address from) {
+                if (from == service->address) roles.primaryAnswered();
+            });
+            !opened) {
+            RG_ERROR(Registry, "%s", opened.error().message.c_str());
+            return 1;
+        }
+        boost::asio::post(io, [&] {
+            act(roles.start());
+            check();
+        });
+    } else {
+        server.setRole(Role::Standalone);
+    }
+
+    management::CommandTable commands;
+    auto view = [&] {
+        PoolView v;
+        v.role = server.role();
+        v.service = service->toString();
+        if (auto snapshot = table.snapshot()) v.table = *snapshot;
+        v.counters = server.counters();
+        v.monitorAttached = server.monitorAttached();
+        v.followedChanges = follower.applied();
+        return v;
+    };
+    commands.add("pool", "pool               back-end ring, live list, registry role", [&](const management::Request& r) {
+        return management::Reply{true, r.format == management::Format::Json ? poolJson(view()) : poolText(view())};
+    });
+    commands.add("status", "status             registry role and store", [&](const management::Request& r) {
+        auto v = view();
+        if (r.format == management::Format::Json)
+            return management::Reply{true, std::string("{\"role\":\"") + roleName(v.role) + "\",\"store\":\"" +
+                                               table.kind() + "\",\"version\":" + std::to_string(v.table.version) + "}\n"};
+        return management::Reply{true, std::string("role ") + roleName(v.role) + ", store " + table.kind() +
+                                           ", version " + std::to_string(v.table.version) + "\n"};
+    });
+    commands.add("log-level", "log-level SPEC     change log levels", [](const management::Request& r) {
+        if (r.args.size() != 1 || !log::applySpec(r.args[0])) return management::Reply::error(r.format, "bad log spec");
+        return management::Reply{true, "ok\n"};
+    });
+    management::ManagementServer management(io, commands);
+    if (auto path = args->option("management")) {
+        if (auto listening = management.listen(*path); !listening) {
+            RG_ERROR(Registry, "%s", listening.error().message.c_str());
+            return 1;
+        }
+    }
+
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](boost::system::error_code, int) {
+        RG_INFO(Registry, "stopping");
+        if (address && server.role() == Role::Primary) (void)address->release();
+        follower.stop();
+        server.close();
+        management.close();
+        checkTimer.cancel();
+        io.stop();
+    });
+    RG_INFO(Registry, "serving %s on %s (store %s, role %s)", service->toString().c_str(), listen.toString().c_str(),
+            table.kind(), role.c_str());
+    io.run();
+    return 0;
+}

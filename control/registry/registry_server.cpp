@@ -1,0 +1,213 @@
+#include "control/registry/registry_server.h"
+
+#include "common/log.h"
+
+namespace ringgate::registry {
+
+using protocol::Verb;
+
+RegistryServer::RegistryServer(boost::asio::io_context& io, RegistryService& service,
+                               std::chrono::milliseconds replicationTimeout)
+    : io_(io), service_(service), replicationTimeout_(replicationTimeout), acceptor_(io), ackTimer_(io),
+      heartbeatTimer_(io) {}
+
+Expected<void> RegistryServer::listen(Ipv4Endpoint endpoint) {
+    boost::system::error_code ec;
+    auto where = toAsio(endpoint);
+    acceptor_.open(where.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(where, ec);
+    if (!ec) acceptor_.listen(256, ec);
+    if (ec) return makeError("listen on " + endpoint.toString() + ": " + ec.message());
+    acceptNext();
+    heartbeat();
+    return {};
+}
+
+uint16_t RegistryServer::port() const {
+    boost::system::error_code ec;
+    auto local = acceptor_.local_endpoint(ec);
+    return ec ? 0 : local.port();
+}
+
+void RegistryServer::close() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    ackTimer_.cancel();
+    heartbeatTimer_.cancel();
+    if (monitor_) monitor_->close("registry stopping");
+    for (auto subscriber : std::set(subscribers_)) subscriber->close("registry stopping");
+}
+
+void RegistryServer::setRole(Role role) {
+    if (role == role_) return;
+    RG_INFO(Registry, "role %s -> %s", roleName(role_), roleName(role));
+    role_ = role;
+}
+
+void RegistryServer::acceptNext() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == boost::asio::error::operation_aborted) return;
+        if (!ec) {
+            auto connection = std::make_shared<LineConnection>(std::move(socket), protocol::kMaxRequestLine);
+            std::weak_ptr<LineConnection> weak = connection;
+            connection->start([this, weak](std::string_view line) {
+                                  if (auto c = weak.lock()) onLine(c, line);
+                              },
+                              [this, weak](const std::string& why) {
+                                  auto c = weak.lock();
+                                  if (why == "line too long") {
+                                      ++counters_.refused;
+                                      RG_DEBUG(Registry, "refused %s: request line too long",
+                                               c ? c->peer().c_str() : "?");
+                                  }
+                                  if (c) subscribers_.erase(c);
+                                  counters_.subscribers = subscribers_.size();
+                              });
+        }
+        acceptNext();
+    });
+}
+
+void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line) {
+    ++counters_.requests;
+    if (connection == monitor_) return onMonitorLine(line);
+    auto request = protocol::parseRequest(line, false);
+    if (!request) {
+        ++counters_.refused;
+        RG_DEBUG(Registry, "refused request from %s: %s", connection->peer().c_str(), request.error().message.c_str());
+        connection->send(protocol::formatError(request.error().message));
+        return;
+    }
+    bool serving = role_ == Role::Primary || role_ == Role::Standalone;
+    switch (request->verb) {
+    case Verb::Announce:
+    case Verb::Delete:
+    case Verb::Replace:
+        if (!serving) break;  // answered below with the refusal
+        changes_.push_back({connection, *request});
+        runNextChange();
+        return;
+    case Verb::Subscribe: {
+        auto live = service_.live();
+        if (!live) {
+            connection->send(protocol::formatError(live.error().message));
+            return;
+        }
+        subscribers_.insert(connection);
+        counters_.subscribers = subscribers_.size();
+        connection->send(protocol::formatLive("LIVE", live->version, live->servers));
+        return;
+    }
+    case Verb::Replicate:
+        if (role_ != Role::Primary) {
+            connection->send(protocol::formatError(std::string("not the primary (") + roleName(role_) + ")"));
+            return;
+        }
+        attachMonitor(connection);
+        return;
+    default:
+        break;
+    }
+    connection->send(service_.handle(*request, serving, role_).reply);
+}
+
+void RegistryServer::runNextChange() {
+    if (changing_ || changes_.empty()) return;
+    current_ = changes_.front();
+    changes_.pop_front();
+    changing_ = true;
+    bool serving = role_ == Role::Primary || role_ == Role::Standalone;
+    auto outcome = service_.handle(current_.request, serving, role_);
+    if (outcome.replicate) ++counters_.changes;
+    if (outcome.replicate && monitorAttached()) {
+        currentReply_ = outcome.reply;
+        currentLiveChanged_ = outcome.liveChanged;
+        awaitingAck_ = outcome.replicate->version;
+        monitor_->send(protocol::formatApply(*outcome.replicate));
+        ackTimer_.expires_after(replicationTimeout_);
+        ackTimer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || !awaitingAck_) return;
+            ++counters_.monitorDropped;
+            RG_WARN(Registry, "monitor did not acknowledge version %llu in %lld ms: going on without it",
+                    static_cast<unsigned long long>(awaitingAck_),
+                    static_cast<long long>(replicationTimeout_.count()));
+            monitor_->close("acknowledgement timeout");
+        });
+        return;
+    }
+    finishChange(outcome.reply, outcome.liveChanged);
+}
+
+void RegistryServer::finishChange(const std::string& reply, bool liveChanged) {
+    awaitingAck_ = 0;
+    ackTimer_.cancel();
+    if (auto client = current_.client.lock()) client->send(reply);
+    current_ = {};
+    changing_ = false;
+    if (liveChanged) publishLive();
+    boost::asio::post(io_, [this] { runNextChange(); });
+}
+
+void RegistryServer::publishLive() {
+    if (subscribers_.empty()) return;
+    auto live = service_.live();
+    if (!live) {
+        RG_WARN(Registry, "cannot read the live list for subscribers: %s", live.error().message.c_str());
+        return;
+    }
+    std::string line = protocol::formatLive("LIVE", live->version, live->servers);
+    for (const auto& subscriber : subscribers_) subscriber->send(line);
+}
+
+void RegistryServer::attachMonitor(const std::shared_ptr<LineConnection>& connection) {
+    if (monitor_ && monitor_ != connection) monitor_->close("replaced by a newer monitor");
+    auto snapshot = service_.store().snapshot();
+    if (!snapshot) {
+        connection->send(protocol::formatError(snapshot.error().message));
+        return;
+    }
+    monitor_ = connection;
+    std::string line = protocol::formatTable(*snapshot);
+    line.replace(0, 2, "SNAPSHOT");
+    connection->send(line);
+    RG_INFO(Registry, "monitor %s attached at version %llu", connection->peer().c_str(),
+            static_cast<unsigned long long>(snapshot->version));
+    // If a change waits for an acknowledgement from a monitor that is gone, the snapshot
+    // just sent already contains it.
+    if (awaitingAck_) finishChange(currentReply_, currentLiveChanged_);
+}
+
+void RegistryServer::onMonitorLine(std::string_view line) {
+    auto w = protocol::words(line);
+    if (w.size() == 2 && w[0] == "ACK" && awaitingAck_ && w[1] == std::to_string(awaitingAck_)) {
+        ++counters_.replicated;
+        finishChange(currentReply_, currentLiveChanged_);
+        return;
+    }
+    ++counters_.refused;
+    RG_WARN(Registry, "monitor sent '%.*s' (awaiting ACK %llu): dropping it", static_cast<int>(std::min<size_t>(line.size(), 60)),
+            line.data(), static_cast<unsigned long long>(awaitingAck_));
+    monitor_->close("bad acknowledgement");
+}
+
+void RegistryServer::heartbeat() {
+    // A heartbeat lets the monitor tell a live primary from a silent stream; a closed
+    // monitor connection ends a pending wait at once instead of at the timeout.
+    if (monitor_ && !monitor_->open()) {
+        monitor_.reset();
+        if (awaitingAck_) {
+            ++counters_.monitorDropped;
+            RG_WARN(Registry, "monitor gone while version %llu was pending: going on without it",
+                    static_cast<unsigned long long>(awaitingAck_));
+            finishChange(currentReply_, currentLiveChanged_);
+        }
+    }
+    if (monitor_) monitor_->send("HEARTBEAT");
+    heartbeatTimer_.expires_after(std::chrono::milliseconds(100));
+    heartbeatTimer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) heartbeat();
+    });
+}
+
+}  // namespace ringgate::registry

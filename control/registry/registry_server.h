@@ -1,0 +1,79 @@
+// The registry's network shell: accepts agents, gateways and tools on TCP, answers them
+// through RegistryService, pushes live-list changes to subscribers, and streams every
+// change to the monitor, waiting for its acknowledgement BEFORE acknowledging the change
+// to the caller (synchronous replication: nothing acknowledged is lost when the monitor
+// takes over). Changes are applied one at a time in arrival order.
+#pragma once
+
+#include "common/asio.h"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <set>
+
+#include "control/registry/line_connection.h"
+#include "control/registry/registry_service.h"
+
+namespace ringgate::registry {
+
+struct RegistryCounters {
+    uint64_t requests = 0;
+    uint64_t refused = 0;          // malformed, oversized or hostile requests
+    uint64_t changes = 0;          // announce/delete/replace applied
+    uint64_t replicated = 0;       // changes acknowledged by the monitor
+    uint64_t monitorDropped = 0;   // monitor too slow or gone: the primary went on alone
+    uint64_t subscribers = 0;
+};
+
+class RegistryServer {
+public:
+    RegistryServer(boost::asio::io_context& io, RegistryService& service,
+                   std::chrono::milliseconds replicationTimeout);
+
+    Expected<void> listen(Ipv4Endpoint endpoint);
+    uint16_t port() const;  // the bound port (listen on port 0 picks a free one)
+    void close();
+
+    void setRole(Role role);
+    Role role() const { return role_; }
+    bool monitorAttached() const { return monitor_ && monitor_->open(); }
+    const RegistryCounters& counters() const { return counters_; }
+    // Tells subscribers the current live list (after a monitor became primary).
+    void publishLive();
+
+private:
+    struct Job {
+        std::weak_ptr<LineConnection> client;
+        protocol::Request request;
+    };
+    void acceptNext();
+    void onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
+    void runNextChange();
+    void finishChange(const std::string& reply, bool liveChanged);
+    void attachMonitor(const std::shared_ptr<LineConnection>& connection);
+    void onMonitorLine(std::string_view line);
+    void heartbeat();
+
+    boost::asio::io_context& io_;
+    RegistryService& service_;
+    std::chrono::milliseconds replicationTimeout_;
+    tcp::acceptor acceptor_;
+    Role role_ = Role::Probing;
+    RegistryCounters counters_;
+
+    std::deque<Job> changes_;
+    bool changing_ = false;
+    Job current_;
+    std::string currentReply_;
+    bool currentLiveChanged_ = false;
+    uint64_t awaitingAck_ = 0;
+    boost::asio::steady_timer ackTimer_;
+    boost::asio::steady_timer heartbeatTimer_;
+
+    std::shared_ptr<LineConnection> monitor_;
+    std::set<std::shared_ptr<LineConnection>> subscribers_;
+};
+
+}  // namespace ringgate::registry

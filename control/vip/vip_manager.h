@@ -1,0 +1,121 @@
+// The VIP manager, sans-I/O: decides who answers for each VIP (seed 004 §A.4–A.5, Table 1).
+//
+// It runs only while this node holds the token, because the token holder is the only
+// writer of the VIP table: that is the cluster's consistency. Each visit it
+//   1. applies operator commands queued on this node,
+//   2. hands over VIPs this node was asked to give away (release, then current := target),
+//   3. gives every VIP of a dead (or no) owner to a live node, spreading them by count,
+//   4. starts moves that preference (persistence 3) or a drain require,
+//   5. takes at most one VIP from an overloaded node (load balancing with hysteresis),
+//   6. reconciles what this node's fast path answers with the table (effects).
+// A live move is two-phase: the table marks `movingTo`; the current owner releases on
+// its own visit and names the target current; the target claims on its visit. So two
+// nodes never answer for one VIP, as long as effects are applied before the token leaves.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "control/vip/vip_table.h"
+
+namespace ringgate::vip {
+
+using Clock = std::chrono::steady_clock;
+
+enum class EffectKind {
+    Claim,     // start answering ARP for the VIP and send gratuitous ARPs
+    Release,   // stop answering at once
+    Announce,  // already answering: send gratuitous ARPs again (after a merge)
+};
+
+struct Effect {
+    EffectKind kind;
+    Ipv4Address vip;
+    bool probeFirst = false;  // Claim of a VIP nobody was known to own: ARP-probe it first
+    bool operator==(const Effect&) const = default;
+};
+
+enum class CommandKind { Move, SetPreference, ClearPreference, SetPersistence, Close, Open, Drain, Undrain };
+
+struct Command {
+    CommandKind kind;
+    Ipv4Address vip;          // all but Drain/Undrain
+    NodeId node = kNoNode;    // Move, SetPreference, Drain, Undrain
+    Persistence persistence = Persistence::Movable;  // SetPersistence
+};
+
+struct LoadBalancing {
+    bool enabled = true;
+    uint32_t imbalancePercent = 125;     // busiest node must carry this much more than us...
+    uint64_t minImbalanceRate = 1'000'000;  // ...and at least this many bytes/s more
+    Clock::duration cooldown = std::chrono::seconds(5);  // between two takes by this node
+};
+
+struct Counters {
+    uint64_t claims = 0;
+    uint64_t releases = 0;
+    uint64_t failovers = 0;       // VIPs given away from dead owners by this node
+    uint64_t loadBalanceTakes = 0;
+    uint64_t commandsApplied = 0;
+    uint64_t commandsRefused = 0;
+};
+
+class VipManager {
+public:
+    VipManager(NodeId self, std::vector<NodeId> nodeMap, LoadBalancing loadBalancing);
+
+    // This node holds the token. `members` are the live members in ring order (self
+    // included); `membershipGrew` is true when nodes joined since the last visit (a
+    // merge: every owner re-announces). Changes `table` and `loads` in place.
+    std::vector<Effect> onToken(Clock::time_point now, const std::vector<NodeId>& members,
+                                bool membershipGrew, const NodeLoad& myLoad, VipTable& table,
+                                LoadTable& loads);
+
+    // This node is out of the ring (token lost, not yet rejoined): answer for nothing.
+    std::vector<Effect> onLeftRing();
+
+    // Operator command, checked against what this node knows now; applied at the next
+    // token visit. The error says why a command is refused.
+    Expected<void> queue(const Command& command, const VipTable& current,
+                         const std::vector<NodeId>& members);
+
+    const std::set<Ipv4Address>& answering() const { return answering_; }
+    const Counters& counters() const { return counters_; }
+    size_t pendingCommands() const { return pending_.size(); }
+
+private:
+    bool applyCommand(const Command& command, VipTable& table, const std::set<NodeId>& live);
+    // The table change a command makes (no counters): used to apply it, and to judge a
+    // new command against the table as the commands queued before it will leave it.
+    bool project(const Command& command, VipTable& table, const std::set<NodeId>& live) const;
+    void handOver(VipTable& table, const std::set<NodeId>& live, bool& changed);
+    void repair(VipTable& table, const std::vector<NodeId>& members, const std::set<NodeId>& live,
+                const LoadTable& loads, bool& changed);
+    void rebalancePreferences(VipTable& table, const std::vector<NodeId>& members,
+                              const std::set<NodeId>& live, const LoadTable& loads, bool& changed);
+    void balanceLoad(Clock::time_point now, VipTable& table, const std::vector<NodeId>& members,
+                     const LoadTable& loads, bool& changed);
+    std::vector<Effect> reconcile(const VipTable& table, bool membershipGrew);
+
+    NodeId choose(const VipEntry& entry, const VipTable& table, const std::vector<NodeId>& members,
+                  const LoadTable& loads, NodeId exclude) const;
+    void startMove(VipEntry& entry, NodeId target) const;
+
+    NodeId self_;
+    std::vector<NodeId> nodeMap_;
+    LoadBalancing loadBalancing_;
+    std::vector<Command> pending_;
+    std::set<Ipv4Address> answering_;
+    std::map<Ipv4Address, NodeId> lastSeenOwner_;  // owner in the table at our last visit
+    Clock::time_point lastTake_{};
+    bool tookOnce_ = false;
+    Counters counters_;
+};
+
+std::string_view toString(EffectKind kind);
+
+}  // namespace ringgate::vip

@@ -1,0 +1,63 @@
+// The VIP table and load table: what the token's VIP and load carriages carry
+// (seed 004 Figure 7, Group Composition and load/byte-count fields; Table 1).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "common/ipv4.h"
+#include "config/config.h"
+
+namespace ringgate::vip {
+
+using config::NodeId;
+using config::Persistence;
+
+constexpr NodeId kNoNode = 0;
+
+struct VipEntry {
+    Ipv4Address address;
+    NodeId current = kNoNode;     // the node answering for it (kNoNode: nobody yet)
+    NodeId preferred = kNoNode;   // preferred host (kNoNode: none)
+    Persistence persistence = Persistence::Movable;
+    NodeId movingTo = kNoNode;    // a live move in progress: current releases, then hands over
+    bool closed = false;          // closed by the operator: nobody answers
+
+    bool operator==(const VipEntry&) const = default;
+};
+
+// The whole cluster's VIP assignment. Only the token holder changes it; every change
+// raises `version`, so a node can tell a newer table from an older one after a merge.
+struct VipTable {
+    uint64_t version = 0;
+    std::vector<VipEntry> entries;   // in configuration order
+    std::vector<NodeId> drained;     // nodes that must hold no VIPs (operator "drain")
+
+    VipEntry* find(Ipv4Address address);
+    const VipEntry* find(Ipv4Address address) const;
+    bool isDrained(NodeId node) const;
+
+    bool operator==(const VipTable&) const = default;
+};
+
+// Byte rate per VIP as measured by the owner's fast path (bytes/s, both directions).
+// Each node rewrites its own row when it holds the token.
+struct NodeLoad {
+    std::map<Ipv4Address, uint64_t> vipRates;
+    uint64_t total() const;
+    bool operator==(const NodeLoad&) const = default;
+};
+
+struct LoadTable {
+    std::map<NodeId, NodeLoad> nodes;
+    uint64_t loadOf(NodeId node) const;
+    uint64_t rateOf(NodeId node, Ipv4Address vip) const;
+    bool operator==(const LoadTable&) const = default;
+};
+
+// The table a cluster starts from: every configured VIP, nobody owning it yet.
+VipTable initialTable(const config::Config& config);
+
+}  // namespace ringgate::vip

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""VIP failover outage, measured as the gap in a sequenced UDP probe stream (udp_probe)
+from a client through the cluster's VIP to a back end and back, while the VIP's owner
+dies again and again. "Dies" means what a dead node does to the network: its process is
+killed with SIGKILL and its links go down. After each kill the node is brought back
+(links up, process restarted) and the stream settles before the next kill.
+
+Modes, run side by side in the same topology (tools/topology.py, 3 gateways):
+  keepalived  the baseline: VRRPv3 with the fastest advert interval that stays stable on
+              this machine (--advert-ms), VIPs on the kernel, kernel forwarding with an
+              nftables DNAT rule, the same back end
+  ringgate    ringgated (token ring, VIP manager) with the same kernel forwarding, so the
+              comparison isolates VIP failover: VRRP adverts against the token ring
+
+Prints each outage, then p50/p99 per mode; the last line is JSON.
+Usage: vip_failover_bench.py [--mode keepalived] [--kills 30] [--rate 5000] [--advert-ms 50]
+"""
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+from cluster_harness import SOURCE, Cluster, private_config, require_root, unique_name  # noqa: E402
+from topology import Topology, TopologyError, wait_until  # noqa: E402
+from traffic import EXTERNAL_VIP, ProbeStream, kernel_forwarding, links, start_echo, vip_holder  # noqa: E402
+
+INTERNAL_VIP = "198.19.0.100"
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class KeepalivedCluster:
+    """Baseline: keepalived VRRPv3, VIPs on the kernel (sync group keeps both together)."""
+
+    def __init__(self, topo, advert_ms):
+        self.topo = topo
+        self.advert = advert_ms / 1000
+        self.procs = {}
+        for gw in topo.gateways():
+            conf = topo.work_dir / f"keepalived-{gw.index}.conf"
+            # All start as BACKUP without preemption, so a node that comes back does not
+            # take the VIPs again (that would be a second, unmeasured outage).
+            conf.write_text(f"""global_defs {{
+  router_id gw{gw.index}
+  vrrp_garp_master_delay 0
+  vrrp_garp_master_repeat 3
+}}
+vrrp_sync_group G {{ group {{ EXT INT }} }}
+vrrp_instance EXT {{
+  state BACKUP
+  nopreempt
+  interface ext0
+  virtual_router_id 51
+  priority {200 - gw.index}
+  advert_int {self.advert}
+  version 3
+  virtual_ipaddress {{ {EXTERNAL_VIP}/24 }}
+}}
+vrrp_instance INT {{
+  state BACKUP
+  nopreempt
+  interface int0
+  virtual_router_id 52
+  priority {200 - gw.index}
+  advert_int {self.advert}
+  version 3
+  virtual_ipaddress {{ {INTERNAL_VIP}/24 }}
+}}
+""")
+            self.start(gw.index)
+
+    def start(self, node):
+        gw = self.topo.gateway(node)
+        run_dir = self.topo.work_dir / f"ka{node}"
+        run_dir.mkdir(exist_ok=True)
+        # A killed keepalived leaves pid files naming its (possibly unreaped) processes,
+        # and would refuse to start; a rebooted node has none.
+        for pid_file in ("k.pid", "v.pid"):
+            (run_dir / pid_file).unlink(missing_ok=True)
+        self.procs[node] = self.topo.spawn(gw, [
+            "keepalived", "--dont-fork", "--log-console", "--vrrp",
+            "-f", str(self.topo.work_dir / f"keepalived-{node}.conf"),
+            "-p", str(run_dir / "k.pid"), "-r", str(run_dir / "v.pid")],
+            log_path=run_dir / "log")
+
+    def owner(self):
+        return vip_holder(self.topo)
+
+    def kill_node(self, node):
+        gw = self.topo.gateway(node)
+        # keepalived forks a VRRP child in a session of its own; kill every keepalived
+        # process of the node at once, as a crash would (killing only the parent lets the
+        # child resign gracefully with priority 0, which is not a failure).
+        pids = subprocess.run(["ip", "netns", "pids", gw.namespace], capture_output=True, text=True).stdout
+        for pid in pids.split():
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "keepalived":
+                    os.kill(int(pid), signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # exited meanwhile
+        self.procs[node].wait()
+        links(self.topo, node, "down")
+        # keepalived killed with SIGKILL leaves its addresses behind; a dead node's
+        # addresses die with it, so remove them before the node comes back.
+        for link, vip in (("ext0", EXTERNAL_VIP), ("int0", INTERNAL_VIP)):
+            self.topo.run(gw, "ip", "addr", "del", f"{vip}/24", "dev", link, check=False)
+
+    def revive_node(self, node):
+        log = self.topo.work_dir / f"ka{node}" / "log"
+        seen = log.read_text().count("(EXT) Entering BACKUP STATE") if log.exists() else 0
+        links(self.topo, node, "up")
+        self.start(node)
+        # Ready means back as a backup: a revived keepalived first sits in FAULT until
+        # it sees its links up, and a kill before that would find nobody to take over.
+        wait_until(lambda: log.read_text().count("(EXT) Entering BACKUP STATE") > seen, 20,
+                   f"keepalived on node {node} back as BACKUP")
+
+    def stop(self):
+        for node, proc in self.procs.items():
+            if proc.poll() is None:
+                self.kill_node(node)
+
+
+class RingGateCluster:
+    """ringgated on each gateway from demo-3.yaml with default timers; the measured VIP is
+    made sticky to its current host (persistence 1) so that a revived node does not take
+    it back (that planned move would be a second, unmeasured gap)."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        config = private_config(SOURCE / "config" / "examples" / "demo-3.yaml", topo.work_dir, [
+            (r"\{ address: 198\.18\.0\.100, preferred_host: 1, persistence: 3 \}",
+             "{ address: 198.18.0.100, persistence: 1 }")])
+        self.cluster = Cluster(config, topo.work_dir, topo)
+        for node in (1, 2, 3):
+            self.cluster.start(node)
+        wait_until(lambda: self._members(1) == 3, 20, "three ringgate members")
+
+    def _members(self, node):
+        try:
+            return len(self.cluster.query(node, "members")["members"])
+        except (TopologyError, ValueError):
+            return 0
+
+    def owner(self):
+        return vip_holder(self.topo)
+
+    def kill_node(self, node):
+        self.cluster.kill(node)
+        links(self.topo, node, "down")
+
+    def revive_node(self, node):
+        links(self.topo, node, "up")
+        self.cluster.start(node)
+        others = [n for n in (1, 2, 3) if n != node]
+        wait_until(lambda: self._members(node) == 3 and self._members(others[0]) == 3, 20,
+                   f"ringgate node {node} back in the ring")
+
+    def stop(self):
+        self.cluster.stop_all()
+
+
+def measure(name, cluster, topo, kills, rate):
+    wait_until(lambda: cluster.owner() is not None, 30, f"{name}: a VIP owner")
+    stream = ProbeStream(topo, rate)
+    outages = []
+    try:
+        time.sleep(1.0)  # the stream reaches its rate before the first kill
+        baseline_gaps = stream.gap_count()
+        for k in range(kills):
+            owner = cluster.owner()
+            if owner is None:
+                raise TopologyError(f"{name}: no owner before kill {k}")
+            before = stream.gap_count()
+            cluster.kill_node(owner)
+            wait_until(lambda: stream.gap_count() > before, 20, f"{name}: traffic back after kill {k}")
+            with stream.lock:
+                gap = max(stream.gaps[before:])
+            outages.append(gap)
+            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {vip_holder(topo, exclude=owner)}, "
+                  f"outage {gap:.1f} ms",
+                  flush=True)
+            cluster.revive_node(owner)
+            # Settle: the revived node is back and the stream flows.
+            settled = stream.gap_count()
+            time.sleep(0.3)
+            if stream.gap_count() != settled:
+                print(f"{name}: extra outage while node {owner} came back", flush=True)
+        del baseline_gaps
+    finally:
+        stream.stop()
+    return outages
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=["both", "ringgate", "keepalived"], default="both")
+    parser.add_argument("--kills", type=int, default=30)
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--advert-ms", type=int, default=50)
+    args = parser.parse_args()
+    require_root()
+    results = {}
+    with Topology.create(unique_name("vipbench"), gateways=3, clients=1, backends=1, files=[]) as topo:
+        backend = topo.backends()[0]
+        start_echo(topo, backend)
+        kernel_forwarding(topo)
+        modes = ["ringgate", "keepalived"] if args.mode == "both" else [args.mode]
+        for mode in modes:
+            cluster = RingGateCluster(topo) if mode == "ringgate" else KeepalivedCluster(topo, args.advert_ms)
+            try:
+                outages = measure(mode, cluster, topo, args.kills, args.rate)
+            finally:
+                cluster.stop()
+            results[mode] = {"kills": len(outages), "p50_ms": round(percentile(outages, 50), 1),
+                             "p99_ms": round(percentile(outages, 99), 1),
+                             "max_ms": round(max(outages), 1), "mean_ms": round(statistics.mean(outages), 1)}
+            print(f"{mode}: {len(outages)} kills, outage p50 {results[mode]['p50_ms']} ms, "
+                  f"p99 {results[mode]['p99_ms']} ms", flush=True)
+    print(json.dumps({"benchmark": "vip_failover", "rate_pps": args.rate,
+                      "keepalived_advert_ms": args.advert_ms, "results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

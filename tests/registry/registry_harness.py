@@ -1,0 +1,219 @@
+"""Shared pieces of the registry's integration tests and benchmark: a topology of back
+ends and registries on one segment (built with tools/topology.py's primitives, so the
+usual state file and stale-cleanup apply), the registry and agent processes, a throwaway
+PostgreSQL cluster, and small clients for the registry's and agents' line protocols.
+
+    [ switch namespace "int": bridge br0 ]  198.19.0.0/24, no route out
+       ctl     198.19.0.254   the test itself runs here (setns) to talk to everyone
+       reg N   198.19.0.(200+N)   ringgate-registry; service address 198.19.0.250
+       backend i  198.19.0.(50+i) ringgate-buddy
+"""
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from topology import INTERNAL_NET, Topology, TopologyError, cleanup_stale, sh, wait_until
+
+BUILD = Path(os.environ.get("RINGGATE_BUILD", "build"))
+SOURCE = Path(os.environ.get("RINGGATE_SOURCE", "."))
+REGISTRY_BIN = BUILD / "control/registry/ringgate-registry"
+BUDDY_BIN = BUILD / "control/registry/ringgate-buddy"
+RINGGATECTL = BUILD / "tools/ringgatectl"
+PG_CLUSTER = SOURCE / "tests/registry/pg_cluster.sh"
+SERVICE = "198.19.0.250"
+PORT = 7300
+BUDDY_PORT = 7301
+CLONE_NEWNET = 0x40000000
+
+
+def skip(reason):
+    print(f"SKIP: {reason}")
+    sys.exit(77)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        skip("needs root for network namespaces and ICMP")
+
+
+class RingTopology(Topology):
+    """ctl + registries + back ends on one bridged segment."""
+
+    def __init__(self, name, backends, registries, owner_pid=None):
+        super().__init__(name, owner_pid or os.getpid(), 0, 0, 0, "none", [])
+        self.want_backends, self.want_registries = backends, registries
+        self.procs = {}  # host namespace -> Popen of its ringgate process
+
+    @classmethod
+    def build(cls, name, backends, registries):
+        cleanup_stale()
+        topo = cls(name, backends, registries)
+        try:
+            topo._build()
+        except BaseException:
+            topo.destroy()
+            raise
+        return topo
+
+    def _build(self):
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.save()
+        sw = self._add_switch("int")
+        self.ctl = self._add_leaf("ctl", 1, sw, "c1", INTERNAL_NET[254], 0x13, 4)
+        self.registries = [self._add_leaf("reg", r, sw, f"r{r}", INTERNAL_NET[200 + r], 0x13, 5)
+                           for r in range(1, self.want_registries + 1)]
+        self.ring = [self._add_leaf("backend", i, sw, f"b{i}", INTERNAL_NET[50 + i], 0x13, 3)
+                     for i in range(1, self.want_backends + 1)]
+        self.save()
+        self.check_isolation()
+
+    def enter_ctl(self):
+        """Moves this thread (and threads and children it creates) into the ctl namespace."""
+        if getattr(self, "home_ns", None) is None:
+            self.home_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
+        self._setns(f"/run/netns/{self.ctl.namespace}")
+
+    def _setns(self, path_or_fd):
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path_or_fd, os.O_RDONLY) if isinstance(path_or_fd, str) else path_or_fd
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                raise TopologyError(f"setns {path_or_fd}: errno {ctypes.get_errno()}")
+        finally:
+            if isinstance(path_or_fd, str):
+                os.close(fd)
+
+    def destroy(self):
+        # Back home first: teardown kills every process inside the namespaces, us included.
+        if getattr(self, "home_ns", None) is not None:
+            self._setns(self.home_ns)
+            os.close(self.home_ns)
+            self.home_ns = None
+        super().destroy()
+
+    def log(self, host):
+        return self.work_dir / f"{host.namespace}.log"
+
+    def start(self, host, cmd):
+        proc = self.spawn(host, [str(c) for c in cmd], log_path=self.log(host))
+        self.procs[host.namespace] = proc
+        return proc
+
+    def crash(self, host):
+        """The host dies: its process is killed and its link goes down (no more ICMP)."""
+        proc = self.procs.pop(host.namespace, None)
+        if proc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        sh("ip", "-n", host.namespace, "link", "set", "eth0", "down")
+
+    def revive(self, host):
+        """The host boots again: without the service address it may have held (a reboot
+        does not keep addresses added at run time), link up."""
+        sh("ip", "-n", host.namespace, "addr", "del", f"{SERVICE}/32", "dev", "eth0", check=False)
+        sh("ip", "-n", host.namespace, "link", "set", "eth0", "up")
+
+    def stop(self, host, timeout=10):
+        """A normal shutdown (SIGTERM); returns the exit status."""
+        proc = self.procs.pop(host.namespace)
+        os.killpg(proc.pid, signal.SIGTERM)
+        return proc.wait(timeout=timeout)
+
+    def tail(self, host, lines=15):
+        path = self.log(host)
+        return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else ""
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster (tests/registry/pg_cluster.sh) with one database per registry."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        result = subprocess.run([str(PG_CLUSTER), "start", str(self.directory)], capture_output=True, text=True)
+        if result.returncode == 77:
+            skip("PostgreSQL 15 server binaries are not installed")
+        if result.returncode != 0:
+            raise TopologyError(f"pg_cluster start: {result.stderr.strip()}")
+        self.base = result.stdout.strip()
+
+    def database(self, name):
+        sh("psql", self.base, "-qc", f"CREATE DATABASE {name}")
+        return self.base.replace("dbname=postgres", f"dbname={name}")
+
+    def stop(self):
+        subprocess.run([str(PG_CLUSTER), "stop", str(self.directory)], capture_output=True)
+
+
+def store_args(topo, store, name, postgres=None):
+    if store == "postgresql":
+        return ["--store", "postgresql", "--postgres", postgres.database(name)]
+    return ["--store", "sqlite", "--sqlite-path", topo.work_dir / f"{name}.db"]
+
+
+def call(address, line, port=PORT, timeout=2.0):
+    """One request line, one reply line; raises OSError when there is no answer."""
+    with socket.create_connection((address, port), timeout=timeout) as s:
+        s.sendall(line.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode().strip()
+
+
+def ctl(socket_path, *command):
+    result = subprocess.run([str(RINGGATECTL), "--socket", str(socket_path), *command, "--json"],
+                            capture_output=True, text=True, timeout=10)
+    if result.returncode != 0:
+        raise TopologyError(f"ringgatectl {' '.join(command)}: {result.stderr.strip()}")
+    return json.loads(result.stdout)
+
+
+def agent_status(address):
+    """(buddy A, buddy B, refused) as the agent itself reports them."""
+    words = call(address, "STATUS", port=BUDDY_PORT, timeout=1.0).split()
+    if len(words) != 6 or words[0] != "OK":
+        raise TopologyError(f"agent {address}: bad STATUS reply {' '.join(words)}")
+    return words[2], words[3], int(words[5])
+
+
+def ring_problem(pool, live_agents):
+    """None when the registry's table is one ring of exactly live_agents and every
+    agent's buddy list equals its table entry; otherwise what is wrong."""
+    if not pool["one_ring"]:
+        return f"table is not one ring: {pool.get('problem')}"
+    servers = {e["server"] for e in pool["ring"]}
+    if servers != set(live_agents):
+        return f"table has {sorted(servers - set(live_agents))} extra, {sorted(set(live_agents) - servers)} missing"
+    for entry in pool["ring"]:
+        try:
+            a, b, _ = agent_status(entry["server"])
+        except OSError as error:
+            return f"agent {entry['server']} does not answer STATUS: {error}"
+        if {a, b} != {entry["buddy_a"], entry["buddy_b"]}:
+            return (f"agent {entry['server']} lists {a},{b} but the table says "
+                    f"{entry['buddy_a']},{entry['buddy_b']}")
+    return None
+
+
+def wait_for(predicate, timeout, what):
+    """Polls predicate (returning None when satisfied, else a reason) until a deadline."""
+    deadline = time.monotonic() + timeout
+    reason = None
+    while time.monotonic() < deadline:
+        try:
+            reason = predicate()
+        except (OSError, TopologyError, ValueError) as error:
+            reason = str(error)
+        if reason is None:
+            return
+        time.sleep(0.1)
+    raise TopologyError(f"timed out after {timeout}s waiting for {what}: {reason}")

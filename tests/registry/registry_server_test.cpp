@@ -1,0 +1,96 @@
+// The registry's network shell on loopback with a real SQLite store: agents' calls, a
+// live-list subscriber (LiveListClient), a monitor following by synchronous replication,
+// and hostile requests refused and counted.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "control/registry/live_list_client.h"
+#include "control/registry/registry_client.h"
+#include "control/registry/registry_server.h"
+#include "control/registry/replication_follower.h"
+#include "control/registry/ring_view.h"
+#include "tests/registry/store_fixture.h"
+
+namespace ringgate::registry::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RegistryServerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        primaryStore_ = std::move(openSqliteStore(":memory:").value());
+        monitorStore_ = std::move(openSqliteStore(":memory:").value());
+        primary_ = std::make_unique<RegistryService>(*primaryStore_, [n = uint64_t{0}]() mutable { return n++ * 7; });
+        monitor_ = std::make_unique<RegistryService>(*monitorStore_, [] { return uint64_t{0}; });
+        server_ = std::make_unique<RegistryServer>(io_, *primary_, 1000ms);
+        ASSERT_TRUE(server_->listen({*Ipv4Address::parse("127.0.0.1"), 0}).ok());
+        server_->setRole(Role::Primary);
+        endpoint_ = {*Ipv4Address::parse("127.0.0.1"), server_->port()};
+    }
+
+    // Runs the io_context until `done` holds or 5 s pass.
+    bool runUntil(const std::function<bool()>& done) {
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (!done() && std::chrono::steady_clock::now() < deadline) io_.run_for(10ms);
+        return done();
+    }
+
+    std::string call(const std::string& line) {
+        std::optional<Expected<std::string>> reply;
+        RegistryClient client(io_, {{endpoint_}, std::nullopt, 1000ms, 50ms, 3000ms});
+        client.call(line, [&](Expected<std::string> r) { reply = std::move(r); });
+        EXPECT_TRUE(runUntil([&] { return reply.has_value(); }));
+        return reply && reply->ok() ? **reply : "no reply";
+    }
+
+    boost::asio::io_context io_;
+    std::unique_ptr<ServerStore> primaryStore_, monitorStore_;
+    std::unique_ptr<RegistryService> primary_, monitor_;
+    std::unique_ptr<RegistryServer> server_;
+    Ipv4Endpoint endpoint_;
+};
+
+TEST_F(RegistryServerTest, SubscribersAndTheMonitorFollowEveryChange) {
+    std::vector<protocol::LiveList> seen;
+    LiveListClient subscriber(io_, {endpoint_}, [&](const protocol::LiveList& list) { seen.push_back(list); });
+    subscriber.start();
+    ReplicationFollower follower(io_, *monitor_, endpoint_);
+    follower.start();
+    ASSERT_TRUE(runUntil([&] { return !seen.empty() && server_->monitorAttached(); }));
+    EXPECT_TRUE(seen.back().servers.empty());
+
+    for (uint32_t k = 1; k <= 5; ++k) EXPECT_EQ(call("ANNOUNCE " + server(k).toString()).rfind("OK", 0), 0u);
+    ASSERT_TRUE(runUntil([&] { return seen.back().servers.size() == 5; }));
+    EXPECT_EQ(call("DELETE " + server(3).toString()).substr(0, 11), "OK 6 found ");
+    ASSERT_TRUE(runUntil([&] { return seen.back().servers.size() == 4; }));
+    EXPECT_EQ(std::set(seen.back().servers.begin(), seen.back().servers.end()),
+              (std::set{server(1), server(2), server(4), server(5)}));
+
+    // Synchronous replication: every acknowledged change is already in the monitor's copy.
+    EXPECT_EQ(server_->counters().replicated, 6u);
+    EXPECT_EQ(monitorStore_->snapshot()->entries, primaryStore_->snapshot()->entries);
+    EXPECT_EQ(monitorStore_->snapshot()->version, 6u);
+    EXPECT_TRUE(checkRing(monitorStore_->snapshot()->entries).ok);
+
+    // The monitor refuses changes; the primary's table answers reads.
+    RegistryServer monitorServer(io_, *monitor_, 1000ms);
+    monitorServer.setRole(Role::Monitor);
+    EXPECT_TRUE(monitor_->handle({protocol::Verb::Announce, server(9), {}, 0}, false, Role::Monitor)
+                    .reply.rfind("ERR not the primary", 0) == 0);
+    EXPECT_EQ(call("LIST"), "OK 6 " + server(1).toString() + " " + server(2).toString() + " " +
+                                server(4).toString() + " " + server(5).toString());
+}
+
+TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
+    EXPECT_EQ(call("HELLO").rfind("ERR", 0), 0u);
+    EXPECT_EQ(call("ANNOUNCE 1.2.3.4.5").rfind("ERR", 0), 0u);
+    EXPECT_EQ(call("REPLACE 198.19.0.1 198.19.0.2").rfind("ERR", 0), 0u);  // 198.19.0.1 is not there
+    EXPECT_EQ(call(std::string(1000, 'X')), "no reply");                   // too long: hung up
+    EXPECT_GE(server_->counters().refused, 3u);
+    EXPECT_EQ(call("ANNOUNCE " + server(1).toString()).rfind("OK", 0), 0u);  // still serving
+}
+
+}  // namespace
+}  // namespace ringgate::registry::test

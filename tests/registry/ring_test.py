@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Integration: a ring of 20 back ends, each in its own namespace with real ICMP probes,
+against a real ringgate-registry (SQLite or PostgreSQL: RINGGATE_TEST_STORE).
+
+Steps, each followed by "within BOUND seconds the table is one ring of exactly the live
+servers and every agent's buddy list equals its table entry":
+  all 20 join at once; one crashes; two ring neighbours crash together; three more crash
+  at once (one of them next to an earlier victim's repaired link); one shuts down normally
+  (SIGTERM, claims 15-16); two crashed servers come back. Hostile lines to an agent's
+  listener and to the registry are refused and counted, and change nothing.
+"""
+import os
+import sys
+import tempfile
+import time
+
+from registry_harness import (BUDDY_BIN, BUDDY_PORT, PORT, REGISTRY_BIN, Postgres, RingTopology,
+                              TopologyError, agent_status, call, ctl, require_root, ring_problem,
+                              store_args, wait_for)
+
+BOUND = 10.0        # seconds: 3 silent probes at 200 ms, repair, confirmation, slack
+INTERVAL_MS = 200
+
+
+def main():
+    require_root()
+    store = os.environ.get("RINGGATE_TEST_STORE", "sqlite")
+    name = f"reg{os.getpid() % 100000}{store[0]}"
+    postgres = None
+    topo = RingTopology.build(name, backends=20, registries=1)
+    with topo:
+        try:
+            if store == "postgresql":
+                postgres = Postgres(tempfile.mkdtemp(prefix="ringgate-pg-", dir="/tmp"))
+            run(topo, store, postgres)
+        except BaseException:
+            for host in topo.registries + topo.ring[:3]:
+                print(f"--- {host.namespace} log tail:\n{topo.tail(host)}", file=sys.stderr)
+            raise
+        finally:
+            if postgres:
+                postgres.stop()
+    print("ring test passed")
+
+
+def run(topo, store, postgres):
+    reg = topo.registries[0]
+    service = reg.address
+    management = topo.work_dir / "reg1.sock"
+    topo.start(reg, [REGISTRY_BIN, "--service", f"{service}:{PORT}", "--role", "standalone", "--name", "reg1",
+                     "--management", management, *store_args(topo, store, "reg1", postgres)])
+    topo.enter_ctl()
+    wait_for(lambda: None if call(service, "ROLE") == "OK standalone" else "not serving", 10, "the registry")
+
+    def start_agent(host):
+        topo.start(host, [BUDDY_BIN, "--self", host.address, "--registry", f"{service}:{PORT}",
+                          "--interval-ms", INTERVAL_MS, "--failures", 3, "--reconcile-ms", 2000])
+
+    live = {h.address: h for h in topo.ring}
+
+    def settle(step):
+        started = time.monotonic()
+        wait_for(lambda: ring_problem(ctl(management, "pool"), live), BOUND, step)
+        print(f"{step}: one ring of {len(live)} after {time.monotonic() - started:.2f}s")
+
+    for host in topo.ring:
+        start_agent(host)
+    settle("20 join at once")
+
+    def order():
+        return [e["server"] for e in ctl(management, "pool")["ring"]]
+
+    def crash(*addresses):
+        for address in addresses:
+            topo.crash(live.pop(address))
+
+    crash(topo.ring[6].address)
+    settle("one crash")
+
+    ring = order()
+    crash(ring[3], ring[4])
+    settle("two neighbours crash")
+
+    ring = order()
+    crash(ring[0], ring[1], ring[7])
+    settle("three crash at once")
+
+    ring = order()
+    leaving = live.pop(ring[2])
+    status = topo.stop(leaving)
+    if status != 0:
+        raise TopologyError(f"agent {leaving.address} exited {status} on SIGTERM")
+    settle("normal shutdown")
+
+    for host in [h for h in topo.ring if h.address not in live][:2]:
+        topo.revive(host)
+        start_agent(host)
+        live[host.address] = host
+    settle("two come back")
+
+    # Hostile input: refused with an error, counted, nothing changes.
+    target = next(iter(live))
+    before = agent_status(target)
+    for line in ["HELLO", "REPLACE 1 198.19.0.999 198.19.0.1", "REPLACE x y z", "\x00\x01\x02",
+                 "STATUS extra", "A" * 100]:
+        reply = call(target, line, port=BUDDY_PORT)
+        if not reply.startswith("ERR"):
+            raise TopologyError(f"agent accepted hostile line {line!r}: {reply}")
+    try:
+        call(target, "B" * 5000, port=BUDDY_PORT)  # too long: the agent hangs up
+    except OSError:
+        pass
+    after = agent_status(target)
+    if after[:2] != before[:2] or after[2] < before[2] + 7:
+        raise TopologyError(f"agent {target}: hostile lines counted {after[2] - before[2]}, buddies {after[:2]}")
+    for line in ["ANNOUNCE 300.1.1.1", "DROP TABLE ringgate_servers", "DELETE", "STATUS"]:
+        if not call(service, line).startswith("ERR"):
+            raise TopologyError(f"registry accepted hostile line {line!r}")
+    pool = ctl(management, "pool")
+    if pool["counters"]["refused"] < 4:
+        raise TopologyError(f"registry counted {pool['counters']['refused']} refused requests, expected >= 4")
+    settle("after hostile input")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+// Golden tests of VIP placement (seed 004 Table 1) on a small ring driver: input state,
+// token visits, expected assignment. The randomised test at the end checks the safety
+// invariant (never two nodes answering one VIP) and liveness (every open VIP answered
+// by exactly one live node once faults stop) over many seeds.
+#include "control/vip/vip_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace ringgate::vip {
+namespace {
+
+Ipv4Address ip(const char* text) { return *Ipv4Address::parse(text); }
+
+// N VipManagers passing one token (table + loads) around the live nodes in ring order.
+class Ring {
+public:
+    Ring(std::vector<NodeId> nodeMap, VipTable table, LoadBalancing lb = {})
+        : nodeMap_(nodeMap), table_(std::move(table)) {
+        lb.cooldown = std::chrono::seconds(0);
+        for (NodeId n : nodeMap) {
+            managers_.emplace(n, VipManager(n, nodeMap, lb));
+            live_.insert(n);
+        }
+    }
+
+    std::vector<NodeId> members() const {
+        std::vector<NodeId> m;
+        for (NodeId n : nodeMap_)
+            if (live_.count(n)) m.push_back(n);
+        return m;
+    }
+
+    std::vector<Effect> visit(NodeId node, bool grew = false) {
+        now_ += std::chrono::milliseconds(100);
+        auto effects = managers_.at(node).onToken(now_, members(), grew, loadOf_[node], table_, loads_);
+        checkNoDoubleAnswer();
+        return effects;
+    }
+
+    void rotate(int times = 1) {
+        for (int i = 0; i < times; ++i)
+            for (NodeId n : members()) visit(n);
+    }
+
+    void kill(NodeId node) {
+        live_.erase(node);
+        // A dead node answers nothing (its process is gone).
+        managers_.at(node) = VipManager(node, nodeMap_, LoadBalancing{});
+    }
+    void revive(NodeId node) { live_.insert(node); }
+
+    NodeId ownerOf(const char* vip) const {
+        NodeId owner = kNoNode;
+        for (const auto& [n, m] : managers_)
+            if (live_.count(n) && m.answering().count(ip(vip))) {
+                EXPECT_EQ(owner, kNoNode) << vip << " answered by two nodes";
+                owner = n;
+            }
+        return owner;
+    }
+
+    size_t count(NodeId node) const { return managers_.at(node).answering().size(); }
+
+    void checkNoDoubleAnswer() const {
+        std::map<Ipv4Address, NodeId> seen;
+        for (const auto& [n, m] : managers_) {
+            if (!live_.count(n)) continue;
+            for (Ipv4Address vip : m.answering()) {
+                auto [it, fresh] = seen.emplace(vip, n);
+                ASSERT_TRUE(fresh) << vip.toString() << " answered by " << it->second << " and " << n;
+            }
+        }
+    }
+
+    VipManager& manager(NodeId n) { return managers_.at(n); }
+    VipTable& table() { return table_; }
+    void setLoad(NodeId n, const char* vip, uint64_t rate) { loadOf_[n].vipRates[ip(vip)] = rate; }
+    void clearLoad(NodeId n) { loadOf_[n] = {}; }
+
+private:
+    std::vector<NodeId> nodeMap_;
+    VipTable table_;
+    LoadTable loads_;
+    std::map<NodeId, NodeLoad> loadOf_;
+    std::map<NodeId, VipManager> managers_;
+    std::set<NodeId> live_;
+    Clock::time_point now_{};
+};
+
+VipTable demoTable() {
+    VipTable t;
+    t.version = 1;
+    t.entries = {
+        {ip("198.18.0.100"), kNoNode, 1, Persistence::StickyPreferred, kNoNode, false},
+        {ip("198.18.0.101"), kNoNode, 2, Persistence::StickyCurrent, kNoNode, false},
+        {ip("198.18.0.102"), kNoNode, kNoNode, Persistence::Movable, kNoNode, false},
+    };
+    return t;
+}
+
+TEST(VipManager, ColdStartPlacesByPreferenceThenSpreads) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), 1u);
+    EXPECT_EQ(ring.ownerOf("198.18.0.101"), 2u);
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), 3u);
+}
+
+TEST(VipManager, ColdStartClaimsProbeFirstFailoverDoesNot) {
+    Ring ring({1, 2}, demoTable());
+    auto first = ring.visit(1);
+    ASSERT_FALSE(first.empty());
+    for (const Effect& e : first) {
+        EXPECT_EQ(e.kind, EffectKind::Claim);
+        EXPECT_TRUE(e.probeFirst) << e.vip.toString();
+    }
+    ring.rotate(2);
+    ring.kill(2);
+    auto failover = ring.visit(1);
+    ASSERT_FALSE(failover.empty());
+    for (const Effect& e : failover) EXPECT_FALSE(e.probeFirst) << e.vip.toString();
+}
+
+TEST(VipManager, AloneNodeClaimsEverything) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.kill(2);
+    ring.kill(3);
+    ring.rotate();
+    EXPECT_EQ(ring.count(1), 3u);
+}
+
+TEST(VipManager, Persistence3ReturnsToPreferredHost) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ring.kill(1);
+    ring.rotate(2);
+    NodeId interim = ring.ownerOf("198.18.0.100");
+    EXPECT_TRUE(interim == 2u || interim == 3u);
+    ring.revive(1);
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), 1u);
+}
+
+TEST(VipManager, Persistence1SticksToNewHostAfterFailover) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ring.kill(2);
+    ring.rotate(2);
+    NodeId interim = ring.ownerOf("198.18.0.101");
+    ASSERT_NE(interim, kNoNode);
+    ASSERT_NE(interim, 2u);
+    ring.revive(2);
+    ring.rotate(3);
+    EXPECT_EQ(ring.ownerOf("198.18.0.101"), interim);
+}
+
+TEST(VipManager, DeadNodesVipsAreSpreadNotHeaped) {
+    VipTable t;
+    for (int i = 0; i < 12; ++i)
+        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, kNoNode,
+                             Persistence::Movable, kNoNode, false});
+    Ring ring({1, 2, 3, 4, 5}, t);
+    ring.rotate(2);
+    ring.kill(3);
+    ring.rotate(2);
+    std::vector<size_t> counts;
+    for (NodeId n : {1, 2, 4, 5}) counts.push_back(ring.count(n));
+    EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 12u);
+    EXPECT_LE(*std::max_element(counts.begin(), counts.end()) -
+                  *std::min_element(counts.begin(), counts.end()), 1u);
+}
+
+TEST(VipManager, LoadBalancingTakesOneVipPerVisitAndSettles) {
+    VipTable t;
+    for (int i = 0; i < 4; ++i)
+        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, 1,
+                             Persistence::Movable, kNoNode, false});
+    Ring ring({1, 2}, t);
+    ring.rotate(2);
+    ASSERT_EQ(ring.count(1), 4u);
+    // Preferences from the configuration pin them; clear them as an operator would.
+    for (VipEntry& e : ring.table().entries) e.preferred = kNoNode;
+    for (int i = 0; i < 4; ++i)
+        ring.setLoad(1, Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}.toString().c_str(), 10'000'000);
+    ring.rotate();
+    EXPECT_EQ(ring.manager(2).counters().loadBalanceTakes, 1u);  // one per visit
+    for (int round = 0; round < 6; ++round) {
+        // The fast path reports rates per owner.
+        ring.clearLoad(1);
+        ring.clearLoad(2);
+        for (const VipEntry& e : ring.table().entries)
+            ring.setLoad(e.current, e.address.toString().c_str(), 10'000'000);
+        ring.rotate();
+    }
+    EXPECT_EQ(ring.count(1), 2u);
+    EXPECT_EQ(ring.count(2), 2u);
+    uint64_t takes = ring.manager(1).counters().loadBalanceTakes + ring.manager(2).counters().loadBalanceTakes;
+    EXPECT_EQ(takes, 2u) << "VIPs kept moving after the load was even";
+}
+
+TEST(VipManager, SmallImbalanceMovesNothing) {
+    VipTable t = demoTable();
+    for (VipEntry& e : t.entries) e.persistence = Persistence::Movable, e.preferred = kNoNode;
+    Ring ring({1, 2}, t);
+    ring.rotate(2);
+    ring.setLoad(1, "198.18.0.100", 500'000);  // below min_imbalance
+    ring.rotate(3);
+    EXPECT_EQ(ring.manager(1).counters().loadBalanceTakes + ring.manager(2).counters().loadBalanceTakes, 0u);
+}
+
+TEST(VipManager, OperatorMoveSetsPreferenceAndMovesReleaseFirst) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ASSERT_EQ(ring.ownerOf("198.18.0.102"), 3u);
+    ASSERT_TRUE(ring.manager(1).queue({CommandKind::Move, ip("198.18.0.102"), 2}, ring.table(), ring.members()));
+    ring.visit(1);  // marks the move
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), 3u);
+    ring.visit(2);  // not yet released by 3
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), 3u);
+    auto released = ring.visit(3);
+    EXPECT_EQ(released, (std::vector<Effect>{{EffectKind::Release, ip("198.18.0.102"), false}}));
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), kNoNode);
+    ring.visit(1);
+    auto claimed = ring.visit(2);
+    EXPECT_EQ(claimed, (std::vector<Effect>{{EffectKind::Claim, ip("198.18.0.102"), false}}));
+    EXPECT_EQ(ring.table().find(ip("198.18.0.102"))->preferred, 2u);
+}
+
+TEST(VipManager, CloseOpenDrainUndrain) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ASSERT_TRUE(ring.manager(2).queue({CommandKind::Close, ip("198.18.0.100")}, ring.table(), ring.members()));
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), kNoNode);
+    ASSERT_TRUE(ring.manager(3).queue({CommandKind::Open, ip("198.18.0.100")}, ring.table(), ring.members()));
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), 1u);
+
+    ASSERT_TRUE(ring.manager(1).queue({CommandKind::Drain, {}, 1}, ring.table(), ring.members()));
+    ring.rotate(2);
+    EXPECT_EQ(ring.count(1), 0u) << "a drained node keeps no VIPs, not even persistence 3 ones";
+    EXPECT_NE(ring.ownerOf("198.18.0.100"), kNoNode);
+    ASSERT_TRUE(ring.manager(1).queue({CommandKind::Undrain, {}, 1}, ring.table(), ring.members()));
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), 1u);
+}
+
+TEST(VipManager, RefusedCommandsSayWhy) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ring.kill(3);
+    VipManager& m = ring.manager(1);
+    auto why = [&](Command c) {
+        auto r = m.queue(c, ring.table(), ring.members());
+        EXPECT_FALSE(r);
+        return r ? std::string() : r.error().message;
+    };
+    EXPECT_NE(why({CommandKind::Move, ip("198.18.0.250"), 2}).find("not a VIP"), std::string::npos);
+    EXPECT_NE(why({CommandKind::Move, ip("198.18.0.102"), 9}).find("not in the node map"), std::string::npos);
+    EXPECT_NE(why({CommandKind::Move, ip("198.18.0.102"), 3}).find("not a live member"), std::string::npos);
+    EXPECT_NE(why({CommandKind::SetPersistence, ip("198.18.0.102"), kNoNode, Persistence::StickyPreferred})
+                  .find("needs a preferred host"), std::string::npos);
+    EXPECT_NE(why({CommandKind::ClearPreference, ip("198.18.0.100")}).find("persistence 3"), std::string::npos);
+    ASSERT_TRUE(m.queue({CommandKind::Drain, {}, 2}, ring.table(), ring.members()));
+    ring.rotate();
+    EXPECT_NE(why({CommandKind::Drain, {}, 1}).find("no live node"), std::string::npos);
+    EXPECT_EQ(m.pendingCommands(), 0u);
+}
+
+TEST(VipManager, MergeReannouncesAndLeavingRingReleasesAll) {
+    Ring ring({1, 2}, demoTable());
+    ring.rotate(2);
+    auto effects = ring.visit(1, /*grew=*/true);
+    ASSERT_FALSE(effects.empty());
+    for (const Effect& e : effects) EXPECT_EQ(e.kind, EffectKind::Announce);
+    auto released = ring.manager(1).onLeftRing();
+    EXPECT_EQ(released.size(), effects.size());
+    EXPECT_TRUE(ring.manager(1).answering().empty());
+}
+
+TEST(VipManager, TableVersionRisesOnlyOnChange) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    uint64_t settled = ring.table().version;
+    ring.rotate(3);
+    EXPECT_EQ(ring.table().version, settled);
+    ring.kill(2);
+    ring.rotate();
+    EXPECT_GT(ring.table().version, settled);
+}
+
+// Random kills, revivals, operator moves and loads; after every visit no VIP has two
+// answering nodes; once faults stop, every open VIP has exactly one live owner.
+TEST(VipManager, RandomisedSafetyAndLiveness) {
+    for (uint32_t seed = 1; seed <= 300; ++seed) {
+        std::mt19937 rng(seed);
+        VipTable t;
+        for (int i = 0; i < 8; ++i)
+            t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode,
+                                 static_cast<NodeId>(rng() % 6), static_cast<Persistence>(std::array{0, 1, 3}[rng() % 3]),
+                                 kNoNode, false});
+        for (VipEntry& e : t.entries)
+            if (e.preferred == kNoNode && e.persistence == Persistence::StickyPreferred) e.preferred = 1;
+        Ring ring({1, 2, 3, 4, 5}, t);
+        for (int step = 0; step < 60; ++step) {
+            auto members = ring.members();
+            switch (rng() % 6) {
+                case 0:
+                    if (members.size() > 1) ring.kill(members[rng() % members.size()]);
+                    break;
+                case 1:
+                    ring.revive(1 + rng() % 5);
+                    break;
+                case 2: {
+                    NodeId from = members[rng() % members.size()];
+                    NodeId to = members[rng() % members.size()];
+                    (void)ring.manager(from).queue({CommandKind::Move, t.entries[rng() % 8].address, to},
+                                                   ring.table(), members);
+                    break;
+                }
+                case 3:
+                    ring.setLoad(members[rng() % members.size()], t.entries[rng() % 8].address.toString().c_str(),
+                                 rng() % 50'000'000);
+                    break;
+                default:
+                    break;
+            }
+            members = ring.members();
+            ring.visit(members[rng() % members.size()]);
+            if (HasFatalFailure()) {
+                ADD_FAILURE() << "seed " << seed << " step " << step;
+                return;
+            }
+        }
+        ring.rotate(4);
+        for (const VipEntry& e : ring.table().entries) {
+            NodeId owner = ring.ownerOf(e.address.toString().c_str());
+            EXPECT_NE(owner, kNoNode) << "seed " << seed << ": " << e.address.toString() << " unowned";
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ringgate::vip
+
+namespace ringgate::vip {
+namespace {
+
+TEST(VipManager, CommandsAreJudgedAfterTheOnesQueuedBeforeThem) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    VipManager& m = ring.manager(1);
+    // 198.18.0.100 has persistence 3: unprefer alone is refused...
+    EXPECT_FALSE(m.queue({CommandKind::ClearPreference, ip("198.18.0.100")}, ring.table(), ring.members()));
+    // ...but not after a queued "persistence 0", even before the token has come by.
+    ASSERT_TRUE(m.queue({CommandKind::SetPersistence, ip("198.18.0.100"), kNoNode, Persistence::Movable},
+                        ring.table(), ring.members()));
+    EXPECT_TRUE(m.queue({CommandKind::ClearPreference, ip("198.18.0.100")}, ring.table(), ring.members()));
+    ring.rotate();
+    EXPECT_EQ(ring.table().find(ip("198.18.0.100"))->preferred, kNoNode);
+    EXPECT_EQ(ring.table().find(ip("198.18.0.100"))->persistence, Persistence::Movable);
+}
+
+}  // namespace
+}  // namespace ringgate::vip
