@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-import cluster_harness as h
+import membership_harness as h
 
 
 def step(message):
