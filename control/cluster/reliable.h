@@ -146,12 +146,13 @@ private:
     };
     struct PeerOut {
         uint64_t nextMessageId = 1;
+        uint8_t preferredPath = 0;  // the path of the last acknowledgement: first tries go there
     };
     using Key = std::pair<NodeId, uint64_t>;
 
     bool checkEpoch(NodeId peer, uint64_t epoch);
     void onData(Time now, uint8_t path, const Packet& packet);
-    void onAck(Time now, const Packet& packet);
+    void onAck(Time now, uint8_t path, const Packet& packet);
     void sendFragment(Time now, OutMessage& message, uint16_t index);
     void emit(NodeId peer, uint8_t path, const PacketHeader& header, std::span<const uint8_t> payload);
     bool alreadyDelivered(const PeerIn& in, uint64_t id) const;

@@ -66,6 +66,19 @@ class Cluster:
             f.write("\n".join(lines) + "\n")
         return path
 
+    def write_two_subnet_config(self, node_ids, name="two-subnets.yaml"):
+        """Every node on two subnets, 127.0.1.0/24 (path 0) and 127.0.2.0/24 (path 1)."""
+        nodes = "\n".join("    - { id: %d, addresses: { a: 127.0.1.%d, b: 127.0.2.%d } }" % (n, n, n)
+                          for n in node_ids)
+        text = ("cluster:\n  name: two-subnets\n  config_version: 1\n  port: 7100\n  nodes:\n%s\n"
+                "subnets:\n  - name: a\n    prefix: 127.0.1.0/24\n  - name: b\n    prefix: 127.0.2.0/24\n"
+                "management:\n  socket: %s\n"
+                "dataplane:\n  enabled: false\n") % (nodes, os.path.join(self.tmp, "n{node}.sock"))
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
     def _ip(self, *args):
         subprocess.run(["ip"] + list(args), check=True, capture_output=True)
 
@@ -167,12 +180,13 @@ class Cluster:
         subprocess.run(["ip", "netns", "exec", self.ns, "python3", "-c", script], input=data.encode(),
                        check=True, capture_output=True)
 
-    def partition(self, side_a, side_b, heal=False):
+    def partition(self, side_a, side_b, heal=False, net="127.0.0"):
+        """Blackholes traffic between the two sides on one subnet (or removes that)."""
         verb = "del" if heal else "add"
         for a in side_a:
             for b in side_b:
                 for src, dst in ((a, b), (b, a)):
-                    self._nsip("rule", verb, "from", "127.0.0.%d" % src, "to", "127.0.0.%d" % dst,
+                    self._nsip("rule", verb, "from", "%s.%d" % (net, src), "to", "%s.%d" % (net, dst),
                                "blackhole", "pref", "10")
 
     def logs(self):

@@ -107,6 +107,10 @@ TEST(Reliable, DeliversWhileAnyPathWorks) {
     auto results = eventsOf<ReliableMessenger::SendResult>(a);
     ASSERT_EQ(results.size(), 1u);
     EXPECT_TRUE(results[0].delivered);
+    // The path that worked is tried first from now on: no timeout for the next message.
+    a.send(20ms, 2, bytesOf(10), SendPolicy{10ms, 0, true});
+    EXPECT_EQ(transfer(a, b, 20ms, dropPath0), 1u);
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 1u);
 }
 
 TEST(Reliable, DuplicatesAndReorderingDeliverOnce) {
