@@ -46,7 +46,9 @@ Expected<std::unique_ptr<ConnectionTable>> ConnectionTable::create(const Connect
 
     rte_hash_parameters params{};
     params.name = config.name.c_str();
-    params.entries = std::max<uint32_t>(2 * config.capacity, 64);
+    // Two keys per connection, at most half full: cuckoo inserts stay short and most
+    // lookups end in the primary bucket.
+    params.entries = std::max<uint32_t>(4 * config.capacity, 64);
     params.key_len = sizeof(FlowKey);
     params.hash_func = rte_hash_crc;
     params.socket_id = SOCKET_ID_ANY;

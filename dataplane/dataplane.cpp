@@ -14,10 +14,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "dataplane/eal.h"
+#ifdef RINGGATE_HAVE_BPF
+#include "bpf/xdp_maps.h"
+#endif
 
 namespace ringgate::dataplane {
 
@@ -61,6 +65,41 @@ Expected<uint16_t> createPort(const config::Port& port, size_t index, unsigned q
 }
 }  // namespace
 
+DataplaneOptions defaultOptions() {
+    DataplaneOptions options;
+    if (const char* program = std::getenv("RINGGATE_XDP_PROGRAM")) {
+        options.xdpProgram = program;
+    } else {
+#ifdef RINGGATE_XDP_OBJECT
+        options.xdpProgram = RINGGATE_XDP_OBJECT;
+#endif
+    }
+    return options;
+}
+
+namespace {
+// Tells ringgate's XDP program on an AF_XDP port which addresses are VIPs (to the fast
+// path) and which are the node's own (to the host).
+Expected<void> configureXdp(const config::Config& config, config::NodeId self, const config::Port& port) {
+#ifdef RINGGATE_HAVE_BPF
+    bpf::XdpAddresses addresses;
+    for (const auto& subnet : config.subnets)
+        for (const auto& vip : subnet.vips) addresses.vips.push_back(vip.address.value);
+    if (const config::Node* node = config.cluster.findNode(self))
+        for (const auto& a : node->addresses) addresses.locals.push_back(a.address.value);
+    auto ok = bpf::configureAttachedXdp(port.interface, addresses);
+    if (!ok) return makeError("port " + port.name + ": " + ok.error().message);
+#else
+    (void)config;
+    (void)self;
+    (void)port;
+    RG_WARN(Dataplane, "port %s: built without libbpf; the PMD's default XDP program sends all traffic "
+                       "to the fast path", port.name.c_str());
+#endif
+    return {};
+}
+}  // namespace
+
 Dataplane::Dataplane(const config::Config& config, config::NodeId self, DataplaneOptions options)
     : config_(config), self_(self), options_(std::move(options)),
       lastStatsAt_(std::chrono::steady_clock::now()) {}
@@ -73,7 +112,8 @@ Expected<std::unique_ptr<Dataplane>> Dataplane::start(const config::Config& conf
     std::vector<uint16_t> portIds;
     unsigned queues = static_cast<unsigned>(std::max<size_t>(config.dataplane.lcores.size(), 1));
     for (size_t i = 0; i < config.dataplane.ports.size(); ++i) {
-        auto port = createPort(config.dataplane.ports[i], i, queues, dataplane->options_.xdpProgram);
+        const config::Port& configured = config.dataplane.ports[i];
+        auto port = createPort(configured, i, queues, dataplane->options_.xdpProgram);
         if (!port) return port.error();
         portIds.push_back(*port);
     }
@@ -132,6 +172,11 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
         if (int rc = rte_eth_dev_start(id); rc != 0)
             return makeError("port " + name + ": start: " + rte_strerror(-rc));
         rte_eth_promiscuous_enable(id);  // not every PMD has it; nothing depends on it
+        // The AF_XDP PMD loads the XDP program when it sets up the queues: fill its maps now.
+        if (ownsPorts_ && dp.ports[i].driver == config::PortDriver::AfXdp && !options_.xdpProgram.empty()) {
+            auto steering = configureXdp(config_, self_, dp.ports[i]);
+            if (!steering) return steering;
+        }
         rte_ether_addr mac{};
         rte_eth_macaddr_get(id, &mac);
         macs_.push_back(MacAddress::load(mac.addr_bytes));
@@ -161,7 +206,8 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
     shared.workers = workers;
     shared.idleBackoff = dp.idlePolicy == config::IdlePolicy::Backoff;
     shared.idleSleepMaxUs = dp.idleSleepMaxUs;
-    shared.tscEpoch = rte_get_tsc_cycles();
+    tscEpoch_ = rte_get_tsc_cycles();
+    shared.tscEpoch = tscEpoch_;
     for (unsigned w = 0; w < workers; ++w) {
         rte_ring* ring = rte_ring_create_elem(("rg_cmd" + tag + "_" + std::to_string(w)).c_str(), sizeof(uint64_t),
                                               256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -266,6 +312,25 @@ Expected<void> Dataplane::sendGratuitousArp(Ipv4Address vip) {
 
 Expected<void> Dataplane::sendArpRequest(Ipv4Address address) {
     return command(WorkerCommand::ArpRequest, address);
+}
+
+std::optional<MacAddress> Dataplane::neighbourOf(Ipv4Address address) const {
+    auto found = neighbours_->lookup(address.value, clockMs(tscEpoch_));
+    if (!found) return std::nullopt;
+    return found->mac;
+}
+
+std::vector<std::pair<Ipv4Address, uint64_t>> Dataplane::vipBytes() const {
+    std::vector<std::pair<Ipv4Address, uint64_t>> bytes;
+    uint16_t index = 0;
+    for (const auto& subnet : config_.subnets)
+        for (const auto& vip : subnet.vips) {
+            uint64_t total = 0;
+            for (const auto& worker : workers_) total += worker->counters().vips[index].bytes.get();
+            bytes.emplace_back(vip.address, total);
+            ++index;
+        }
+    return bytes;
 }
 
 uint64_t Dataplane::sumPorts(unsigned port, Counter PortCounters::* field) const {
@@ -409,7 +474,7 @@ std::string Dataplane::statsJson() const {
         .field("expired", expired)
         .field("memory_bytes", static_cast<uint64_t>(table_->memoryBytes()))
         .endObject();
-    json.field("neighbours", static_cast<uint64_t>(neighbours_->list(0).size()));
+    json.field("neighbours", static_cast<uint64_t>(neighbours_->list(clockMs(tscEpoch_)).size()));
     json.endObject();
     return json.str() + "\n";
 }
@@ -474,7 +539,7 @@ std::string Dataplane::statsText() const {
     }
     std::snprintf(line, sizeof line, "connections %zu / %zu (%s), table ~%zu MiB\nneighbours %zu\n", table_->size(),
                   table_->capacity(), percent(table_->size(), table_->capacity()).c_str(),
-                  table_->memoryBytes() >> 20, neighbours_->list(0).size());
+                  table_->memoryBytes() >> 20, neighbours_->list(clockMs(tscEpoch_)).size());
     out += line;
     return out;
 }

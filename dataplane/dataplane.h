@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ struct DataplaneOptions {
     std::string xdpProgram;    // AF_XDP ports: object file of the XDP program to load
     bool launchWorkers = true; // false: the caller drives worker(i).step() (tests)
 };
+
+// Options for ringgated: the XDP program from $RINGGATE_XDP_PROGRAM, else the one built
+// beside this binary.
+DataplaneOptions defaultOptions();
 
 struct ServiceStats {
     std::string name;
@@ -67,6 +73,11 @@ public:
     Expected<void> sendGratuitousArp(Ipv4Address vip);
     // Resolves the MAC of `address` (an ARP request) ahead of the first flow.
     Expected<void> sendArpRequest(Ipv4Address address);
+
+    // What the neighbour table holds for `address` (learned from ARP), if anything.
+    std::optional<MacAddress> neighbourOf(Ipv4Address address) const;
+    // Bytes of each configured VIP so far, summed over workers (the VIP load carriage).
+    std::vector<std::pair<Ipv4Address, uint64_t>> vipBytes() const;
 
     std::string statsText() const;
     std::string statsJson() const;
@@ -108,6 +119,7 @@ private:
     std::vector<rte_ring*> commandRings_;
     std::vector<unsigned> lcores_;
     std::atomic<bool> stop_{false};
+    uint64_t tscEpoch_ = 0;
     bool ownsPorts_ = false;
 
     mutable std::chrono::steady_clock::time_point lastStatsAt_;

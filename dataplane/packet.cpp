@@ -6,63 +6,50 @@
 namespace ringgate::dataplane {
 
 namespace {
-// IPv4 header field offsets.
-constexpr size_t kIpTotalLen = 2;
-constexpr size_t kIpFragment = 6;
-constexpr size_t kIpTtl = 8;
-constexpr size_t kIpProto = 9;
-constexpr size_t kIpChecksum = 10;
-constexpr size_t kIpSrc = 12;
-constexpr size_t kIpDst = 16;
 constexpr uint16_t kIpMoreFragments = 0x2000;
 constexpr uint16_t kIpOffsetMask = 0x1fff;
 
-constexpr size_t kTcpChecksum = 16;
 constexpr size_t kUdpChecksum = 6;
 constexpr size_t kIcmpChecksum = 2;
 
-size_t l4ChecksumOffset(uint8_t proto) {
-    return proto == kProtoTcp ? kTcpChecksum : proto == kProtoUdp ? kUdpChecksum : 0;
-}
-
-ParsedPacket parseArp(ConstBytes frame, ParsedPacket p) {
+void parseArp(ConstBytes frame, ParsedPacket& p) {
     p.kind = PacketKind::Arp;
     if (frame.size() < kEthHeaderLen + kArpLen) {
         p.error = DropReason::Truncated;
-        return p;
+        return;
     }
     const uint8_t* a = frame.data() + p.l3;
     if (load16(a) != 1 || load16(a + 2) != kEtherTypeIpv4 || a[4] != 6 || a[5] != 4) {
         p.error = DropReason::BadHeader;
-        return p;
+        return;
     }
     p.arpOp = load16(a + 6);
     p.src = load32(a + 14);
     p.dst = load32(a + 24);
-    return p;
+    return;
 }
 
-ParsedPacket parseIpv4(ConstBytes frame, ParsedPacket p) {
+void parseIpv4(ConstBytes frame, ParsedPacket& p) {
     p.kind = PacketKind::Ipv4;
     if (frame.size() < kEthHeaderLen + kIpv4MinHeaderLen) {
         p.error = DropReason::Truncated;
-        return p;
+        return;
     }
     const uint8_t* ip = frame.data() + p.l3;
     size_t headerLen = size_t{ip[0] & 0x0fu} * 4;
     if (ip[0] >> 4 != 4 || headerLen < kIpv4MinHeaderLen) {
         p.error = DropReason::BadHeader;
-        return p;
+        return;
     }
     size_t available = frame.size() - p.l3;
     size_t totalLen = load16(ip + kIpTotalLen);
     if (totalLen < headerLen) {
         p.error = DropReason::BadHeader;
-        return p;
+        return;
     }
     if (headerLen > available || totalLen > available) {
         p.error = DropReason::Truncated;
-        return p;
+        return;
     }
     p.proto = ip[kIpProto];
     p.ttl = ip[kIpTtl];
@@ -73,19 +60,19 @@ ParsedPacket parseIpv4(ConstBytes frame, ParsedPacket p) {
     uint16_t fragment = load16(ip + kIpFragment);
     if ((fragment & kIpMoreFragments) || (fragment & kIpOffsetMask)) {
         p.error = DropReason::Fragment;
-        return p;
+        return;
     }
     const uint8_t* l4 = frame.data() + p.l4;
     switch (p.proto) {
         case kProtoTcp: {
             if (p.l4Len < kTcpMinHeaderLen) {
                 p.error = DropReason::Truncated;
-                return p;
+                return;
             }
             size_t dataOffset = static_cast<size_t>(l4[12] >> 4) * 4;
             if (dataOffset < kTcpMinHeaderLen || dataOffset > p.l4Len) {
                 p.error = DropReason::BadHeader;
-                return p;
+                return;
             }
             p.srcPort = load16(l4);
             p.dstPort = load16(l4 + 2);
@@ -95,11 +82,11 @@ ParsedPacket parseIpv4(ConstBytes frame, ParsedPacket p) {
         case kProtoUdp:
             if (p.l4Len < kUdpHeaderLen) {
                 p.error = DropReason::Truncated;
-                return p;
+                return;
             }
             if (load16(l4 + 4) < kUdpHeaderLen || load16(l4 + 4) > p.l4Len) {
                 p.error = DropReason::BadHeader;
-                return p;
+                return;
             }
             p.srcPort = load16(l4);
             p.dstPort = load16(l4 + 2);
@@ -107,7 +94,7 @@ ParsedPacket parseIpv4(ConstBytes frame, ParsedPacket p) {
         case kProtoIcmp:
             if (p.l4Len < kIcmpHeaderLen) {
                 p.error = DropReason::Truncated;
-                return p;
+                return;
             }
             p.icmpType = l4[0];
             p.icmpCode = l4[1];
@@ -115,23 +102,9 @@ ParsedPacket parseIpv4(ConstBytes frame, ParsedPacket p) {
         default:
             break;
     }
-    return p;
+    return;
 }
 
-// New addresses and TTL one lower in a forwarded IPv4 header, checksum updated incrementally.
-void forwardIpv4Header(uint8_t* ip, uint32_t oldSrc, uint32_t oldDst, uint32_t newSrc,
-                       uint32_t newDst) {
-    ChecksumDelta sum(load16(ip + kIpChecksum));
-    sum.replace32(oldSrc, newSrc);
-    sum.replace32(oldDst, newDst);
-    uint16_t oldTtlWord = load16(ip + kIpTtl);
-    uint16_t newTtlWord = static_cast<uint16_t>(oldTtlWord - 0x0100);
-    sum.replace16(oldTtlWord, newTtlWord);
-    store16(ip + kIpTtl, newTtlWord);
-    store32(ip + kIpSrc, newSrc);
-    store32(ip + kIpDst, newDst);
-    store16(ip + kIpChecksum, sum.result());
-}
 }  // namespace
 
 std::optional<MacAddress> MacAddress::parse(std::string_view text) {
@@ -168,10 +141,11 @@ ParsedPacket parsePacket(ConstBytes frame) {
         return p;
     }
     switch (load16(frame.data() + 12)) {
-        case kEtherTypeArp: return parseArp(frame, p);
-        case kEtherTypeIpv4: return parseIpv4(frame, p);
-        default: return p;
+        case kEtherTypeArp: parseArp(frame, p); break;
+        case kEtherTypeIpv4: parseIpv4(frame, p); break;
+        default: break;
     }
+    return p;
 }
 
 bool isIcmpError(uint8_t type) {
@@ -186,34 +160,6 @@ uint32_t checksumPartial(ConstBytes data, uint32_t sum) {
     if (i < data.size()) wide += uint32_t{data[i]} << 8;
     while (wide >> 32) wide = (wide & 0xffffffffu) + (wide >> 32);
     return checksumFold(static_cast<uint32_t>(wide)) ;
-}
-
-void rewriteFlow(Bytes frame, const ParsedPacket& packet, const FlowRewrite& to) {
-    uint8_t* ip = frame.data() + packet.l3;
-    uint8_t* l4 = frame.data() + packet.l4;
-
-    forwardIpv4Header(ip, packet.src, packet.dst, to.src, to.dst);
-
-    size_t checksumAt = l4ChecksumOffset(packet.proto);
-    if (checksumAt == 0) return;
-    uint16_t stored = load16(l4 + checksumAt);
-    store16(l4, to.srcPort);
-    store16(l4 + 2, to.dstPort);
-    if (packet.proto == kProtoUdp && stored == 0) return;  // "no checksum" stays so
-    ChecksumDelta l4Sum(stored);
-    l4Sum.replace32(packet.src, to.src);
-    l4Sum.replace32(packet.dst, to.dst);
-    l4Sum.replace16(packet.srcPort, to.srcPort);
-    l4Sum.replace16(packet.dstPort, to.dstPort);
-    uint16_t result = l4Sum.result();
-    // A computed UDP checksum of zero is sent as all ones (RFC 768).
-    if (packet.proto == kProtoUdp && result == 0) result = 0xffff;
-    store16(l4 + checksumAt, result);
-}
-
-void setEthernet(Bytes frame, const MacAddress& dst, const MacAddress& src) {
-    dst.store(frame.data());
-    src.store(frame.data() + 6);
 }
 
 ArpFields readArp(ConstBytes frame, const ParsedPacket& packet) {

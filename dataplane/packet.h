@@ -154,12 +154,59 @@ struct FlowRewrite {
     uint16_t dstPort = 0;
 };
 
+// IPv4 header field offsets.
+constexpr size_t kIpTotalLen = 2;
+constexpr size_t kIpFragment = 6;
+constexpr size_t kIpTtl = 8;
+constexpr size_t kIpProto = 9;
+constexpr size_t kIpChecksum = 10;
+constexpr size_t kIpSrc = 12;
+constexpr size_t kIpDst = 16;
+constexpr size_t kTcpChecksum = 16;
+
+// New addresses and TTL one lower in a forwarded IPv4 header, checksum updated incrementally.
+inline void forwardIpv4Header(uint8_t* ip, uint32_t oldSrc, uint32_t oldDst, uint32_t newSrc,
+                              uint32_t newDst) {
+    ChecksumDelta sum(load16(ip + kIpChecksum));
+    sum.replace32(oldSrc, newSrc);
+    sum.replace32(oldDst, newDst);
+    uint16_t oldTtlWord = load16(ip + kIpTtl);
+    uint16_t newTtlWord = static_cast<uint16_t>(oldTtlWord - 0x0100);
+    sum.replace16(oldTtlWord, newTtlWord);
+    store16(ip + kIpTtl, newTtlWord);
+    store32(ip + kIpSrc, newSrc);
+    store32(ip + kIpDst, newDst);
+    store16(ip + kIpChecksum, sum.result());
+}
+
 // Rewrites IPv4 addresses, L4 ports and TTL (decremented by one) with incremental
 // checksum updates of the IPv4 header and the TCP/UDP checksum (pseudo-header included).
 // A UDP checksum of zero means "none" and stays zero. The caller checked ttl > 1.
-void rewriteFlow(Bytes frame, const ParsedPacket& packet, const FlowRewrite& to);
+// Inline: it is the per-packet work of every established flow.
+inline void rewriteFlow(Bytes frame, const ParsedPacket& packet, const FlowRewrite& to) {
+    uint8_t* l4 = frame.data() + packet.l4;
+    forwardIpv4Header(frame.data() + packet.l3, packet.src, packet.dst, to.src, to.dst);
+    size_t checksumAt = packet.proto == kProtoTcp ? kTcpChecksum : packet.proto == kProtoUdp ? 6 : 0;
+    if (checksumAt == 0) return;
+    uint16_t stored = load16(l4 + checksumAt);
+    store16(l4, to.srcPort);
+    store16(l4 + 2, to.dstPort);
+    if (packet.proto == kProtoUdp && stored == 0) return;  // "no checksum" stays so
+    ChecksumDelta l4Sum(stored);
+    l4Sum.replace32(packet.src, to.src);
+    l4Sum.replace32(packet.dst, to.dst);
+    l4Sum.replace16(packet.srcPort, to.srcPort);
+    l4Sum.replace16(packet.dstPort, to.dstPort);
+    uint16_t result = l4Sum.result();
+    // A computed UDP checksum of zero is sent as all ones (RFC 768).
+    if (packet.proto == kProtoUdp && result == 0) result = 0xffff;
+    store16(l4 + checksumAt, result);
+}
 
-void setEthernet(Bytes frame, const MacAddress& dst, const MacAddress& src);
+inline void setEthernet(Bytes frame, const MacAddress& dst, const MacAddress& src) {
+    dst.store(frame.data());
+    src.store(frame.data() + 6);
+}
 
 // ---- ARP and ICMP answers -------------------------------------------------------------
 struct ArpFields {

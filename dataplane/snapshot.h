@@ -28,6 +28,10 @@ struct PortView {
     uint32_t network = 0;
     uint32_t mask = 0;
     uint32_t natSource = 0;  // fullnat source address toward this subnet
+    // Sender address of the fast path's own ARP requests: an owned VIP of the subnet when
+    // there is one, so that the answers come back to the fast path (in AF_XDP mode, ARP
+    // addressed to the node's primary address belongs to the host), else the primary.
+    uint32_t arpSource = 0;
     std::string name;
     bool contains(uint32_t address) const { return (address & mask) == network; }
 };

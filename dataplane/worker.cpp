@@ -10,6 +10,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "dataplane/flow_hash.h"
 
@@ -19,7 +21,7 @@ namespace {
 // Expiry work per pass: a little while packets flow, more while idle, so that a full
 // table is swept every second or so without ever stalling a busy loop.
 constexpr unsigned kExpireBudgetBusy = 64;
-constexpr unsigned kExpireBudgetIdle = 4096;
+constexpr unsigned kExpireBudgetIdle = 1024;
 // Fullnat: source ports to try before giving up on a new flow.
 constexpr unsigned kNatPortAttempts = 16;
 // Idle passes spent spinning before the first sleep (keeps latency low under light load).
@@ -30,6 +32,11 @@ Bytes frameOf(rte_mbuf* m) { return Bytes(rte_pktmbuf_mtod(m, uint8_t*), rte_pkt
 
 FlowKey keyOf(const ParsedPacket& p) { return FlowKey{p.src, p.dst, p.srcPort, p.dstPort, p.proto}; }
 }  // namespace
+
+uint32_t clockMs(uint64_t tscEpoch) {
+    static const uint64_t cyclesPerMs = std::max<uint64_t>(rte_get_tsc_hz() / 1000, 1);
+    return static_cast<uint32_t>((rte_get_tsc_cycles() - tscEpoch) / cyclesPerMs);
+}
 
 uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip) {
     return uint64_t{static_cast<uint8_t>(command)} << 40 | uint64_t{port & 0xff} << 32 | ip;
@@ -71,14 +78,15 @@ void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uin
     uint8_t keyPacket[kBurst];
     unsigned keyCount = 0;
     PortCounters& pc = counters_.ports[port];
+    uint64_t rxBytes = 0;
+    for (unsigned i = 0; i < count && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(packets[i], void*));
 
     for (unsigned i = 0; i < count; ++i) {
-        if (i + 2 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 2], void*));
+        if (i + 4 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 4], void*));
         rte_mbuf* m = packets[i];
         ParsedPacket& p = parsed[i];
         p = parsePacket(frameOf(m));
-        pc.rxPackets.add();
-        pc.rxBytes.add(rte_pktmbuf_pkt_len(m));
+        rxBytes += rte_pktmbuf_pkt_len(m);
         if (p.error != DropReason::None) {
             drop(port, m, p.error);
             continue;
@@ -95,10 +103,13 @@ void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uin
             drop(port, m, DropReason::NotOurs);
         }
     }
+    pc.rxPackets.add(count);
+    pc.rxBytes.add(rxBytes);
     if (keyCount == 0) return;
 
     ConnectionTable::Hit hits[kBurst];
     uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
+    burstCreatedCount_ = 0;
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
@@ -115,8 +126,11 @@ void Worker::forward(Connection* conn, bool fromBackend, rte_mbuf* m, const Pars
     }
     if (p.proto == kProtoTcp) {
         auto state = static_cast<FlowState>(conn->state.load(std::memory_order_relaxed));
-        FlowState next = nextState(state, !fromBackend, p.tcpFlags);
-        if (next != state) conn->state.store(static_cast<uint8_t>(next), std::memory_order_relaxed);
+        // Most packets are plain segments of an established flow: no state to change.
+        if (state != FlowState::Established || (p.tcpFlags & (kTcpSyn | kTcpFin | kTcpRst))) {
+            FlowState next = nextState(state, !fromBackend, p.tcpFlags);
+            if (next != state) conn->state.store(static_cast<uint8_t>(next), std::memory_order_relaxed);
+        }
     }
     if (conn->lastSeenMs.load(std::memory_order_relaxed) != nowMs)
         conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
@@ -178,11 +192,14 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
         drop(port, m, DropReason::TtlExceeded);
         return;
     }
-    // Two packets of one new flow in the same burst both missed the bulk lookup.
+    // Two packets of one new flow in the same burst both missed the bulk lookup: the
+    // second finds the entry the first created among this burst's new flows.
     FlowKey forwardKey = keyOf(p);
-    if (auto hit = shared_.table->lookup(forwardKey); hit.conn) {
-        forward(hit.conn, hit.fromBackend, m, p, nowMs);
-        return;
+    for (unsigned i = 0; i < burstCreatedCount_; ++i) {
+        if (burstCreated_[i]->forward == forwardKey) {
+            forward(burstCreated_[i], false, m, p, nowMs);
+            return;
+        }
     }
     uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
     uint16_t chosen = service->maglev[hash % service->maglev.size()];
@@ -221,6 +238,7 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
         drop(port, m, result == InsertResult::Full ? DropReason::TableFull : DropReason::NoNatPort);
         return;
     }
+    burstCreated_[burstCreatedCount_++] = conn;
     counters_.services[init.service].newFlows.add();
     counters_.backends[init.backend].newFlows.add();
     counters_.vips[init.vip].newFlows.add();
@@ -241,6 +259,10 @@ void Worker::handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32
     if (arp.op == kArpRequest && arp.senderIp != arp.targetIp) {
         const VipView* vip = snap.findOwnedVip(arp.targetIp);
         bool ours = (vip && vip->port == port) || arp.targetIp == view.primary;
+        // Frames from a veth or a host stack are not padded to 60 bytes: grow the mbuf.
+        if (ours && frame.size() < kMinFrameLen &&
+            rte_pktmbuf_append(m, static_cast<uint16_t>(kMinFrameLen - frame.size())))
+            frame = frameOf(m);
         if (ours && frame.size() >= kMinFrameLen) {
             ArpFields request = arp;
             size_t len = writeArpReply(frame, request, view.mac);
@@ -312,7 +334,7 @@ void Worker::sendArp(unsigned port, uint32_t targetIp, bool gratuitous) {
         writeGratuitousArp(frame, view.mac, targetIp);
         counters_.ports[port].gratuitousArpsSent.add();
     } else {
-        writeArpRequest(frame, view.mac, view.primary, targetIp);
+        writeArpRequest(frame, view.mac, view.arpSource, targetIp);
         counters_.ports[port].arpRequestsSent.add();
     }
     send(port, m);
@@ -364,11 +386,10 @@ unsigned Worker::step(uint32_t nowMs) {
 
 void Worker::run(const std::atomic<bool>& stop) {
     rte_rcu_qsbr_thread_online(shared_.rcu, id_);
-    uint64_t hz = rte_get_tsc_hz();
     unsigned idlePasses = 0;
     uint32_t sleepUs = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-        uint32_t nowMs = static_cast<uint32_t>((rte_get_tsc_cycles() - shared_.tscEpoch) * 1000 / hz);
+        uint32_t nowMs = clockMs(shared_.tscEpoch);
         unsigned received = poll(nowMs);
         rte_rcu_qsbr_quiescent(shared_.rcu, id_);
         if (received > 0 || !shared_.idleBackoff) {

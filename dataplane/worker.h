@@ -88,8 +88,13 @@ private:
     PortBlock natPorts_;
     uint32_t nextNatPort_ = 0;
     TxBuffer tx_[kMaxPorts];
+    Connection* burstCreated_[kBurst];  // flows created while handling the current burst
+    unsigned burstCreatedCount_ = 0;
     WorkerCounters counters_;
 };
+
+// Milliseconds since `tscEpoch`, the clock of workers and of the control side's views.
+uint32_t clockMs(uint64_t tscEpoch);
 
 // Packs a command for the worker's ring (one 64-bit element).
 uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip);

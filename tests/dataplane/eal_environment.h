@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -20,11 +21,14 @@ public:
     explicit EalEnvironment(std::vector<std::string> extra = {}, int memoryMb = 256)
         : extra_(std::move(extra)), memoryMb_(memoryMb) {}
     void SetUp() override {
-        std::vector<std::string> args = {"test", "-l", "0", "--no-huge", "-m",
+        // A test may choose its lcores ("-l"); by default it gets lcore 0 alone.
+        std::vector<std::string> args = {"test"};
+        args.insert(args.end(), extra_.begin(), extra_.end());
+        if (std::find(extra_.begin(), extra_.end(), "-l") == extra_.end()) args.insert(args.end(), {"-l", "0"});
+        args.insert(args.end(), {"--no-huge", "-m",
                                          std::to_string(memoryMb_), "--no-pci", "--no-shconf", "--no-telemetry",
                                          "--file-prefix", "rgtest" + std::to_string(::getpid()),
-                                         "--log-level", "lib.eal:error"};
-        args.insert(args.end(), extra_.begin(), extra_.end());
+                                         "--log-level", "lib.eal:error"});
         auto ok = initEal(args);
         if (!ok) {
             std::fprintf(stderr, "%s\n", ok.error().message.c_str());

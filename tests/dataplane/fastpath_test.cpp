@@ -8,7 +8,9 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "config/loader.h"
 #include "dataplane/dataplane.h"
@@ -87,7 +89,7 @@ protected:
             ports.push_back(ports_[p]);
         }
         DataplaneOptions options;
-        options.launchWorkers = false;
+        options.launchWorkers = launchWorkers_;
         options.maglevSize = 251;
         options.timeouts.synMs = 1000;
         options.timeouts.establishedMs = 5000;
@@ -133,9 +135,24 @@ protected:
     struct Sent {
         std::vector<std::vector<uint8_t>> ext, in;
     };
+    // Waits until `predicate` holds, or fails after five seconds.
+    template <typename Predicate>
+    bool waitFor(Predicate predicate) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!predicate()) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        return true;
+    }
     Sent step(uint32_t now) {
         dp_->worker(0).step(now);
         return {drain(kExt), drain(kInt)};
+    }
+    // Idle passes until expiry has looked at every entry of the table (a pass looks at a
+    // bounded number so that it never stalls).
+    void sweep(uint32_t now) {
+        for (int i = 0; i < 8; ++i) step(now);
     }
     // Back ends answer the ARP requests the dataplane sent at start.
     void resolveBackends(uint32_t now = 1) {
@@ -184,6 +201,7 @@ protected:
     }
     uint64_t drops(unsigned port, DropReason reason) { return dp_->portDrops(port, reason); }
 
+    bool launchWorkers_ = false;
     config::Config config_;
     rte_mempool* pool_ = nullptr;
     rte_ring* rx_[2] = {};
@@ -243,6 +261,54 @@ TEST_F(FastPath, OwnershipChangesWithoutStoppingTheWorker) {
     EXPECT_EQ(step(11).ext.size(), 1u);
     EXPECT_FALSE(dp_->setOwnedVips({*Ipv4Address::parse("198.18.0.55")}).ok());  // not configured
     EXPECT_EQ(dp_->ownedVips().size(), 1u);  // refused change left the old set
+}
+
+// A worker on its own lcore (EAL lcore 1), running its real loop with idle back-off, while
+// the control thread changes ownership under it through RCU.
+class LiveWorker : public FastPath {
+protected:
+    void SetUp() override {
+        launchWorkers_ = true;
+        FastPath::SetUp();
+    }
+    uint64_t arpIn() {
+        uint64_t total = 0;
+        total += dp_->worker(0).counters().ports[kExt].arpIn.get();
+        return total;
+    }
+    std::vector<std::vector<uint8_t>> drainUntil(unsigned port, size_t count) {
+        std::vector<std::vector<uint8_t>> out;
+        waitFor([&] {
+            auto more = drain(port);
+            out.insert(out.end(), more.begin(), more.end());
+            return out.size() >= count;
+        });
+        return out;
+    }
+};
+
+TEST_F(LiveWorker, OwnershipChangesWhileTheWorkerRuns) {
+    auto ask = [&] {
+        inject(kExt, test::buildArp(MacAddress::broadcast(),
+                                    {kArpRequest, mac(0x77), ip("198.18.0.10"), {}, ip("198.18.0.100")}));
+    };
+    for (int round = 0; round < 20; ++round) {
+        bool owned = round % 2 == 0;
+        std::vector<Ipv4Address> vips = {*Ipv4Address::parse("198.18.0.101")};
+        if (owned) vips.push_back(*Ipv4Address::parse("198.18.0.100"));
+        ASSERT_TRUE(dp_->setOwnedVips(vips).ok());  // returns once no worker can see the old set
+        uint64_t before = arpIn();
+        ask();
+        ASSERT_TRUE(waitFor([&] { return arpIn() > before; })) << "worker never took the ARP";
+        // The pass that took it has ended (and flushed) once two more passes began.
+        uint64_t loops = dp_->worker(0).counters().loops.get();
+        ASSERT_TRUE(waitFor([&] { return dp_->worker(0).counters().loops.get() >= loops + 2; }));
+        auto sent = owned ? drainUntil(kExt, 1) : drain(kExt);
+        size_t replies = 0;
+        for (const auto& f : sent)
+            if (readArp(f, parsePacket(f)).op == kArpReply) ++replies;
+        EXPECT_EQ(replies, owned ? 1u : 0u) << "round " << round;
+    }
 }
 
 TEST_F(FastPath, GratuitousArpOnCommand) {
@@ -335,9 +401,9 @@ TEST_F(FastPath, FullnatTcpBothDirectionsWithStatesAndExpiry) {
         EXPECT_EQ(static_cast<FlowState>(hit.conn->state.load()), s.state);
     }
     EXPECT_EQ(dp_->connections().size(), 1u);
-    step(now + 400);  // TIME_WAIT lasts 500 ms here
+    sweep(now + 400);  // TIME_WAIT lasts 500 ms here
     EXPECT_EQ(dp_->connections().size(), 1u);
-    step(now + 600);
+    sweep(now + 600);
     EXPECT_EQ(dp_->connections().size(), 0u);
     // A late reply of the finished flow is not ours any more.
     inject(kInt, buildFrame(replyTo(syn, kTcpAck)));
@@ -375,9 +441,9 @@ TEST_F(FastPath, DnatKeepsTheClientAddressBothDirections) {
         EXPECT_TRUE(checksumsValid(back.ext[0]));
     }
     // UDP flows expire after their idle time (3 s here); TCP in SYN_RECEIVED after 1 s.
-    step(2000);
+    sweep(2000);
     EXPECT_EQ(dp_->connections().size(), 1u);
-    step(3100);
+    sweep(3100);
     EXPECT_EQ(dp_->connections().size(), 0u);
 }
 
@@ -388,9 +454,9 @@ TEST_F(FastPath, UnansweredSynExpiresAndResetClosesQuickly) {
     EXPECT_EQ(step(10).in.size(), 2u);
     inject(kExt, buildFrame(fromClient(ip("198.18.0.100"), 80, kProtoTcp, kTcpRst | kTcpAck, 2)));
     EXPECT_EQ(step(100).in.size(), 1u);  // the reset is forwarded, then the entry closes
-    step(700);
+    sweep(700);
     EXPECT_EQ(dp_->connections().size(), 1u);  // the reset one is gone after 500 ms
-    step(1100);
+    sweep(1100);
     EXPECT_EQ(dp_->connections().size(), 0u);  // the unanswered SYN after 1 s
     // A reset for a flow nobody knows creates nothing.
     inject(kExt, buildFrame(fromClient(ip("198.18.0.100"), 80, kProtoTcp, kTcpRst, 3)));
@@ -560,6 +626,6 @@ TEST_F(FastPath, StatsReportCountersAsJsonAndText) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new ringgate::dataplane::test::EalEnvironment({}, 512));
+    ::testing::AddGlobalTestEnvironment(new ringgate::dataplane::test::EalEnvironment({"-l", "0,1"}, 512));
     return RUN_ALL_TESTS();
 }
