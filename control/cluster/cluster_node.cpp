@@ -31,8 +31,9 @@ void ClusterNode::leave(Time now) {
     pump(now);
 }
 
-void ClusterNode::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram) {
-    messenger_.onDatagram(now, path, datagram);
+void ClusterNode::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram,
+                             std::optional<NodeId> source) {
+    messenger_.onDatagram(now, path, datagram, source);
     pump(now);
 }
 

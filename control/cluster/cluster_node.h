@@ -29,7 +29,8 @@ public:
 
     void start(Time now);
     void leave(Time now);
-    void onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram);
+    void onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram,
+                    std::optional<NodeId> source = std::nullopt);
     void onTimer(Time now);
     std::optional<Time> nextDeadline() const;
     std::vector<Datagram> takeOutgoing() { return messenger_.takeOutgoing(); }

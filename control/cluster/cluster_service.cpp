@@ -94,6 +94,7 @@ Expected<void> ClusterService::start() {
         for (const auto& subnet : subnets) {
             auto address = node.addressOn(subnet);
             endpoints.push_back(address ? std::optional(endpointOf(*address, config_.cluster.port)) : std::nullopt);
+            if (address) nodeAt_[{endpoints.size() - 1, endpointOf(*address, config_.cluster.port)}] = node.id;
         }
     }
     for (size_t i = 0; i < paths_.size(); ++i) receive(i);
@@ -109,12 +110,35 @@ void ClusterService::receive(size_t index) {
     path.socket.async_receive_from(asio::buffer(path.buffer), path.from,
                                    [this, index](boost::system::error_code ec, size_t length) {
                                        if (ec == asio::error::operation_aborted) return;
-                                       if (!ec)
+                                       if (!ec) {
+                                           auto sender = nodeAt_.find({index, paths_[index]->from});
                                            node_.onDatagram(now(), static_cast<uint8_t>(index),
-                                                            std::span<const uint8_t>(paths_[index]->buffer.data(), length));
+                                                            std::span<const uint8_t>(paths_[index]->buffer.data(), length),
+                                                            sender == nodeAt_.end() ? 0 : sender->second);
+                                           reportRefused(index);
+                                       }
                                        afterInput();
                                        receive(index);
                                    });
+}
+
+// Refused datagrams are counted by the core; the log gets at most one line a second.
+void ClusterService::reportRefused(size_t path) {
+    const MessengerCounters& c = node_.messenger().counters();
+    uint64_t refused =
+        c.malformed + c.unauthenticated + c.replayed + c.spoofed + node_.membership().counters().malformedTrains;
+    if (refused == refusedLogged_) return;
+    Time t = now();
+    if (lastRefusedLog_ && t - *lastRefusedLog_ < std::chrono::seconds(1)) return;
+    RG_WARN(Messaging, "dropped %llu refused datagram(s) (last from %s on subnet %s); totals: malformed %llu, "
+            "unauthenticated %llu, replayed %llu, spoofed %llu",
+            static_cast<unsigned long long>(refused - refusedLogged_),
+            paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str(),
+            static_cast<unsigned long long>(c.malformed + node_.membership().counters().malformedTrains),
+            static_cast<unsigned long long>(c.unauthenticated), static_cast<unsigned long long>(c.replayed),
+            static_cast<unsigned long long>(c.spoofed));
+    refusedLogged_ = refused;
+    lastRefusedLog_ = t;
 }
 
 void ClusterService::afterInput() {
@@ -233,12 +257,14 @@ Reply ClusterService::members(const Request& request) const {
             .field("emergencies_sent", c.emergenciesSent)
             .field("emergencies_forwarded", c.emergenciesForwarded)
             .field("regenerations", c.regenerations)
+            .field("silent_successors", c.silentSuccessors)
             .field("members_dropped", c.membersDropped)
             .field("members_added", c.membersAdded)
             .field("resends", mc.resends)
             .field("malformed", mc.malformed + c.malformedTrains)
             .field("unauthenticated", mc.unauthenticated)
             .field("replayed", mc.replayed)
+            .field("spoofed", mc.spoofed)
             .field("stale_datagrams", mc.stale)
             .field("datagrams_sent", mc.datagramsSent)
             .field("datagrams_received", mc.datagramsReceived)
@@ -268,10 +294,12 @@ Reply ClusterService::members(const Request& request) const {
     out += "\ntokens received " + std::to_string(c.tokensReceived) + ", passed " + std::to_string(c.tokensPassed) +
            ", stale " + std::to_string(c.staleTokens) + "\n";
     out += "911s sent " + std::to_string(c.emergenciesSent) + ", forwarded " + std::to_string(c.emergenciesForwarded) +
-           "; regenerations " + std::to_string(c.regenerations) + "\n";
+           "; regenerations " + std::to_string(c.regenerations) + ", after a silent successor " +
+           std::to_string(c.silentSuccessors) + "\n";
     out += "members dropped " + std::to_string(c.membersDropped) + ", added " + std::to_string(c.membersAdded) + "\n";
     out += "resends " + std::to_string(mc.resends) + "; malformed " + std::to_string(mc.malformed + c.malformedTrains) +
-           ", unauthenticated " + std::to_string(mc.unauthenticated) + ", replayed " + std::to_string(mc.replayed) + "\n";
+           ", unauthenticated " + std::to_string(mc.unauthenticated) + ", replayed " + std::to_string(mc.replayed) +
+           ", spoofed " + std::to_string(mc.spoofed) + "\n";
     return Reply{true, out};
 }
 

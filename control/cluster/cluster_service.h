@@ -48,6 +48,7 @@ private:
     Time now() const;
     void receive(size_t path);
     void afterInput();
+    void reportRefused(size_t path);
     void flush();
     void arm();
     management::Reply members(const management::Request& request) const;
@@ -59,11 +60,15 @@ private:
     std::vector<std::unique_ptr<Path>> paths_;
     // peerEndpoints_[peer][path]: where that peer listens on that subnet, if it is there.
     std::map<NodeId, std::vector<std::optional<boost::asio::ip::udp::endpoint>>> peerEndpoints_;
+    // (path, source endpoint) -> the configured node that sends from there.
+    std::map<std::pair<size_t, boost::asio::ip::udp::endpoint>, NodeId> nodeAt_;
     ClusterNode node_;
     boost::asio::steady_timer timer_;
     std::optional<Time> armedFor_;
     std::function<void()> onLeft_;
     uint64_t sendErrors_ = 0;
+    uint64_t refusedLogged_ = 0;
+    std::optional<Time> lastRefusedLog_;
 };
 
 }  // namespace ringgate::cluster

@@ -156,7 +156,7 @@ void Membership::onToken(Time now, Train train) {
     train.current = options_.self;
     train.destination = *next;
     uint64_t id = messenger_.send(now, *next, encodeTrain(train), handoffPolicy());
-    forwards_[{*next, id}] = Forward{std::move(train), false};
+    forwards_[{*next, id}] = Forward{std::move(train)};
 }
 
 void Membership::adopt(Time now, Train train) {
@@ -315,7 +315,7 @@ void Membership::forwardEmergency(Time now, Train e, NodeId after) {
     e.current = options_.self;
     e.destination = *next;
     uint64_t id = messenger_.send(now, *next, encodeTrain(e), handoffPolicy());
-    forwards_[{*next, id}] = Forward{std::move(e), true};
+    forwards_[{*next, id}] = Forward{std::move(e)};
 }
 
 void Membership::onEmergency(Time now, Train e) {

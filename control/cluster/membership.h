@@ -116,9 +116,10 @@ private:
         NodeId node = 0;
         Time deadline{};
     };
+    // A train sent on for someone else: a 911 going round (skips a dead destination), or
+    // a losing ring's token we stepped out of (dropped if its next node is dead).
     struct Forward {
-        Train train;       // a 911 on its way round
-        bool ownRing;      // false for a losing ring's token we step out of
+        Train train;
     };
     struct Emergency {
         Stamp stamp;

@@ -52,9 +52,9 @@ void ReliableMessenger::cancel(NodeId peer, uint64_t messageId) { outbound_.eras
 
 void ReliableMessenger::sendFragment(Time now, OutMessage& m, uint16_t index) {
     OutFragment& f = m.fragments[index];
-    // The first attempt takes path 0; every resend moves to the next subnet, so delivery
-    // succeeds while any path works.
-    uint8_t path = static_cast<uint8_t>(f.attempts % options_.pathCount);
+    // The first attempt takes the peer's preferred path; every resend moves to the next
+    // subnet, so delivery succeeds while any path works.
+    uint8_t path = static_cast<uint8_t>((peersOut_[m.peer].preferredPath + f.attempts) % options_.pathCount);
     if (f.attempts > 0) ++counters_.resends;
     ++f.attempts;
     f.deadline = now + f.timeout;
@@ -111,7 +111,8 @@ bool ReliableMessenger::checkEpoch(NodeId peer, uint64_t epoch) {
     return true;
 }
 
-void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram) {
+void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram,
+                                   std::optional<NodeId> source) {
     ++counters_.datagramsReceived;
     counters_.bytesReceived += datagram.size();
     DecodedPacket decoded = decodePacket(datagram, options_.key);
@@ -123,6 +124,10 @@ void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8
         return;
     }
     const Packet& p = *decoded.packet;
+    if (source && *source != p.header.sender) {
+        ++counters_.spoofed;
+        return;
+    }
     if (p.header.receiver != options_.self || p.header.sender == options_.self || p.header.sender == 0) {
         ++counters_.stale;
         return;
@@ -134,7 +139,7 @@ void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8
     }
     lastHeard_[p.header.sender] = now;
     if (p.header.kind == PacketKind::Ack)
-        onAck(now, p);
+        onAck(now, path, p);
     else
         onData(now, path, p);
 }
@@ -208,7 +213,10 @@ void ReliableMessenger::onData(Time now, uint8_t path, const Packet& p) {
     }
 }
 
-void ReliableMessenger::onAck(Time, const Packet& p) {
+void ReliableMessenger::onAck(Time, uint8_t path, const Packet& p) {
+    // Acks come back on the path the data took: that path works, so use it first from now
+    // on (a dead subnet then costs one timeout once, not on every message).
+    if (path < options_.pathCount) peersOut_[p.header.sender].preferredPath = path;
     auto it = outbound_.find({p.header.sender, p.header.messageId});
     if (it == outbound_.end()) return;  // late ack of a finished message
     OutMessage& m = it->second;

@@ -49,6 +49,7 @@ struct MessengerCounters {
     uint64_t unauthenticated = 0;  // missing/wrong HMAC tag
     uint64_t replayed = 0;         // authentic but already seen (replay window)
     uint64_t stale = 0;            // from an older incarnation of the peer, or not for us
+    uint64_t spoofed = 0;          // sender in the header is not the node at the source address
     uint64_t messagesSent = 0;
     uint64_t messagesDelivered = 0;
     uint64_t duplicateMessages = 0;  // complete again after delivery: acked, not delivered
@@ -93,7 +94,10 @@ public:
     uint64_t send(Time now, NodeId peer, std::vector<uint8_t> message, SendPolicy policy);
     // Forgets a pending message without a result (the upper layer lost interest).
     void cancel(NodeId peer, uint64_t messageId);
-    void onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram);
+    // `source`: the node whose configured address the datagram came from (0: none), when
+    // the shell knows it; a header naming another sender is refused as spoofed.
+    void onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram,
+                    std::optional<NodeId> source = std::nullopt);
     void onTimer(Time now);
     std::optional<Time> nextDeadline() const;
 
@@ -142,12 +146,13 @@ private:
     };
     struct PeerOut {
         uint64_t nextMessageId = 1;
+        uint8_t preferredPath = 0;  // the path of the last acknowledgement: first tries go there
     };
     using Key = std::pair<NodeId, uint64_t>;
 
     bool checkEpoch(NodeId peer, uint64_t epoch);
     void onData(Time now, uint8_t path, const Packet& packet);
-    void onAck(Time now, const Packet& packet);
+    void onAck(Time now, uint8_t path, const Packet& packet);
     void sendFragment(Time now, OutMessage& message, uint16_t index);
     void emit(NodeId peer, uint8_t path, const PacketHeader& header, std::span<const uint8_t> payload);
     bool alreadyDelivered(const PeerIn& in, uint64_t id) const;

@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
-import cluster_harness as h  # noqa: E402
+import membership_harness as h  # noqa: E402
 
 
 def percentile(values, p):

@@ -40,6 +40,11 @@ struct Failure {
     std::string what;
 };
 
+std::string text(const Stamp& s) {
+    return "(generation " + std::to_string(s.generation) + ", producer " + std::to_string(s.producer) + ", seq " +
+           std::to_string(s.seq) + ")";
+}
+
 struct InFlight {
     Time at;
     uint64_t order;
@@ -183,6 +188,7 @@ private:
                                      std::to_string(d.messageId) + " of node " + std::to_string(d.peer) + " twice";
         };
         log("node %u starts (epoch %llu)", s.id, static_cast<unsigned long long>(s.incarnation));
+        as(s);
         s.node->start(now_);
         collect(s);
     }
@@ -239,6 +245,7 @@ private:
                             Slot& s = slots_[victim];
                             if (!s.node || s.pausedUntil || s.departed) return;
                             log("node %u leaves", s.id);
+                            as(s);
                             s.node->leave(now_);
                             collect(s);
                         });
@@ -280,6 +287,7 @@ private:
                 network_.push(std::move(d));
                 continue;
             }
+            as(to);
             to.node->onDatagram(now_, d.path, d.bytes);
             collect(to);
         }
@@ -287,6 +295,7 @@ private:
             if (!s.node) continue;
             if (s.pausedUntil) continue;
             if (auto d = s.node->nextDeadline(); d && *d <= now_) {
+                as(s);
                 s.node->onTimer(now_);
                 collect(s);
             }
@@ -294,6 +303,11 @@ private:
     }
 
     Slot& slot(NodeId id) { return slots_[id - 1]; }
+
+    // The protocol's own log lines (--verbose) name the node they come from.
+    void as(const Slot& s) {
+        if (verbose_) log::setIdentity("node" + std::to_string(s.id) + " @" + std::to_string(now_.count() / 1000) + "ms");
+    }
 
     void collect(Slot& s) {
         for (auto& d : s.node->takeOutgoing()) {
@@ -330,8 +344,8 @@ private:
                 return Failure{"node " + std::to_string(s.id) + " moved to a higher ring id"};
             auto stamp = m.lastStamp();
             if (ring == s.seenRing && s.seenStamp && stamp && newer(*s.seenStamp, *stamp))
-                return Failure{"node " + std::to_string(s.id) + ": sequence went back from " +
-                               std::to_string(s.seenStamp->seq) + " to " + std::to_string(stamp->seq)};
+                return Failure{"node " + std::to_string(s.id) + ": stamp went back from " + text(*s.seenStamp) +
+                               " to " + text(*stamp)};
             if (ring != s.seenRing) log("node %u is in ring %016llx", s.id, static_cast<unsigned long long>(ring));
             s.seenRing = ring;
             s.seenStamp = stamp;

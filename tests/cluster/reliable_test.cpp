@@ -107,6 +107,10 @@ TEST(Reliable, DeliversWhileAnyPathWorks) {
     auto results = eventsOf<ReliableMessenger::SendResult>(a);
     ASSERT_EQ(results.size(), 1u);
     EXPECT_TRUE(results[0].delivered);
+    // The path that worked is tried first from now on: no timeout for the next message.
+    a.send(20ms, 2, bytesOf(10), SendPolicy{10ms, 0, true});
+    EXPECT_EQ(transfer(a, b, 20ms, dropPath0), 1u);
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 1u);
 }
 
 TEST(Reliable, DuplicatesAndReorderingDeliverOnce) {
@@ -159,6 +163,17 @@ TEST(Reliable, HostileDatagramsAreCountedNotDelivered) {
     transfer(a, b, 1us);
     EXPECT_EQ(b.counters().stale, 1u);
     EXPECT_TRUE(b.takeEvents().empty());
+}
+
+TEST(Reliable, RefusesASenderThatIsNotAtItsAddress) {
+    ReliableMessenger a(opts(1)), b(opts(2));
+    a.send(0us, 2, bytesOf(10), SendPolicy{});
+    auto out = a.takeOutgoing();
+    b.onDatagram(1us, 0, out[0].bytes, NodeId{3});  // arrived from node 3's address
+    EXPECT_EQ(b.counters().spoofed, 1u);
+    EXPECT_TRUE(b.takeEvents().empty());
+    b.onDatagram(2us, 0, out[0].bytes, NodeId{1});
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 1u);
 }
 
 TEST(Reliable, RecognisesARestartedPeer) {

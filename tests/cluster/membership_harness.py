@@ -50,11 +50,13 @@ class Cluster:
             raise
         self.config = self.write_config(list(range(1, nodes + 1)) + list(extra_nodes))
 
-    def write_config(self, node_ids, name="cluster.yaml"):
+    def write_config(self, node_ids, name="cluster.yaml", shared_key=None):
         """loopback-5.yaml with this run's socket directory and the given node map."""
         with open(os.path.join(SOURCE, "config", "examples", "loopback-5.yaml")) as f:
             text = f.read()
         text = text.replace("/run/ringgate/loopback-{node}.sock", os.path.join(self.tmp, "n{node}.sock"))
+        if shared_key:
+            text = text.replace("  port: 7100\n", "  port: 7100\n  shared_key: \"%s\"\n" % shared_key)
         lines = [l for l in text.splitlines() if "addresses: { lo: 127.0.0." not in l]
         at = next(i for i, l in enumerate(lines) if l.strip() == "nodes:") + 1
         for offset, n in enumerate(node_ids):
@@ -62,6 +64,19 @@ class Cluster:
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
+        return path
+
+    def write_two_subnet_config(self, node_ids, name="two-subnets.yaml"):
+        """Every node on two subnets, 127.0.1.0/24 (path 0) and 127.0.2.0/24 (path 1)."""
+        nodes = "\n".join("    - { id: %d, addresses: { a: 127.0.1.%d, b: 127.0.2.%d } }" % (n, n, n)
+                          for n in node_ids)
+        text = ("cluster:\n  name: two-subnets\n  config_version: 1\n  port: 7100\n  nodes:\n%s\n"
+                "subnets:\n  - name: a\n    prefix: 127.0.1.0/24\n  - name: b\n    prefix: 127.0.2.0/24\n"
+                "management:\n  socket: %s\n"
+                "dataplane:\n  enabled: false\n") % (nodes, os.path.join(self.tmp, "n{node}.sock"))
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
         return path
 
     def _ip(self, *args):
@@ -155,12 +170,23 @@ class Cluster:
             time.sleep(interval)
         raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
 
-    def partition(self, side_a, side_b, heal=False):
+    def send_udp(self, address, port, datagrams):
+        """Sends raw datagrams from inside the namespace (hostile-input tests)."""
+        script = ("import socket,sys,binascii\n"
+                  "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                  "for line in sys.stdin.read().split():\n"
+                  "    s.sendto(binascii.unhexlify(line),(%r,%d))\n" % (address, port))
+        data = "\n".join(d.hex() if d else "" for d in datagrams if d)
+        subprocess.run(["ip", "netns", "exec", self.ns, "python3", "-c", script], input=data.encode(),
+                       check=True, capture_output=True)
+
+    def partition(self, side_a, side_b, heal=False, net="127.0.0"):
+        """Blackholes traffic between the two sides on one subnet (or removes that)."""
         verb = "del" if heal else "add"
         for a in side_a:
             for b in side_b:
                 for src, dst in ((a, b), (b, a)):
-                    self._nsip("rule", verb, "from", "127.0.0.%d" % src, "to", "127.0.0.%d" % dst,
+                    self._nsip("rule", verb, "from", "%s.%d" % (net, src), "to", "%s.%d" % (net, dst),
                                "blackhole", "pref", "10")
 
     def logs(self):
