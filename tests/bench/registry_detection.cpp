@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
     const auto sizes = parseSizes(args->option("sizes").value_or("10,100,1000"));
     const auto allSizes = parseSizes(args->option("all-to-all-sizes").value_or("10,30,100,300"));
 
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     if (geteuid() != 0) {
         std::puts("SKIP: needs root (a private network namespace, ICMP sockets)");
         return 77;
