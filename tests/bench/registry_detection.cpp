@@ -221,11 +221,11 @@ int main(int argc, char** argv) {
                 p50, p99, failures, static_cast<long long>(interval.count()), floorMs);
 
     // ---- 2. ping load per server ----
-    auto measure = [&](auto& probers, auto sentOf) {
+    auto measure = [&](auto& probers, auto sentOf, std::chrono::milliseconds span) {
         uint64_t before = 0, after = 0;
         for (auto& p : probers) before += sentOf(p);
         auto start = Clock::now();
-        bench.runFor(window);
+        bench.runFor(span);
         double seconds = std::chrono::duration<double>(Clock::now() - start).count();
         for (auto& p : probers) after += sentOf(p);
         return static_cast<double>(after - before) / seconds / static_cast<double>(probers.size());
@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "ring of %lu did not form (%zu joined)\n", n, bench.liveCount());
             return 1;
         }
-        double perServer = measure(agents, [](auto& a) { return a->prober().sent(); });
+        double perServer = measure(agents, [](auto& a) { return a->prober().sent(); }, window);
         ringLoad.push_back({n, perServer});
         uint64_t sent = 0, answered = 0;
         for (auto& a : agents) sent += a->prober().sent(), answered += a->prober().answered();
@@ -269,15 +269,22 @@ int main(int argc, char** argv) {
             timer.expires_after(loadInterval);
             timer.async_wait([&](boost::system::error_code ec) { if (!ec) round(); });
         };
+        // Rounds are synchronous here: measure half an interval after one, over whole
+        // intervals, so that the window holds exactly that many rounds.
         round();
-        double perServer = measure(probers, [](auto& p) { return p->sent(); });
+        bench.runFor(loadInterval / 2);
+        auto rounds = std::max<long>(1, static_cast<long>(window / loadInterval));
+        double perServer = measure(probers, [](auto& p) { return p->sent(); }, loadInterval * rounds);
         timer.cancel();
         bench.runFor(200ms);  // the last round's replies
         uint64_t sent = 0, answered = 0;
         for (auto& p : probers) sent += p->sent(), answered += p->answered();
         allLoad.push_back({n, perServer});
-        std::printf("  all-to-all %5lu servers: %7.2f pings/s per server (%.0f%% answered)\n", n, perServer,
-                    sent ? 100.0 * static_cast<double>(answered) / static_cast<double>(sent) : 0.0);
+        double demanded = static_cast<double>(n - 1) * 1000.0 / static_cast<double>(loadInterval.count());
+        std::printf("  all-to-all %5lu servers: %7.2f pings/s per server of %.0f demanded (%.0f%% answered)%s\n", n,
+                    perServer, demanded,
+                    sent ? 100.0 * static_cast<double>(answered) / static_cast<double>(sent) : 0.0,
+                    perServer < 0.9 * demanded ? "  <- this machine cannot keep up" : "");
     }
 
     JsonWriter json;
