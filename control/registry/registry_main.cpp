@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
         if (auto snapshot = table.snapshot()) v.table = *snapshot;
         v.counters = server.counters();
         v.monitorAttached = server.monitorAttached();
+        v.monitorPeer = server.monitorPeer();
         v.followedChanges = follower.applied();
         return v;
     };

@@ -39,6 +39,7 @@ public:
     void setRole(Role role);
     Role role() const { return role_; }
     bool monitorAttached() const { return monitor_ && monitor_->open(); }
+    std::string monitorPeer() const { return monitorAttached() ? monitor_->peer() : ""; }
     const RegistryCounters& counters() const { return counters_; }
     // Tells subscribers the current live list (after a monitor became primary).
     void publishLive();

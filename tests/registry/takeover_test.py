@@ -93,6 +93,9 @@ def run(topo, store, postgres):
     wait_for(role_is(reg2, "monitor"), 15, "reg2 to become the monitor")
     wait_for(lambda: None if ctl(sockets[reg1.namespace], "pool")["monitor_attached"] else "no monitor", 10,
              "reg2 to follow reg1")
+    monitor = ctl(sockets[reg1.namespace], "pool")["monitor"]
+    if not monitor.startswith(reg2.address + ":"):
+        raise TopologyError(f"reg1 reports its monitor as {monitor!r}, expected {reg2.address}")
 
     # 1. Kill the primary in the middle of 200 concurrent announces.
     addresses = [f"198.19.0.{i}" for i in range(1, SERVERS + 1)]
