@@ -1,5 +1,7 @@
 #include "control/registry/replication_follower.h"
 
+#include <cstdlib>
+
 #include "common/log.h"
 
 namespace ringgate::registry {
@@ -64,6 +66,10 @@ void ReplicationFollower::connect() {
 
 void ReplicationFollower::onLine(std::string_view line) {
     if (line == "HEARTBEAT") return;
+    if (line.rfind("RANK ", 0) == 0) {
+        rank_ = static_cast<uint32_t>(std::strtoul(std::string(line.substr(5)).c_str(), nullptr, 10));
+        return;
+    }
     if (line.rfind("SNAPSHOT", 0) == 0) {
         auto snapshot = protocol::parseTable(line);
         if (!snapshot) {

@@ -23,6 +23,8 @@ public:
     bool following() const { return connection_ && connection_->open(); }
     uint64_t applied() const { return applied_; }
     uint64_t version() const { return version_; }
+    // Place in line among the primary's monitors (1 = takes over first); 0 = unknown.
+    uint32_t rank() const { return rank_; }
 
 private:
     void connect();
@@ -37,6 +39,7 @@ private:
     bool running_ = false;
     uint64_t applied_ = 0;
     uint64_t version_ = 0;
+    uint32_t rank_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
