@@ -231,6 +231,10 @@ void RegistryServer::heartbeat() {
     for (auto monitor : std::vector(monitors_))
         if (!monitor->open()) detachMonitor(monitor, "connection closed");
     for (const auto& monitor : monitors_) monitor->send("HEARTBEAT");
+    // Subscribers hear from us at least once a second, so that a subscriber whose
+    // registry's host died (no FIN, no RST) notices the silence and goes elsewhere.
+    if (++beats_ % 10 == 0)
+        for (const auto& subscriber : subscribers_) subscriber->send("HEARTBEAT");
     heartbeatTimer_.expires_after(std::chrono::milliseconds(100));
     heartbeatTimer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) heartbeat();

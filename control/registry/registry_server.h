@@ -76,6 +76,7 @@ private:
     uint64_t awaitingAck_ = 0;
     boost::asio::steady_timer ackTimer_;
     boost::asio::steady_timer heartbeatTimer_;
+    uint64_t beats_ = 0;
 
     // Registries following this primary, in line: the first takes over first (seed 003
     // [0029]); every change waits for all of them (or drops the ones that lag).

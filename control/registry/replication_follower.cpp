@@ -7,7 +7,7 @@
 namespace ringgate::registry {
 
 ReplicationFollower::ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary)
-    : io_(io), service_(service), primary_(primary), retry_(io) {}
+    : io_(io), service_(service), primary_(primary), retry_(io), watchdog_(io, std::chrono::milliseconds(1000)) {}
 
 ReplicationFollower::~ReplicationFollower() {
     *alive_ = false;
@@ -23,6 +23,7 @@ void ReplicationFollower::start() {
 void ReplicationFollower::stop() {
     running_ = false;
     retry_.cancel();
+    watchdog_.stop();
     if (connection_) connection_->close("stopped following");
     connection_.reset();
 }
@@ -61,10 +62,12 @@ void ReplicationFollower::connect() {
                                retryLater();
                            });
         connection_->send("REPLICATE");
+        watchdog_.watch(connection_);
     });
 }
 
 void ReplicationFollower::onLine(std::string_view line) {
+    watchdog_.heard();
     if (line == "HEARTBEAT") return;
     if (line.rfind("RANK ", 0) == 0) {
         rank_ = static_cast<uint32_t>(std::strtoul(std::string(line.substr(5)).c_str(), nullptr, 10));

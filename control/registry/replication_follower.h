@@ -10,6 +10,7 @@
 
 #include "control/registry/line_connection.h"
 #include "control/registry/registry_service.h"
+#include "control/registry/silence_watchdog.h"
 
 namespace ringgate::registry {
 
@@ -36,6 +37,7 @@ private:
     Ipv4Endpoint primary_;
     std::shared_ptr<LineConnection> connection_;
     boost::asio::steady_timer retry_;
+    SilenceWatchdog watchdog_;
     bool running_ = false;
     uint64_t applied_ = 0;
     uint64_t version_ = 0;

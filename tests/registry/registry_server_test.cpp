@@ -92,5 +92,36 @@ TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
     EXPECT_EQ(call("ANNOUNCE " + server(1).toString()).rfind("OK", 0), 0u);  // still serving
 }
 
+// A registry whose host dies sends neither FIN nor RST: the subscriber must notice the
+// silence (no LIVE, no HEARTBEAT for 3 s) and subscribe again.
+TEST(LiveListClientTest, LeavesASilentRegistry) {
+    boost::asio::io_context io;
+    tcp::acceptor acceptor(io, {boost::asio::ip::address_v4::loopback(), 0});
+    std::vector<std::shared_ptr<tcp::socket>> accepted;
+    std::function<void()> accept = [&] {
+        acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
+            if (ec) return;
+            auto s = std::make_shared<tcp::socket>(std::move(socket));
+            accepted.push_back(s);  // kept open, never closed: a half-open connection
+            static const std::string line = "LIVE 1 198.19.0.1\n";
+            boost::asio::async_write(*s, boost::asio::buffer(line), [](boost::system::error_code, size_t) {});
+            accept();
+        });
+    };
+    accept();
+    int lists = 0;
+    LiveListClient client(io, {{*Ipv4Address::parse("127.0.0.1"), acceptor.local_endpoint().port()}},
+                          [&](const protocol::LiveList& list) {
+                              EXPECT_EQ(list.servers.size(), 1u);
+                              ++lists;
+                          });
+    client.start();
+    auto start = std::chrono::steady_clock::now();
+    while (accepted.size() < 2 && std::chrono::steady_clock::now() - start < 10s) io.run_for(50ms);
+    EXPECT_EQ(accepted.size(), 2u) << "the subscriber never gave up on the silent registry";
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 3s);  // but not before the limit
+    EXPECT_GE(lists, 1);
+}
+
 }  // namespace
 }  // namespace ringgate::registry::test
