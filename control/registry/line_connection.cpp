@@ -52,6 +52,12 @@ void LineConnection::readMore() {
 
 void LineConnection::send(std::string line) {
     if (!open_) return;
+    // A subscriber that stopped reading (or whose host died) must not make us buffer
+    // live lists forever.
+    if (queue_.size() >= kMaxQueuedLines) {
+        close("peer is not reading");
+        return;
+    }
     line += '\n';
     queue_.push_back(std::move(line));
     if (!writing_) writeNext();

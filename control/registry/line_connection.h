@@ -28,6 +28,8 @@ public:
     using OnLine = std::function<void(std::string_view line)>;
     using OnClose = std::function<void(const std::string& why)>;
 
+    static constexpr size_t kMaxQueuedLines = 1024;
+
     LineConnection(tcp::socket socket, size_t maxLine);
     // Lines longer than maxLine end the connection with why = "line too long".
     void start(OnLine onLine, OnClose onClose);
