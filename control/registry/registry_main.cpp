@@ -139,11 +139,20 @@ int main(int argc, char** argv) {
     Prober primaryPing(io, ProbeSpec{}, std::nullopt);
     boost::asio::steady_timer checkTimer(io);
     boost::asio::steady_timer probeTimer(io);
+    bool everMonitor = false;
     std::function<void(std::vector<RoleAction>)> act;
     act = [&](std::vector<RoleAction> actions) {
         for (auto action : actions) {
             switch (action) {
             case RoleAction::ProbeAddress: {
+                // A monitor whose copy may be stale must not serve it: the primary may
+                // have acknowledged changes while this monitor was not following.
+                if (everMonitor && !follower.copyCurrent()) {
+                    RG_WARN(Registry, "primary silent, but this copy is not known to be current "
+                                      "(not following it): not taking over");
+                    act(roles.probed(true));
+                    break;
+                }
                 server.setRole(Role::Probing);
                 // Monitors wait in line (seed 003 [0029]): the n-th monitor probes (n-1)
                 // probe times later, by which time the first has taken the address.
@@ -152,6 +161,7 @@ int main(int argc, char** argv) {
                 probeTimer.expires_after(delay);
                 probeTimer.async_wait([&](boost::system::error_code ec) {
                     if (ec) return;
+                    address->forgetNeighbour();
                     auto busy = address->inUse();
                     if (!busy) {
                         RG_ERROR(Registry, "probing %s: %s", service->address.toString().c_str(),
@@ -177,6 +187,9 @@ int main(int argc, char** argv) {
                 break;
             }
             case RoleAction::FollowPrimary:
+                everMonitor = true;
+                follower.expectNewPrimary();
+                address->forgetNeighbour();
                 server.setRole(Role::Monitor);
                 follower.start();
                 break;

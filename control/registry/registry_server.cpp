@@ -198,7 +198,7 @@ void RegistryServer::detachMonitor(const std::shared_ptr<LineConnection>& connec
     bool wasAwaited = awaiting_.erase(connection.get()) > 0;
     if (awaitingAck_ && wasAwaited) ++counters_.monitorDropped;
     RG_WARN(Registry, "monitor %s dropped: %s", connection->peer().c_str(), why);
-    connection->close(why);
+    connection->sendAndClose(std::string("DROPPED ") + why, why);  // its copy is stale from now on
     sendRanks();
     if (awaitingAck_ && awaiting_.empty()) finishChange(currentReply_, currentLiveChanged_);
 }

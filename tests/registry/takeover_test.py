@@ -8,7 +8,8 @@ host dies (process killed, link down). reg2 must take the address over, and ever
 announce that was acknowledged (by either registry) must be in the table, which must be
 one ring; reg3 follows reg2. reg1 comes back and, finding the address in use, becomes a
 monitor. Then reg2 dies under a stream of deletes: the first in line (reg3) takes over,
-reg1 follows it, and nothing acknowledged is lost either way.
+reg1 follows it, and nothing acknowledged is lost either way. Finally reg3 is stopped
+normally (SIGTERM releases the address) and reg1 takes over.
 """
 import os
 import sys
@@ -155,7 +156,9 @@ def run(topo, store, postgres):
     if errors:
         raise TopologyError(f"{len(errors)} deletes failed: {errors[:3]}")
     wait_for(role_is(reg3, "primary"), 15, "reg3, first in line, to take over")
-    wait_for(role_is(reg1, "monitor"), 15, "reg1 to follow reg3")
+    wait_for(role_is(reg1, "monitor"), 15, "reg1 to be a monitor of reg3")
+    wait_for(lambda: None if monitors_of(reg3) == [reg1.address] else f"line {monitors_of(reg3)}", 10,
+             "reg1 to follow reg3 (only a monitor with a current copy may take over)")
     pool = ctl(sockets[reg3.namespace], "pool")
     back = [a for a in acked_before_kill if a in set(pool["live"])]
     if back:
@@ -163,6 +166,18 @@ def run(topo, store, postgres):
     if set(pool["live"]) != set(addresses) - set(doomed) or not pool["one_ring"]:
         raise TopologyError(f"after deletes: {len(pool['live'])} servers, one ring {pool['one_ring']}")
     print(f"all {len(doomed)} deletes hold after the second takeover, one ring of {len(pool['live'])}")
+
+    # 4. A normal shutdown of the primary releases the address: the monitor takes over.
+    status = topo.stop(reg3)
+    if status != 0:
+        raise TopologyError(f"reg3 exited {status} on SIGTERM")
+    wait_for(role_is(reg1, "primary"), 15, "reg1 to take over from the stopped reg3")
+    if set(ctl(sockets[reg1.namespace], "pool")["live"]) != set(addresses) - set(doomed):
+        live = ctl(sockets[reg1.namespace], "pool")["live"]
+        raise TopologyError(f"the table changed across the handover: {len(live)} servers")
+    if not call(SERVICE, "LIST").startswith("OK"):
+        raise TopologyError("the service address does not answer after the handover")
+    print("SIGTERM on the primary: the monitor took over")
 
 
 if __name__ == "__main__":
