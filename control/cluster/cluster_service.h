@@ -31,6 +31,8 @@ public:
     // Leaves the ring cleanly (the token passes on at once); `done` runs once it has.
     void leave(std::function<void()> done);
     void registerCommands(management::CommandTable& commands);
+    // Riders of the train (the VIP manager); set before start().
+    void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
 
     const ClusterNode& node() const { return node_; }
 

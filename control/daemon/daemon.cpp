@@ -4,6 +4,10 @@
 
 #include "common/json_writer.h"
 #include "common/log.h"
+#ifdef RINGGATE_HAVE_DATAPLANE
+#include "control/vip/dataplane_actuator.h"
+#include "dataplane/dataplane.h"
+#endif
 
 namespace ringgate::daemon {
 
@@ -20,18 +24,59 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       startedAt_(std::chrono::steady_clock::now()) {
     registerCommands();
     cluster_.registerCommands(commands_);
+    if (PoolFollower::needed(config_)) {
+        // The fast path takes each new live set; without it the gateway still follows
+        // and shows the live list.
+        pool_ = std::make_unique<PoolFollower>(
+            io_, config_, [this](const std::string& pool, const std::vector<config::Backend>& live) {
+#ifdef RINGGATE_HAVE_DATAPLANE
+                if (!dataplane_) return;
+                if (auto set = dataplane_->setLiveBackends(pool, live); !set)
+                    RG_WARN(Registry, "pool %s: %s", pool.c_str(), set.error().message.c_str());
+#else
+                (void)pool;
+                (void)live;
+#endif
+            });
+        pool_->registerCommands(commands_);
+    }
 }
 
 Daemon::~Daemon() = default;
 
-Expected<void> Daemon::start() {
-    if (config_.dataplane.enabled)
-        return makeError("dataplane.enabled is true, but this ringgated has no fast path yet; "
+Expected<void> Daemon::startVipActuator() {
+    if (config_.dataplane.enabled) {
+#ifdef RINGGATE_HAVE_DATAPLANE
+        auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions());
+        if (!started) return started.error();
+        dataplane_ = std::move(*started);
+        auto actuator = std::make_unique<vip::DataplaneActuator>(io_, config_, self_, *dataplane_);
+        if (auto ok = actuator->start(); !ok) return ok;
+        actuator_ = std::move(actuator);
+        return {};
+#else
+        return makeError("dataplane.enabled is true, but this ringgated was built without DPDK; "
                          "set dataplane: { enabled: false } to run the control plane alone");
+#endif
+    }
+    auto actuator = std::make_unique<vip::KernelActuator>(io_, config_, self_);
+    if (auto ok = actuator->start(); !ok) return ok;
+    actuator_ = std::move(actuator);
+    return {};
+}
+
+Expected<void> Daemon::start() {
     auto listening = management_.listen(config_.management.socketPathFor(self_));
     if (!listening) return listening;
+    auto actuating = startVipActuator();
+    if (!actuating) return actuating;
+    // The VIP manager rides the token: it must be on the train before the first one.
+    vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
+    vips_->registerCommands(commands_);
+    cluster_.setHooks(vips_.get());
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
+    if (pool_) pool_->start();
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) onSignal(signal);
     });
@@ -49,6 +94,7 @@ int Daemon::run() {
 
 void Daemon::onSignal(int signal) {
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    if (pool_) pool_->stop();
     cluster_.leave([this] {
         management_.close();
         io_.stop();
@@ -56,6 +102,37 @@ void Daemon::onSignal(int signal) {
 }
 
 void Daemon::registerCommands() {
+#ifdef RINGGATE_HAVE_DATAPLANE
+    commands_.add("stats", "stats              fast-path counters per port, VIP, service and back end",
+                  [this](const Request& request) {
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      return Reply{true, request.format == Format::Json ? dataplane_->statsJson()
+                                                                        : dataplane_->statsText()};
+                  });
+    commands_.add("garp", "garp VIP           announce an owned VIP by gratuitous ARP from the fast path",
+                  [this](const Request& request) {
+                      auto vip = request.args.size() == 1 ? Ipv4Address::parse(request.args[0]) : std::nullopt;
+                      if (!vip) return Reply::error(request.format, "usage: garp VIP");
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      auto sent = dataplane_->sendGratuitousArp(*vip);
+                      if (!sent) return Reply::error(request.format, sent.error().message);
+                      return Reply{true, request.format == Format::Json ? "{\"sent\":true}\n" : "sent\n"};
+                  });
+    commands_.add("live-backends", "live-backends POOL [ADDR:PORT...]  set the back ends new flows of POOL may use",
+                  [this](const Request& request) {
+                      if (request.args.empty()) return Reply::error(request.format, "usage: live-backends POOL [ADDR:PORT...]");
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      std::vector<config::Backend> live;
+                      for (size_t i = 1; i < request.args.size(); ++i) {
+                          auto endpoint = Ipv4Endpoint::parse(request.args[i]);
+                          if (!endpoint) return Reply::error(request.format, "bad back end '" + request.args[i] + "'");
+                          live.push_back({endpoint->address, endpoint->port, 1});
+                      }
+                      auto set = dataplane_->setLiveBackends(request.args[0], std::move(live));
+                      if (!set) return Reply::error(request.format, set.error().message);
+                      return Reply{true, request.format == Format::Json ? "{\"set\":true}\n" : "set\n"};
+                  });
+#endif
     commands_.add("status", "status             node identity, uptime and configuration version",
                   [this](const Request& request) {
                       auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -34,8 +34,10 @@ std::vector<Effect> VipManager::onToken(Clock::time_point now, const std::vector
     std::set<NodeId> live(members.begin(), members.end());
     bool changed = false;
     // A node that never saw the table before learns who owned each VIP from it, so that
-    // only VIPs nobody was known to own are probed before the claim.
-    for (const VipEntry& e : table.entries) lastSeenOwner_.try_emplace(e.address, e.current);
+    // only VIPs nobody was known to answer are probed before the claim. A VIP the table
+    // already gives to us, on our first visit, has not been answered by anyone yet.
+    for (const VipEntry& e : table.entries)
+        lastSeenOwner_.try_emplace(e.address, e.current == self_ ? kNoNode : e.current);
 
     // Our own load row is fresh; rows of nodes that left the ring are stale.
     loads.nodes[self_] = myLoad;
@@ -61,8 +63,13 @@ std::vector<Effect> VipManager::onLeftRing() {
     return effects;
 }
 
-Expected<void> VipManager::queue(const Command& command, const VipTable& table,
+Expected<void> VipManager::queue(const Command& command, const VipTable& current,
                                  const std::vector<NodeId>& members) {
+    // Judge the command against the table as it will be once the commands queued before
+    // it have applied: "persistence 0" then "unprefer" is a valid sequence.
+    VipTable table = current;
+    std::set<NodeId> live(members.begin(), members.end());
+    for (const Command& earlier : pending_) project(earlier, table, live);
     auto refuse = [this](std::string why) {
         ++counters_.commandsRefused;
         return Expected<void>(makeError(std::move(why)));
@@ -108,6 +115,10 @@ Expected<void> VipManager::queue(const Command& command, const VipTable& table,
 
 bool VipManager::applyCommand(const Command& command, VipTable& table, const std::set<NodeId>& live) {
     ++counters_.commandsApplied;
+    return project(command, table, live);
+}
+
+bool VipManager::project(const Command& command, VipTable& table, const std::set<NodeId>& live) const {
     if (command.kind == CommandKind::Drain) {
         if (table.isDrained(command.node)) return false;
         table.drained.push_back(command.node);
@@ -149,7 +160,7 @@ bool VipManager::applyCommand(const Command& command, VipTable& table, const std
     }
 }
 
-void VipManager::startMove(VipEntry& entry, NodeId target) {
+void VipManager::startMove(VipEntry& entry, NodeId target) const {
     if (entry.current == self_) {
         // We are the owner: reconcile() releases it before the token leaves us.
         entry.current = target;
@@ -211,6 +222,7 @@ void VipManager::balanceLoad(Clock::time_point now, VipTable& table,
                              const std::vector<NodeId>& members, const LoadTable& loads,
                              bool& changed) {
     if (!loadBalancing_.enabled || table.isDrained(self_) || members.size() < 2) return;
+    if (!contains(members, self_)) return;  // leaving the ring: take nothing
     if (tookOnce_ && now - lastTake_ < loadBalancing_.cooldown) return;
 
     // Rates are measured by whichever node answered for a VIP; attribute each VIP to the

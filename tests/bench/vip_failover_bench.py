@@ -9,7 +9,8 @@ Modes, run side by side in the same topology (tools/topology.py, 3 gateways):
   keepalived  the baseline: VRRPv3 with the fastest advert interval that stays stable on
               this machine (--advert-ms), VIPs on the kernel, kernel forwarding with an
               nftables DNAT rule, the same back end
-  ringgate    ringgated with its fast path and the token ring (added when both exist)
+  ringgate    ringgated (token ring, VIP manager) with the same kernel forwarding, so the
+              comparison isolates VIP failover: VRRP adverts against the token ring
 
 Prints each outage, then p50/p99 per mode; the last line is JSON.
 Usage: vip_failover_bench.py [--mode keepalived] [--kills 30] [--rate 5000] [--advert-ms 50]
@@ -17,56 +18,19 @@ Usage: vip_failover_bench.py [--mode keepalived] [--kills 30] [--rate 5000] [--a
 import argparse
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from cluster_harness import BUILD, require_root, unique_name  # noqa: E402
+from cluster_harness import SOURCE, Cluster, private_config, require_root, unique_name  # noqa: E402
 from topology import Topology, TopologyError, wait_until  # noqa: E402
+from traffic import EXTERNAL_VIP, ProbeStream, kernel_forwarding, links, start_echo, vip_holder  # noqa: E402
 
-UDP_PROBE = BUILD / "tools" / "udp_probe"
-EXTERNAL_VIP = "198.18.0.100"
 INTERNAL_VIP = "198.19.0.100"
-PORT = 9000
-
-
-class ProbeStream:
-    """udp_probe stream in the client namespace; collects outage lines as they come."""
-
-    def __init__(self, topo, rate):
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", topo.clients()[0].namespace, str(UDP_PROBE), "stream",
-             "--to", f"{EXTERNAL_VIP}:{PORT}", "--rate", str(rate)],
-            stdout=subprocess.PIPE, text=True)
-        self.gaps = []
-        self.summary = None
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            m = re.match(r"gap (\S+) lost", line)
-            if m:
-                with self.lock:
-                    self.gaps.append(float(m[1]))
-            elif line.startswith("{"):
-                self.summary = json.loads(line)
-
-    def gap_count(self):
-        with self.lock:
-            return len(self.gaps)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(10)
-        self.reader.join(5)
 
 
 def percentile(values, p):
@@ -75,27 +39,13 @@ def percentile(values, p):
 
 
 class KeepalivedCluster:
-    """Baseline: keepalived VRRP + kernel forwarding with nftables DNAT on each gateway."""
+    """Baseline: keepalived VRRPv3, VIPs on the kernel (sync group keeps both together)."""
 
     def __init__(self, topo, advert_ms):
         self.topo = topo
         self.advert = advert_ms / 1000
         self.procs = {}
-        backend = topo.backends()[0].address
         for gw in topo.gateways():
-            ns = gw.namespace
-            for setting in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-                            "net.ipv4.conf.default.rp_filter=0"):
-                topo.run(gw, "sysctl", "-qw", setting)
-            rules = topo.work_dir / f"nft-{gw.index}.conf"
-            rules.write_text(f"""table ip bench {{
-  chain prerouting {{
-    type nat hook prerouting priority -100;
-    ip daddr {EXTERNAL_VIP} udp dport {PORT} dnat to {backend}:{PORT}
-  }}
-}}
-""")
-            topo.run(gw, "nft", "-f", str(rules))
             conf = topo.work_dir / f"keepalived-{gw.index}.conf"
             # All start as BACKUP without preemption, so a node that comes back does not
             # take the VIPs again (that would be a second, unmeasured outage).
@@ -143,11 +93,7 @@ vrrp_instance INT {{
             log_path=run_dir / "log")
 
     def owner(self):
-        for gw in self.topo.gateways():
-            out = self.topo.run(gw, "ip", "-4", "-o", "addr", "show", "dev", "ext0", check=False).stdout
-            if f"{EXTERNAL_VIP}/" in out:
-                return gw.index
-        return None
+        return vip_holder(self.topo)
 
     def kill_node(self, node):
         gw = self.topo.gateway(node)
@@ -162,19 +108,16 @@ vrrp_instance INT {{
             except (FileNotFoundError, ProcessLookupError):
                 pass  # exited meanwhile
         self.procs[node].wait()
-        for link in ("ext0", "int0"):
-            self.topo.run(gw, "ip", "link", "set", link, "down")
+        links(self.topo, node, "down")
         # keepalived killed with SIGKILL leaves its addresses behind; a dead node's
         # addresses die with it, so remove them before the node comes back.
         for link, vip in (("ext0", EXTERNAL_VIP), ("int0", INTERNAL_VIP)):
             self.topo.run(gw, "ip", "addr", "del", f"{vip}/24", "dev", link, check=False)
 
     def revive_node(self, node):
-        gw = self.topo.gateway(node)
         log = self.topo.work_dir / f"ka{node}" / "log"
         seen = log.read_text().count("(EXT) Entering BACKUP STATE") if log.exists() else 0
-        for link in ("ext0", "int0"):
-            self.topo.run(gw, "ip", "link", "set", link, "up")
+        links(self.topo, node, "up")
         self.start(node)
         # Ready means back as a backup: a revived keepalived first sits in FAULT until
         # it sees its links up, and a kill before that would find nobody to take over.
@@ -185,6 +128,45 @@ vrrp_instance INT {{
         for node, proc in self.procs.items():
             if proc.poll() is None:
                 self.kill_node(node)
+
+
+class RingGateCluster:
+    """ringgated on each gateway from demo-3.yaml with default timers; the measured VIP is
+    made sticky to its current host (persistence 1) so that a revived node does not take
+    it back (that planned move would be a second, unmeasured gap)."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        config = private_config(SOURCE / "config" / "examples" / "demo-3.yaml", topo.work_dir, [
+            (r"\{ address: 198\.18\.0\.100, preferred_host: 1, persistence: 3 \}",
+             "{ address: 198.18.0.100, persistence: 1 }")])
+        self.cluster = Cluster(config, topo.work_dir, topo)
+        for node in (1, 2, 3):
+            self.cluster.start(node)
+        wait_until(lambda: self._members(1) == 3, 20, "three ringgate members")
+
+    def _members(self, node):
+        try:
+            return len(self.cluster.query(node, "members")["members"])
+        except (TopologyError, ValueError):
+            return 0
+
+    def owner(self):
+        return vip_holder(self.topo)
+
+    def kill_node(self, node):
+        self.cluster.kill(node)
+        links(self.topo, node, "down")
+
+    def revive_node(self, node):
+        links(self.topo, node, "up")
+        self.cluster.start(node)
+        others = [n for n in (1, 2, 3) if n != node]
+        wait_until(lambda: self._members(node) == 3 and self._members(others[0]) == 3, 20,
+                   f"ringgate node {node} back in the ring")
+
+    def stop(self):
+        self.cluster.stop_all()
 
 
 def measure(name, cluster, topo, kills, rate):
@@ -204,7 +186,8 @@ def measure(name, cluster, topo, kills, rate):
             with stream.lock:
                 gap = max(stream.gaps[before:])
             outages.append(gap)
-            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {cluster.owner()}, outage {gap:.1f} ms",
+            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {vip_holder(topo, exclude=owner)}, "
+                  f"outage {gap:.1f} ms",
                   flush=True)
             cluster.revive_node(owner)
             # Settle: the revived node is back and the stream flows.
@@ -220,7 +203,7 @@ def measure(name, cluster, topo, kills, rate):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=["keepalived"], default="keepalived")
+    parser.add_argument("--mode", choices=["both", "ringgate", "keepalived"], default="both")
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--advert-ms", type=int, default=50)
@@ -229,10 +212,11 @@ def main():
     results = {}
     with Topology.create(unique_name("vipbench"), gateways=3, clients=1, backends=1, files=[]) as topo:
         backend = topo.backends()[0]
-        topo.spawn(backend, [str(UDP_PROBE), "echo", "--listen", f"{backend.address}:{PORT}"])
-        modes = [args.mode]
+        start_echo(topo, backend)
+        kernel_forwarding(topo)
+        modes = ["ringgate", "keepalived"] if args.mode == "both" else [args.mode]
         for mode in modes:
-            cluster = KeepalivedCluster(topo, args.advert_ms)
+            cluster = RingGateCluster(topo) if mode == "ringgate" else KeepalivedCluster(topo, args.advert_ms)
             try:
                 outages = measure(mode, cluster, topo, args.kills, args.rate)
             finally:

@@ -1,0 +1,82 @@
+#include "bpf/xdp_maps.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bpf/ringgate_xdp.h"
+
+namespace ringgate::bpf {
+
+namespace {
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+std::string errnoText(int error) { return std::strerror(error < 0 ? -error : error); }
+}  // namespace
+
+Expected<void> fillXdpMaps(int addrsFd, int configFd, const XdpAddresses& addresses) {
+    auto put = [&](uint32_t address, uint32_t cls) -> Expected<void> {
+        uint32_t key = htonl(address);
+        if (bpf_map_update_elem(addrsFd, &key, &cls, BPF_ANY) != 0)
+            return makeError("XDP map rg_addrs: add address: " + errnoText(errno));
+        return {};
+    };
+    for (uint32_t vip : addresses.vips)
+        if (auto ok = put(vip, RG_ADDR_VIP); !ok) return ok;
+    for (uint32_t local : addresses.locals)
+        if (auto ok = put(local, RG_ADDR_LOCAL); !ok) return ok;
+    uint32_t zero = 0;
+    rg_xdp_config config{addresses.steerTransit ? 1u : 0u};
+    if (bpf_map_update_elem(configFd, &zero, &config, BPF_ANY) != 0)
+        return makeError("XDP map rg_config: " + errnoText(errno));
+    return {};
+}
+
+Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddresses& addresses) {
+    unsigned ifindex = if_nametoindex(interface.c_str());
+    if (ifindex == 0) return makeError("interface " + interface + ": " + errnoText(errno));
+    uint32_t progId = 0;
+    if (int rc = bpf_xdp_query_id(static_cast<int>(ifindex), 0, &progId); rc != 0 || progId == 0)
+        return makeError("interface " + interface + ": no XDP program attached");
+    Fd prog{bpf_prog_get_fd_by_id(progId)};
+    if (prog.fd < 0) return makeError("XDP program " + std::to_string(progId) + ": " + errnoText(errno));
+    uint32_t mapIds[16] = {};
+    bpf_prog_info info{};
+    info.nr_map_ids = 16;
+    info.map_ids = reinterpret_cast<uint64_t>(mapIds);
+    uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog.fd, &info, &length) != 0)
+        return makeError("XDP program info: " + errnoText(errno));
+    Fd addrs, config;
+    for (uint32_t i = 0; i < info.nr_map_ids && i < 16; ++i) {
+        int fd = bpf_map_get_fd_by_id(mapIds[i]);
+        if (fd < 0) continue;
+        bpf_map_info mapInfo{};
+        uint32_t mapLength = sizeof mapInfo;
+        if (bpf_obj_get_info_by_fd(fd, &mapInfo, &mapLength) == 0) {
+            if (std::strcmp(mapInfo.name, "rg_addrs") == 0) {
+                addrs.fd = fd;
+                continue;
+            }
+            if (std::strcmp(mapInfo.name, "rg_config") == 0) {
+                config.fd = fd;
+                continue;
+            }
+        }
+        ::close(fd);
+    }
+    if (addrs.fd < 0 || config.fd < 0)
+        return makeError("interface " + interface + ": the attached XDP program is not ringgate's (no rg_addrs map)");
+    return fillXdpMaps(addrs.fd, config.fd, addresses);
+}
+
+}  // namespace ringgate::bpf

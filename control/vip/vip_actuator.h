@@ -1,0 +1,27 @@
+// What the VIP manager's decisions act on: the component that answers ARP for a VIP.
+// The fast path implements it in production; KernelActuator (dataplane off) puts VIPs on
+// the host's interfaces. Calls come from the control thread while this node holds the
+// token, and must take effect before they return: the token leaves right after, and a
+// release that lingers would let two nodes answer for one VIP.
+#pragma once
+
+#include "common/ipv4.h"
+#include "control/vip/vip_table.h"
+
+namespace ringgate::vip {
+
+class VipActuator {
+public:
+    virtual ~VipActuator() = default;
+    // Start answering for `vip` and announce it (gratuitous ARPs, repeated per the timers).
+    // With probeFirst, first make sure no other host uses the address (seed 003's probe).
+    virtual void claim(Ipv4Address vip, bool probeFirst) = 0;
+    // Stop answering at once.
+    virtual void release(Ipv4Address vip) = 0;
+    // Already answering: announce again (after a partition heals).
+    virtual void announce(Ipv4Address vip) = 0;
+    // Byte rates of the VIPs answered here, for the load carriage.
+    virtual NodeLoad measuredLoad() = 0;
+};
+
+}  // namespace ringgate::vip

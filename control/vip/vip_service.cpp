@@ -1,0 +1,127 @@
+#include "control/vip/vip_service.h"
+
+#include <algorithm>
+
+#include "common/json_writer.h"
+#include "common/log.h"
+#include "control/vip/vip_codec.h"
+#include "control/vip/vip_commands.h"
+
+namespace ringgate::vip {
+
+using management::Format;
+using management::Reply;
+using management::Request;
+
+namespace {
+std::vector<NodeId> nodeIds(const config::Config& config) {
+    std::vector<NodeId> ids;
+    for (const config::Node& node : config.cluster.nodes) ids.push_back(node.id);
+    return ids;
+}
+}  // namespace
+
+LoadBalancing loadBalancingFrom(const config::Config&) { return LoadBalancing{}; }
+
+VipService::VipService(const config::Config& config, NodeId self, VipActuator& actuator)
+    : config_(config),
+      self_(self),
+      actuator_(actuator),
+      manager_(self, nodeIds(config), loadBalancingFrom(config)),
+      table_(initialTable(config)) {}
+
+void VipService::onTokenHeld(cluster::Time now, cluster::Carriages& carriages,
+                             const std::vector<NodeId>& members) {
+    ++counters_.tokenVisits;
+    // The train's copy is the cluster's truth; ours only stands in when the train has
+    // none yet (first token of a new ring) or carries one we cannot read.
+    if (const auto* bytes = carriages.find(cluster::carriage::kVipTable)) {
+        std::string error;
+        if (auto decoded = decodeVipTable(*bytes, error)) {
+            table_ = std::move(*decoded);
+        } else {
+            ++counters_.badCarriages;
+            RG_WARN(Vip, "undecodable VIP carriage (%s); continuing from table version %llu",
+                    error.c_str(), static_cast<unsigned long long>(table_.version));
+        }
+    }
+    if (const auto* bytes = carriages.find(cluster::carriage::kNodeLoad)) {
+        std::string error;
+        if (auto decoded = decodeLoadTable(*bytes, error))
+            loads_ = std::move(*decoded);
+        else
+            ++counters_.badCarriages;
+    }
+
+    bool grew = std::any_of(members.begin(), members.end(), [&](NodeId m) {
+        return std::find(membersAtLastVisit_.begin(), membersAtLastVisit_.end(), m) ==
+               membersAtLastVisit_.end();
+    }) && !membersAtLastVisit_.empty();
+    membersAtLastVisit_ = members;
+    members_ = members;
+
+    uint64_t before = table_.version;
+    auto effects = manager_.onToken(Clock::time_point{} + now, members, grew, actuator_.measuredLoad(),
+                                    table_, loads_);
+    apply(effects);
+    if (table_.version != before)
+        RG_DEBUG(Vip, "VIP table version %llu -> %llu", static_cast<unsigned long long>(before),
+                 static_cast<unsigned long long>(table_.version));
+    carriages.set(cluster::carriage::kVipTable, encodeVipTable(table_));
+    carriages.set(cluster::carriage::kNodeLoad, encodeLoadTable(loads_));
+}
+
+void VipService::onMembershipChanged(cluster::Time, const std::vector<NodeId>& members) {
+    members_ = members;
+    if (std::find(members.begin(), members.end(), self_) == members.end()) onLeftRing();
+}
+
+void VipService::onLeftRing() { apply(manager_.onLeftRing()); }
+
+void VipService::apply(const std::vector<Effect>& effects) {
+    for (const Effect& e : effects) {
+        RG_INFO(Vip, "%s %s%s", std::string(toString(e.kind)).c_str(), e.vip.toString().c_str(),
+                e.probeFirst ? " (probing first: no known owner)" : "");
+        switch (e.kind) {
+            case EffectKind::Claim: actuator_.claim(e.vip, e.probeFirst); break;
+            case EffectKind::Release: actuator_.release(e.vip); break;
+            case EffectKind::Announce: actuator_.announce(e.vip); break;
+        }
+    }
+}
+
+void VipService::registerCommands(management::CommandTable& commands) {
+    commands.add("vips", "vips               VIP table: current/preferred host, persistence, bytes/s",
+                 [this](const Request& request) { return view(request); });
+    auto handler = [this](const Request& request) { return command(request); };
+    commands.add("vip", std::string(kVipUsage), handler);
+    commands.add("drain", "drain NODE         the node gives away its VIPs and takes none", handler);
+    commands.add("undrain", "undrain NODE       the node may hold VIPs again", handler);
+}
+
+Reply VipService::view(const Request& request) const {
+    VipView v{self_, config_.cluster.configVersion, &table_, &loads_, members_, &manager_.answering()};
+    return renderVips(v, request.format);
+}
+
+Reply VipService::command(const Request& request) {
+    auto parsed = parseCommand(request.command, request.args);
+    if (!parsed) return Reply::error(request.format, parsed.error().message);
+    auto queued = manager_.queue(*parsed, table_, members_);
+    if (!queued) return Reply::error(request.format, "refused: " + queued.error().message);
+    std::string what = describe(*parsed);
+    RG_INFO(Vip, "operator: %s (applies at the next token visit)", what.c_str());
+    if (request.format == Format::Json) {
+        JsonWriter json;
+        json.beginObject()
+            .field("accepted", what)
+            .field("table_version", table_.version)
+            .field("config_version", config_.cluster.configVersion)
+            .endObject();
+        return {true, json.str() + "\n"};
+    }
+    return {true, "accepted: " + what + " (travels on the token from table version " +
+                      std::to_string(table_.version) + ")\n"};
+}
+
+}  // namespace ringgate::vip

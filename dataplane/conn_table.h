@@ -1,0 +1,117 @@
+// The connection table: every flow the gateway translates, found from either direction.
+//
+// An rte_hash (lock-free readers, RW_CONCURRENCY_LF; extendable buckets so that it fills
+// to its capacity) maps a FlowKey to a tagged entry index: the client's key (as the client
+// sends) and the back end's key (as the back end replies) both lead to one Connection.
+// Entries live in one array split into per-worker slices: the worker that creates a flow
+// owns its entry, is the only one that frees it (expiry), and takes free entries from its
+// own stack, so nothing on the packet path takes a lock. Freed hash slots and entries are
+// reused only after an RCU (rte_rcu_qsbr) grace period, so a reader on another worker that
+// still holds an entry never sees it recycled under it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/expected.h"
+#include "dataplane/flow.h"
+#include "dataplane/packet.h"
+
+struct rte_hash;
+struct rte_rcu_qsbr;
+struct rte_rcu_qsbr_dq;
+
+namespace ringgate::dataplane {
+
+struct alignas(64) Connection {
+    FlowKey forward;  // client -> VIP, as the client sends
+    FlowKey reverse;  // back end -> client (dnat) or NAT source (fullnat), as it replies
+    MacAddress clientMac;   // the L2 neighbour the client's packets came from
+    MacAddress backendMac;
+    uint16_t clientPort = 0;   // DPDK port ids
+    uint16_t backendPort = 0;
+    uint16_t service = 0;      // counter indices
+    uint16_t backend = 0;
+    uint16_t vip = 0;
+    std::atomic<uint32_t> lastSeenMs{0};
+    std::atomic<uint8_t> state{0};   // FlowState
+    std::atomic<uint8_t> inUse{0};   // written by the owner only
+};
+static_assert(sizeof(Connection) == 64);
+
+// Everything a new connection starts with; written before its keys become visible so that
+// no reader on another worker ever sees a half-filled entry.
+struct ConnectionInit {
+    FlowKey forward;
+    FlowKey reverse;
+    MacAddress clientMac;
+    MacAddress backendMac;
+    uint16_t clientPort = 0;
+    uint16_t backendPort = 0;
+    uint16_t service = 0;
+    uint16_t backend = 0;
+    uint16_t vip = 0;
+    FlowState state = FlowState::SynSent;
+    uint32_t nowMs = 0;
+};
+
+enum class InsertResult : uint8_t { Inserted, Full, ReverseTaken };
+
+struct ConnectionTableConfig {
+    std::string name = "rg_conn";
+    uint32_t capacity = 1u << 20;  // connections (each uses two hash keys)
+    unsigned owners = 1;           // workers
+};
+
+class ConnectionTable {
+public:
+    // `rcu` must have a thread slot per owner (thread id = owner index).
+    static Expected<std::unique_ptr<ConnectionTable>> create(const ConnectionTableConfig& config,
+                                                             rte_rcu_qsbr* rcu);
+    ~ConnectionTable();
+    ConnectionTable(const ConnectionTable&) = delete;
+    ConnectionTable& operator=(const ConnectionTable&) = delete;
+
+    struct Hit {
+        Connection* conn = nullptr;
+        bool fromBackend = false;  // matched the reverse key
+    };
+
+    // Looks up to 64 keys at once (bulk lookups with prefetching are what make the table
+    // fast); returns a bit mask of hits and fills `hits` for them.
+    uint64_t lookupBulk(const FlowKey* const* keys, unsigned count, Hit* hits) const;
+    Hit lookup(const FlowKey& key) const;
+    bool contains(const FlowKey& key) const;
+
+    // Owner-only: adds a connection under both keys. The caller checked that the forward
+    // key is new; a reverse key already in use (another flow's reply tuple) is refused so
+    // that fullnat can try another source port.
+    InsertResult insert(unsigned owner, const ConnectionInit& init, Connection** inserted = nullptr);
+    // Owner-only: removes both keys; the entry is reused after a grace period.
+    void remove(unsigned owner, Connection* conn);
+    // Owner-only: examines up to `budget` entries of the owner's slice from where the last
+    // call stopped and removes the expired ones; returns how many it removed.
+    unsigned expire(unsigned owner, uint32_t nowMs, const FlowTimeouts& timeouts, unsigned budget);
+    // Owner-only: returns entries whose grace period is over to the free stack.
+    void reclaim(unsigned owner);
+
+    size_t size() const;  // connections in use (all owners)
+    size_t capacity() const { return capacity_; }
+    size_t memoryBytes() const { return memoryBytes_; }
+
+private:
+    struct Owner;
+    ConnectionTable() = default;
+    static void freeEntry(void* self, void* element, unsigned count);
+    uint32_t indexOf(const Connection* conn) const { return static_cast<uint32_t>(conn - entries_); }
+
+    rte_hash* hash_ = nullptr;
+    Connection* entries_ = nullptr;
+    size_t capacity_ = 0;
+    size_t memoryBytes_ = 0;
+    std::vector<std::unique_ptr<Owner>> owners_;
+};
+
+}  // namespace ringgate::dataplane

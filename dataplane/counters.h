@@ -1,0 +1,42 @@
+// Per-worker counters: written by one worker only (no atomics' read-modify-write, no
+// shared cache lines), read live by the control thread for `ringgatectl stats`.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/drop_reason.h"
+#include "dataplane/snapshot.h"
+
+namespace ringgate::dataplane {
+
+// A single-writer counter: relaxed load + store compiles to a plain add, and the control
+// thread's concurrent read is well-defined (never torn).
+class Counter {
+public:
+    void add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> value_{0};
+};
+
+struct PortCounters {
+    Counter rxPackets, rxBytes, txPackets, txBytes;
+    Counter arpIn, arpReplies, arpRequestsSent, gratuitousArpsSent, icmpEchoReplies;
+    Counter drops[kDropReasonCount];
+};
+
+struct TrafficCounters {
+    Counter packets, bytes, newFlows;
+};
+
+struct alignas(64) WorkerCounters {
+    PortCounters ports[kMaxPorts];
+    TrafficCounters vips[kMaxVips];
+    TrafficCounters services[kMaxServices];
+    TrafficCounters backends[kMaxBackendSlots];
+    Counter loops, idleSleeps, expired;
+};
+
+}  // namespace ringgate::dataplane

@@ -1,0 +1,129 @@
+// The fast path of one gateway, as the control plane sees it: start it from the
+// configuration, tell it which VIPs this node owns and which back ends are alive, ask it
+// for gratuitous ARPs and counters. Every change is published to the workers as a new
+// snapshot under RCU: workers never stop and never see a half-made state.
+//
+// Thread model: every method is for the control thread (one thread); workers run on
+// their own lcores, or are driven by a test through worker(i).step().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "config/config.h"
+#include "dataplane/conn_table.h"
+#include "dataplane/maglev.h"
+#include "dataplane/neighbour_table.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/worker.h"
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace ringgate::dataplane {
+
+struct DataplaneOptions {
+    FlowTimeouts timeouts;
+    NeighbourTimers neighbourTimers;
+    uint32_t maglevSize = kMaglevDefaultSize;
+    std::string xdpProgram;    // AF_XDP ports: object file of the XDP program to load
+    bool launchWorkers = true; // false: the caller drives worker(i).step() (tests)
+};
+
+// Options for ringgated: the XDP program from $RINGGATE_XDP_PROGRAM, else the one built
+// beside this binary.
+DataplaneOptions defaultOptions();
+
+struct ServiceStats {
+    std::string name;
+    uint64_t packets = 0, bytes = 0, newFlows = 0;
+    double newFlowsPerSecond = 0;
+    size_t liveBackends = 0;
+};
+
+class Dataplane {
+public:
+    // Initialises the EAL (once per process), creates the configured ports, builds the
+    // first snapshot (static ownership, configured back ends) and launches the workers.
+    static Expected<std::unique_ptr<Dataplane>> start(const config::Config& config, config::NodeId self,
+                                                      DataplaneOptions options = {});
+    // Same on ports the caller created (the EAL already running), one per configured port.
+    static Expected<std::unique_ptr<Dataplane>> startOnPorts(const config::Config& config, config::NodeId self,
+                                                             std::vector<uint16_t> portIds,
+                                                             DataplaneOptions options = {});
+    ~Dataplane();
+    Dataplane(const Dataplane&) = delete;
+    Dataplane& operator=(const Dataplane&) = delete;
+
+    // VIPs this node answers ARP and ICMP for and accepts new flows on. Existing flows
+    // of a VIP no longer owned keep flowing until they end.
+    Expected<void> setOwnedVips(std::vector<Ipv4Address> vips);
+    const std::vector<Ipv4Address>& ownedVips() const { return owned_; }
+    // The live members of a pool: new flows use only these; flows already on a back end
+    // that stays live are untouched (Maglev), flows on a removed one keep their entry.
+    Expected<void> setLiveBackends(const std::string& pool, std::vector<config::Backend> live);
+    // Announces `vip` by gratuitous ARP on the port facing its subnet.
+    Expected<void> sendGratuitousArp(Ipv4Address vip);
+    // Resolves the MAC of `address` (an ARP request) ahead of the first flow.
+    Expected<void> sendArpRequest(Ipv4Address address);
+
+    // What the neighbour table holds for `address` (learned from ARP), if anything.
+    std::optional<MacAddress> neighbourOf(Ipv4Address address) const;
+    // Bytes of each configured VIP so far, summed over workers (the VIP load carriage).
+    std::vector<std::pair<Ipv4Address, uint64_t>> vipBytes() const;
+
+    std::string statsText() const;
+    std::string statsJson() const;
+    std::vector<ServiceStats> serviceStats() const;
+    // Sum of one port counter over workers, e.g. portDrops(0, DropReason::Truncated).
+    uint64_t portDrops(unsigned port, DropReason reason) const;
+
+    Worker& worker(unsigned i) { return *workers_[i]; }
+    unsigned workerCount() const { return static_cast<unsigned>(workers_.size()); }
+    ConnectionTable& connections() { return *table_; }
+    NeighbourTable& neighbours() { return *neighbours_; }
+    const Snapshot& snapshot() const { return *current_.load(); }
+    const std::vector<uint16_t>& portIds() const { return portIds_; }
+
+private:
+    Dataplane(const config::Config& config, config::NodeId self, DataplaneOptions options);
+    Expected<void> init(std::vector<uint16_t> portIds);
+    Expected<void> publish();
+    Expected<void> command(WorkerCommand command, Ipv4Address address);
+    void stopWorkers();
+    uint64_t sumPorts(unsigned port, Counter PortCounters::* field) const;
+
+    config::Config config_;
+    config::NodeId self_;
+    DataplaneOptions options_;
+    std::vector<uint16_t> portIds_;
+    std::vector<MacAddress> macs_;
+    std::vector<Ipv4Address> owned_;
+    LiveBackends live_;
+    BackendSlots slots_;
+
+    rte_rcu_qsbr* rcu_ = nullptr;
+    rte_mempool* pool_ = nullptr;       // mbufs for ports this object created
+    rte_mempool* controlPool_ = nullptr;  // mbufs for ARP the workers make
+    std::unique_ptr<ConnectionTable> table_;
+    std::unique_ptr<NeighbourTable> neighbours_;
+    std::atomic<const Snapshot*> current_{nullptr};
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<rte_ring*> commandRings_;
+    std::vector<unsigned> lcores_;
+    std::atomic<bool> stop_{false};
+    uint64_t tscEpoch_ = 0;
+    bool ownsPorts_ = false;
+
+    mutable std::chrono::steady_clock::time_point lastStatsAt_;
+    mutable std::vector<uint64_t> lastNewFlows_;
+};
+
+}  // namespace ringgate::dataplane

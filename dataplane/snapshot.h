@@ -1,0 +1,125 @@
+// What the workers need to know about the world, as one immutable value: the ports and
+// their addresses, the VIPs this node owns, the services on them with their live back
+// ends and Maglev tables. The control thread builds a new snapshot on every change and
+// publishes it under RCU (dataplane.cpp); workers never see a half-made one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "config/config.h"
+#include "dataplane/packet.h"
+
+namespace ringgate::dataplane {
+
+// Limits of the counter arrays (per worker); the configuration is checked against them.
+constexpr size_t kMaxPorts = 8;
+constexpr size_t kMaxVips = 256;
+constexpr size_t kMaxServices = 256;
+constexpr size_t kMaxBackendSlots = 1024;
+
+struct PortView {
+    uint16_t portId = 0;  // DPDK port id
+    MacAddress mac;
+    uint32_t primary = 0;  // this node's address on the port's subnet
+    uint32_t network = 0;
+    uint32_t mask = 0;
+    uint32_t natSource = 0;  // fullnat source address toward this subnet
+    // Sender address of the fast path's own ARP requests: an owned VIP of the subnet when
+    // there is one, so that the answers come back to the fast path (in AF_XDP mode, ARP
+    // addressed to the node's primary address belongs to the host), else the primary.
+    uint32_t arpSource = 0;
+    std::string name;
+    bool contains(uint32_t address) const { return (address & mask) == network; }
+};
+
+struct VipView {
+    uint32_t address = 0;
+    uint16_t counterIndex = 0;  // position in the configuration, stable across snapshots
+    uint8_t port = 0;           // index into Snapshot::ports of the port facing its subnet
+};
+
+struct BackendView {
+    uint32_t address = 0;
+    uint16_t port = 0;
+    uint16_t counterSlot = 0;
+    uint8_t egress = 0;  // index into Snapshot::ports
+};
+
+struct ServiceView {
+    uint32_t vip = 0;
+    uint16_t port = 0;
+    uint8_t proto = 0;
+    config::NatMode nat = config::NatMode::Dnat;
+    uint16_t counterIndex = 0;
+    uint16_t vipCounterIndex = 0;
+    std::vector<BackendView> backends;  // live ones only
+    std::vector<uint16_t> maglev;       // slot -> index into backends
+};
+
+// The fullnat source ports this node may use: its own block, so that the destination
+// port of a reply names the node that made the translation (seed 004, distributed NAT).
+struct PortBlock {
+    uint16_t first = 0;
+    uint16_t last = 0;
+};
+PortBlock natPortBlock(const config::Cluster& cluster, config::NodeId self);
+// Workers split the node's block so that they never pick the same port.
+PortBlock workerSlice(PortBlock block, unsigned worker, unsigned workers);
+
+struct Snapshot {
+    std::vector<PortView> ports;
+    std::vector<VipView> ownedVips;  // sorted by address
+    std::vector<ServiceView> services;
+    PortBlock natPorts;
+
+    const VipView* findOwnedVip(uint32_t address) const;
+    const ServiceView* findService(uint32_t vip, uint16_t port, uint8_t proto) const;
+    // The port whose subnet contains `address`, or -1.
+    int portFacing(uint32_t address) const;
+};
+
+// Back-end counter slots: a back end keeps its slot for the life of the process so that
+// its counters survive being removed and added back. Control thread only.
+class BackendSlots {
+public:
+    // The slot of (pool, address, port), assigned on first use; -1 when all are taken.
+    int slotFor(const std::string& pool, Ipv4Address address, uint16_t port);
+    struct Entry {
+        std::string pool;
+        Ipv4Address address;
+        uint16_t port = 0;
+    };
+    const std::vector<Entry>& entries() const { return entries_; }
+
+private:
+    std::vector<Entry> entries_;
+};
+
+using LiveBackends = std::map<std::string, std::vector<config::Backend>>;  // pool -> live members
+
+struct SnapshotInput {
+    const config::Config* config = nullptr;
+    config::NodeId self = 0;
+    std::vector<uint16_t> portIds;  // per configured port
+    std::vector<MacAddress> macs;   // per configured port
+    std::vector<Ipv4Address> ownedVips;
+    const LiveBackends* live = nullptr;
+    uint32_t maglevSize = 65537;
+};
+
+// Checks the input against the configuration (every owned VIP configured, every back end
+// reachable through a port) and builds the snapshot.
+Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots);
+
+// VIPs this node owns while the cluster does not yet decide: the ones whose preferred host
+// is this node, or all of them when the node is alone in the configuration.
+std::vector<Ipv4Address> staticOwnedVips(const config::Config& config, config::NodeId self);
+
+// The live set at start: every configured member of every pool.
+LiveBackends configuredBackends(const config::Config& config);
+
+}  // namespace ringgate::dataplane

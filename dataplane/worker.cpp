@@ -1,0 +1,413 @@
+#include "dataplane/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "dataplane/flow_hash.h"
+
+namespace ringgate::dataplane {
+
+namespace {
+// Expiry work per pass: a little while packets flow, more while idle, so that a full
+// table is swept every second or so without ever stalling a busy loop.
+constexpr unsigned kExpireBudgetBusy = 64;
+constexpr unsigned kExpireBudgetIdle = 1024;
+// Fullnat: source ports to try before giving up on a new flow.
+constexpr unsigned kNatPortAttempts = 16;
+// Idle passes spent spinning before the first sleep (keeps latency low under light load).
+constexpr unsigned kIdleSpins = 64;
+constexpr unsigned kCommandsPerPass = 16;
+
+Bytes frameOf(rte_mbuf* m) { return Bytes(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)); }
+
+FlowKey keyOf(const ParsedPacket& p) { return FlowKey{p.src, p.dst, p.srcPort, p.dstPort, p.proto}; }
+}  // namespace
+
+uint32_t clockMs(uint64_t tscEpoch) {
+    static const uint64_t cyclesPerMs = std::max<uint64_t>(rte_get_tsc_hz() / 1000, 1);
+    return static_cast<uint32_t>((rte_get_tsc_cycles() - tscEpoch) / cyclesPerMs);
+}
+
+uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip) {
+    return uint64_t{static_cast<uint8_t>(command)} << 40 | uint64_t{port & 0xff} << 32 | ip;
+}
+
+Worker::Worker(unsigned id, const WorkerShared& shared, rte_ring* commands)
+    : id_(id), shared_(shared), commands_(commands) {}
+
+void Worker::send(unsigned port, rte_mbuf* m) {
+    TxBuffer& buffer = tx_[port];
+    buffer.packets[buffer.count++] = m;
+    if (buffer.count == 2 * kBurst) flush();
+}
+
+void Worker::drop(unsigned port, rte_mbuf* m, DropReason reason) {
+    counters_.ports[port].drops[static_cast<size_t>(reason)].add();
+    rte_pktmbuf_free(m);
+}
+
+void Worker::flush() {
+    for (unsigned port = 0; port < shared_.portCount; ++port) {
+        TxBuffer& buffer = tx_[port];
+        if (buffer.count == 0) continue;
+        uint16_t sent = rte_eth_tx_burst(shared_.portIds[port], static_cast<uint16_t>(id_),
+                                         buffer.packets, buffer.count);
+        uint64_t bytes = 0;
+        for (uint16_t i = 0; i < sent; ++i) bytes += rte_pktmbuf_pkt_len(buffer.packets[i]);
+        counters_.ports[port].txPackets.add(sent);
+        counters_.ports[port].txBytes.add(bytes);
+        for (uint16_t i = sent; i < buffer.count; ++i) drop(port, buffer.packets[i], DropReason::TxFull);
+        buffer.count = 0;
+    }
+}
+
+void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uint32_t nowMs) {
+    ParsedPacket parsed[kBurst];
+    FlowKey keys[kBurst];
+    const FlowKey* keyPointers[kBurst];
+    uint8_t keyPacket[kBurst];
+    unsigned keyCount = 0;
+    PortCounters& pc = counters_.ports[port];
+    uint64_t rxBytes = 0;
+    for (unsigned i = 0; i < count && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(packets[i], void*));
+
+    for (unsigned i = 0; i < count; ++i) {
+        if (i + 4 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 4], void*));
+        rte_mbuf* m = packets[i];
+        ParsedPacket& p = parsed[i];
+        p = parsePacket(frameOf(m));
+        rxBytes += rte_pktmbuf_pkt_len(m);
+        if (p.error != DropReason::None) {
+            drop(port, m, p.error);
+            continue;
+        }
+        if (p.kind == PacketKind::Ipv4 && (p.proto == kProtoTcp || p.proto == kProtoUdp)) {
+            keys[keyCount] = keyOf(p);
+            keyPointers[keyCount] = &keys[keyCount];
+            keyPacket[keyCount++] = static_cast<uint8_t>(i);
+        } else if (p.kind == PacketKind::Arp) {
+            handleArp(port, m, p, nowMs);
+        } else if (p.kind == PacketKind::Ipv4 && p.proto == kProtoIcmp) {
+            handleIcmp(port, m, p);
+        } else {
+            drop(port, m, DropReason::NotOurs);
+        }
+    }
+    pc.rxPackets.add(count);
+    pc.rxBytes.add(rxBytes);
+    if (keyCount == 0) return;
+
+    ConnectionTable::Hit hits[kBurst];
+    uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
+    burstCreatedCount_ = 0;
+    for (unsigned k = 0; k < keyCount; ++k) {
+        unsigned i = keyPacket[k];
+        if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
+        else newFlow(port, packets[i], parsed[i], nowMs);
+    }
+}
+
+void Worker::forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
+                     uint32_t nowMs) {
+    unsigned in = fromBackend ? conn->backendPort : conn->clientPort;
+    if (p.ttl <= 1) {
+        drop(in, m, DropReason::TtlExceeded);
+        return;
+    }
+    if (p.proto == kProtoTcp) {
+        auto state = static_cast<FlowState>(conn->state.load(std::memory_order_relaxed));
+        // Most packets are plain segments of an established flow: no state to change.
+        if (state != FlowState::Established || (p.tcpFlags & (kTcpSyn | kTcpFin | kTcpRst))) {
+            FlowState next = nextState(state, !fromBackend, p.tcpFlags);
+            if (next != state) conn->state.store(static_cast<uint8_t>(next), std::memory_order_relaxed);
+        }
+    }
+    if (conn->lastSeenMs.load(std::memory_order_relaxed) != nowMs)
+        conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
+
+    Bytes frame = frameOf(m);
+    unsigned out;
+    if (!fromBackend) {
+        const FlowKey& r = conn->reverse;
+        rewriteFlow(frame, p, {r.dst, r.src, r.dstPort, r.srcPort});
+        out = conn->backendPort;
+        setEthernet(frame, conn->backendMac, snapshot_->ports[out].mac);
+    } else {
+        const FlowKey& f = conn->forward;
+        rewriteFlow(frame, p, {f.dst, f.src, f.dstPort, f.srcPort});
+        out = conn->clientPort;
+        setEthernet(frame, conn->clientMac, snapshot_->ports[out].mac);
+    }
+    uint32_t bytes = rte_pktmbuf_pkt_len(m);
+    counters_.services[conn->service].packets.add();
+    counters_.services[conn->service].bytes.add(bytes);
+    counters_.backends[conn->backend].packets.add();
+    counters_.backends[conn->backend].bytes.add(bytes);
+    counters_.vips[conn->vip].packets.add();
+    counters_.vips[conn->vip].bytes.add(bytes);
+    send(out, m);
+}
+
+bool Worker::resolveNeighbour(unsigned egress, uint32_t ip, uint32_t nowMs, MacAddress& mac) {
+    auto found = shared_.neighbours->lookup(ip, nowMs);
+    if (!found || found->needsRefresh) {
+        if (shared_.neighbours->shouldRequest(ip, nowMs)) sendArp(egress, ip, false);
+    }
+    if (!found) return false;
+    mac = found->mac;
+    return true;
+}
+
+void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
+    const Snapshot& snap = *snapshot_;
+    const VipView* vip = snap.findOwnedVip(p.dst);
+    if (!vip) {
+        drop(port, m, DropReason::NotOurs);
+        return;
+    }
+    const ServiceView* service = snap.findService(p.dst, p.dstPort, p.proto);
+    if (!service) {
+        drop(port, m, DropReason::NoService);
+        return;
+    }
+    if (p.proto == kProtoTcp && (p.tcpFlags & kTcpRst)) {
+        drop(port, m, DropReason::NotOurs);  // a reset for a flow we do not know: nothing to do
+        return;
+    }
+    if (service->backends.empty()) {
+        drop(port, m, DropReason::NoBackend);
+        return;
+    }
+    if (p.ttl <= 1) {
+        drop(port, m, DropReason::TtlExceeded);
+        return;
+    }
+    // Two packets of one new flow in the same burst both missed the bulk lookup: the
+    // second finds the entry the first created among this burst's new flows.
+    FlowKey forwardKey = keyOf(p);
+    for (unsigned i = 0; i < burstCreatedCount_; ++i) {
+        if (burstCreated_[i]->forward == forwardKey) {
+            forward(burstCreated_[i], false, m, p, nowMs);
+            return;
+        }
+    }
+    uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
+    uint16_t chosen = service->maglev[hash % service->maglev.size()];
+    const BackendView& backend = service->backends[chosen];
+    ConnectionInit init;
+    if (!resolveNeighbour(backend.egress, backend.address, nowMs, init.backendMac)) {
+        drop(port, m, DropReason::NoNeighbour);
+        return;
+    }
+    init.forward = forwardKey;
+    init.clientMac = MacAddress::load(rte_pktmbuf_mtod_offset(m, uint8_t*, 6));
+    init.clientPort = static_cast<uint16_t>(port);
+    init.backendPort = backend.egress;
+    init.service = service->counterIndex;
+    init.backend = backend.counterSlot;
+    init.vip = vip->counterIndex;
+    init.state = initialState(p.proto, p.tcpFlags);
+    init.nowMs = nowMs;
+
+    Connection* conn = nullptr;
+    InsertResult result = InsertResult::ReverseTaken;
+    if (service->nat == config::NatMode::Dnat) {
+        init.reverse = FlowKey{backend.address, p.src, backend.port, p.srcPort, p.proto};
+        result = shared_.table->insert(id_, init, &conn);
+    } else {
+        uint32_t span = uint32_t{natPorts_.last} - natPorts_.first + 1;
+        for (unsigned attempt = 0; attempt < kNatPortAttempts && result == InsertResult::ReverseTaken; ++attempt) {
+            uint16_t natPort = static_cast<uint16_t>(natPorts_.first + nextNatPort_);
+            if (++nextNatPort_ == span) nextNatPort_ = 0;
+            init.reverse = FlowKey{backend.address, snap.ports[backend.egress].natSource, backend.port,
+                                   natPort, p.proto};
+            result = shared_.table->insert(id_, init, &conn);
+        }
+    }
+    if (result != InsertResult::Inserted) {
+        drop(port, m, result == InsertResult::Full ? DropReason::TableFull : DropReason::NoNatPort);
+        return;
+    }
+    burstCreated_[burstCreatedCount_++] = conn;
+    counters_.services[init.service].newFlows.add();
+    counters_.backends[init.backend].newFlows.add();
+    counters_.vips[init.vip].newFlows.add();
+    forward(conn, false, m, p, nowMs);
+}
+
+void Worker::handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
+    const Snapshot& snap = *snapshot_;
+    const PortView& view = snap.ports[port];
+    PortCounters& pc = counters_.ports[port];
+    pc.arpIn.add();
+    Bytes frame = frameOf(m);
+    ArpFields arp = readArp(frame, p);
+    // Learn neighbours on the port's own subnet only: an ARP cannot teach us where an
+    // address of another subnet lives. Our own addresses are never learned.
+    if (view.contains(arp.senderIp) && arp.senderIp != view.primary && !snap.findOwnedVip(arp.senderIp))
+        shared_.neighbours->learn(arp.senderIp, arp.senderMac, nowMs);
+    if (arp.op == kArpRequest && arp.senderIp != arp.targetIp) {
+        const VipView* vip = snap.findOwnedVip(arp.targetIp);
+        bool ours = (vip && vip->port == port) || arp.targetIp == view.primary;
+        // Frames from a veth or a host stack are not padded to 60 bytes: grow the mbuf.
+        if (ours && frame.size() < kMinFrameLen &&
+            rte_pktmbuf_append(m, static_cast<uint16_t>(kMinFrameLen - frame.size())))
+            frame = frameOf(m);
+        if (ours && frame.size() >= kMinFrameLen) {
+            ArpFields request = arp;
+            size_t len = writeArpReply(frame, request, view.mac);
+            rte_pktmbuf_data_len(m) = static_cast<uint16_t>(len);
+            rte_pktmbuf_pkt_len(m) = static_cast<uint32_t>(len);
+            pc.arpReplies.add();
+            send(port, m);
+            return;
+        }
+    }
+    rte_pktmbuf_free(m);  // consumed (learned from, or not about us)
+}
+
+void Worker::handleIcmp(unsigned port, rte_mbuf* m, const ParsedPacket& p) {
+    const Snapshot& snap = *snapshot_;
+    Bytes frame = frameOf(m);
+    if (p.icmpType == kIcmpEchoRequest) {
+        if (!snap.findOwnedVip(p.dst)) {
+            drop(port, m, DropReason::NotOurs);
+            return;
+        }
+        makeIcmpEchoReply(frame, p);
+        counters_.ports[port].icmpEchoReplies.add();
+        send(port, m);
+        return;
+    }
+    if (!isIcmpError(p.icmpType)) {
+        drop(port, m, DropReason::UnsupportedIcmp);
+        return;
+    }
+    auto quoted = parseQuotedFlow(frame, p);
+    if (!quoted) {
+        drop(port, m, DropReason::UnsupportedIcmp);
+        return;
+    }
+    // The quoted datagram is one we sent; the flow key of its direction of arrival is the
+    // quoted one with source and destination swapped.
+    FlowKey key{quoted->dst, quoted->src, quoted->dstPort, quoted->srcPort, quoted->proto};
+    auto hit = shared_.table->lookup(key);
+    if (!hit.conn) {
+        drop(port, m, DropReason::NotOurs);
+        return;
+    }
+    if (p.ttl <= 1) {
+        drop(port, m, DropReason::TtlExceeded);
+        return;
+    }
+    Connection* conn = hit.conn;
+    // About what we sent to the client: tell the back end, quoting what it had sent us.
+    // About what we sent to the back end: tell the client, quoting what it had sent us.
+    const FlowKey& original = hit.fromBackend ? conn->forward : conn->reverse;
+    FlowRewrite newQuoted{original.src, original.dst, original.srcPort, original.dstPort};
+    rewriteIcmpError(frame, p, *quoted, newQuoted, original.dst, original.src);
+    unsigned out = hit.fromBackend ? conn->clientPort : conn->backendPort;
+    setEthernet(frame, hit.fromBackend ? conn->clientMac : conn->backendMac, snap.ports[out].mac);
+    send(out, m);
+}
+
+void Worker::sendArp(unsigned port, uint32_t targetIp, bool gratuitous) {
+    rte_mbuf* m = rte_pktmbuf_alloc(shared_.pool);
+    if (!m) {
+        counters_.ports[port].drops[static_cast<size_t>(DropReason::TxFull)].add();
+        return;
+    }
+    const PortView& view = snapshot_->ports[port];
+    uint8_t* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kMinFrameLen));
+    Bytes frame(data, kMinFrameLen);
+    if (gratuitous) {
+        writeGratuitousArp(frame, view.mac, targetIp);
+        counters_.ports[port].gratuitousArpsSent.add();
+    } else {
+        writeArpRequest(frame, view.mac, view.arpSource, targetIp);
+        counters_.ports[port].arpRequestsSent.add();
+    }
+    send(port, m);
+}
+
+void Worker::runCommands(uint32_t nowMs) {
+    (void)nowMs;
+    if (!commands_) return;
+    uint64_t commands[kCommandsPerPass];
+    unsigned n = rte_ring_dequeue_burst_elem(commands_, commands, sizeof(uint64_t), kCommandsPerPass, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        auto type = static_cast<WorkerCommand>(commands[i] >> 40);
+        unsigned port = static_cast<unsigned>(commands[i] >> 32 & 0xff);
+        uint32_t ip = static_cast<uint32_t>(commands[i]);
+        if (port >= snapshot_->ports.size()) continue;
+        sendArp(port, ip, type == WorkerCommand::GratuitousArp);
+    }
+}
+
+unsigned Worker::poll(uint32_t nowMs) {
+    snapshot_ = shared_.snapshot->load(std::memory_order_acquire);
+    if (natPorts_.last == 0) {
+        natPorts_ = workerSlice(snapshot_->natPorts, id_, shared_.workers);
+    }
+    unsigned received = 0;
+    rte_mbuf* packets[kBurst];
+    for (unsigned port = 0; port < shared_.portCount; ++port) {
+        uint16_t n = rte_eth_rx_burst(shared_.portIds[port], static_cast<uint16_t>(id_), packets, kBurst);
+        if (n == 0) continue;
+        received += n;
+        processBurst(port, packets, n, nowMs);
+    }
+    runCommands(nowMs);
+    flush();
+    counters_.expired.add(shared_.table->expire(id_, nowMs, shared_.timeouts,
+                                                received ? kExpireBudgetBusy : kExpireBudgetIdle));
+    shared_.table->reclaim(id_);
+    counters_.loops.add();
+    return received;
+}
+
+unsigned Worker::step(uint32_t nowMs) {
+    rte_rcu_qsbr_thread_online(shared_.rcu, id_);
+    unsigned received = poll(nowMs);
+    rte_rcu_qsbr_quiescent(shared_.rcu, id_);
+    rte_rcu_qsbr_thread_offline(shared_.rcu, id_);
+    return received;
+}
+
+void Worker::run(const std::atomic<bool>& stop) {
+    rte_rcu_qsbr_thread_online(shared_.rcu, id_);
+    unsigned idlePasses = 0;
+    uint32_t sleepUs = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+        uint32_t nowMs = clockMs(shared_.tscEpoch);
+        unsigned received = poll(nowMs);
+        rte_rcu_qsbr_quiescent(shared_.rcu, id_);
+        if (received > 0 || !shared_.idleBackoff) {
+            idlePasses = 0;
+            sleepUs = 0;
+            continue;
+        }
+        if (++idlePasses < kIdleSpins) continue;
+        // Idle: sleep, doubling up to the configured maximum. Offline while asleep so that
+        // the control thread's RCU synchronisation does not wait for us.
+        sleepUs = sleepUs == 0 ? 1 : std::min(sleepUs * 2, shared_.idleSleepMaxUs);
+        rte_rcu_qsbr_thread_offline(shared_.rcu, id_);
+        timespec pause{0, static_cast<long>(sleepUs) * 1000};
+        nanosleep(&pause, nullptr);
+        rte_rcu_qsbr_thread_online(shared_.rcu, id_);
+        counters_.idleSleeps.add();
+    }
+    rte_rcu_qsbr_thread_offline(shared_.rcu, id_);
+}
+
+}  // namespace ringgate::dataplane

@@ -1,0 +1,102 @@
+// One fast-path worker (a DPDK lcore): RX burst -> classify -> act -> TX burst over every
+// port's queue `id`, with state of its own (counters, TX buffers, a slice of the
+// connection table and of the fullnat port block). Nothing in the loop locks, allocates
+// (beyond mbufs from their pool), blocks or logs; an idle worker sleeps with a growing
+// back-off so that an idle gateway uses almost no CPU.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/conn_table.h"
+#include "dataplane/counters.h"
+#include "dataplane/neighbour_table.h"
+#include "dataplane/packet.h"
+#include "dataplane/snapshot.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace ringgate::dataplane {
+
+// What all workers share, owned by the Dataplane.
+struct WorkerShared {
+    ConnectionTable* table = nullptr;
+    NeighbourTable* neighbours = nullptr;
+    const std::atomic<const Snapshot*>* snapshot = nullptr;
+    rte_rcu_qsbr* rcu = nullptr;
+    rte_mempool* pool = nullptr;  // for packets the worker makes (ARP)
+    FlowTimeouts timeouts;
+    uint16_t portIds[kMaxPorts] = {};
+    unsigned portCount = 0;
+    unsigned workers = 1;
+    bool idleBackoff = true;
+    uint32_t idleSleepMaxUs = 1000;
+    uint64_t tscEpoch = 0;  // every worker's clock counts milliseconds from here
+};
+
+// Commands from the control thread, through a single-producer single-consumer ring.
+enum class WorkerCommand : uint8_t { GratuitousArp = 1, ArpRequest = 2 };
+
+class Worker {
+public:
+    static constexpr unsigned kBurst = 32;
+
+    Worker(unsigned id, const WorkerShared& shared, rte_ring* commands);
+
+    // The lcore loop: runs until `stop`, reporting RCU quiescent states every pass and
+    // going offline while it sleeps.
+    void run(const std::atomic<bool>& stop);
+
+    // One pass with the thread already online: poll every port once, run commands,
+    // expire a little. Returns the packets received. Tests and benchmarks drive this with
+    // their own clock.
+    unsigned poll(uint32_t nowMs);
+    // One pass for a thread that is not a launched worker: online, poll, quiescent, offline.
+    unsigned step(uint32_t nowMs);
+
+    // The packet path on mbufs received on snapshot port `port` (exposed for benchmarks).
+    void processBurst(unsigned port, rte_mbuf** packets, unsigned count, uint32_t nowMs);
+    void flush();
+
+    const WorkerCounters& counters() const { return counters_; }
+    unsigned id() const { return id_; }
+
+private:
+    struct TxBuffer {
+        uint16_t count = 0;
+        rte_mbuf* packets[2 * kBurst];
+    };
+
+    void handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    void handleIcmp(unsigned port, rte_mbuf* m, const ParsedPacket& p);
+    void forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
+                 uint32_t nowMs);
+    void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    void runCommands(uint32_t nowMs);
+    void sendArp(unsigned port, uint32_t targetIp, bool gratuitous);
+    void send(unsigned port, rte_mbuf* m);
+    void drop(unsigned port, rte_mbuf* m, DropReason reason);
+    bool resolveNeighbour(unsigned egress, uint32_t ip, uint32_t nowMs, MacAddress& mac);
+
+    unsigned id_;
+    WorkerShared shared_;
+    rte_ring* commands_;
+    const Snapshot* snapshot_ = nullptr;  // valid during one pass
+    PortBlock natPorts_;
+    uint32_t nextNatPort_ = 0;
+    TxBuffer tx_[kMaxPorts];
+    Connection* burstCreated_[kBurst];  // flows created while handling the current burst
+    unsigned burstCreatedCount_ = 0;
+    WorkerCounters counters_;
+};
+
+// Milliseconds since `tscEpoch`, the clock of workers and of the control side's views.
+uint32_t clockMs(uint64_t tscEpoch);
+
+// Packs a command for the worker's ring (one 64-bit element).
+uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip);
+
+}  // namespace ringgate::dataplane

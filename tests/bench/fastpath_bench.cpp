@@ -1,0 +1,410 @@
+// fastpath_bench: what one fast-path worker costs per packet, beside DPDK's own testpmd
+// io forwarding measured in the same run.
+//
+//   fastpath_bench [--flows N] [--rounds R] [--passes P] [--no-testpmd]
+//
+// In-memory I/O: two net_ring ports (external, internal) whose rings this program fills
+// with 64-byte TCP frames and empties again. Only the worker's pass (rx burst, classify,
+// table lookup, NAT, tx burst, amortised expiry) is inside the timed window; building the
+// frames is not. Phases:
+//   1. new connections: SYNs of N distinct flows (a quarter fullnat, the rest dnat),
+//   2. established flows: random flows out of N, both directions, R rounds, median,
+//   3. io baseline: the same rings forwarded without processing (our own loop),
+//   4. dpdk-testpmd --forward-mode=io on net_ring and on net_null (separate processes).
+// The last line is one JSON object.
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "common/cli.h"
+#include "common/json_writer.h"
+#include "config/loader.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/eal.h"
+
+using namespace ringgate;
+using namespace ringgate::dataplane;
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: fastpath_bench [--flows N] [--rounds R] [--passes P] [--no-testpmd]
+
+Measures cycles per packet of the ringgate fast path on in-memory ports beside
+dpdk-testpmd io forwarding, new connections per second, and memory per flow.
+
+  --flows N      connections in the table (default 1048576)
+  --rounds R     established-flow rounds; the median is reported (default 5)
+  --passes P     worker passes per round, 64 packets each (default 40000)
+  --no-testpmd   skip the dpdk-testpmd baselines
+  --hugepages    run the EAL on hugepages (reserve them first); default --no-huge
+)";
+
+constexpr unsigned kBurst = 32;
+constexpr unsigned kBackends = 32;
+constexpr uint32_t kVip = 0xC6120064;        // 198.18.0.100
+constexpr uint32_t kClientBase = 0x64400000;  // 100.64.0.0/10: clients behind a router
+
+struct Flow {
+    FlowKey forward;
+    FlowKey reverse;
+};
+
+// A 60-byte TCP frame (64 on the wire) with valid checksums.
+void writeFrame(uint8_t* p, const FlowKey& key, uint8_t flags) {
+    std::memset(p, 0, 60);
+    p[0] = 0x02;
+    p[5] = 0x01;
+    p[6] = 0x02;
+    p[11] = 0xc1;
+    store16(p + 12, kEtherTypeIpv4);
+    uint8_t* ip = p + 14;
+    ip[0] = 0x45;
+    store16(ip + 2, 40);
+    ip[8] = 64;
+    ip[9] = kProtoTcp;
+    store32(ip + 12, key.src);
+    store32(ip + 16, key.dst);
+    store16(ip + 10, internetChecksum(ConstBytes(ip, 20)));
+    uint8_t* tcp = ip + 20;
+    store16(tcp, key.srcPort);
+    store16(tcp + 2, key.dstPort);
+    tcp[12] = 0x50;
+    tcp[13] = flags;
+    store16(tcp + 14, 65535);
+    uint8_t pseudo[12];
+    store32(pseudo, key.src);
+    store32(pseudo + 4, key.dst);
+    pseudo[8] = 0;
+    pseudo[9] = kProtoTcp;
+    store16(pseudo + 10, 20);
+    uint32_t sum = checksumPartial(ConstBytes(pseudo, 12));
+    store16(tcp + 16, static_cast<uint16_t>(~checksumFold(checksumPartial(ConstBytes(tcp, 20), sum))));
+}
+
+struct Rig {
+    rte_ring* rx[2] = {};
+    rte_ring* tx[2] = {};
+    uint16_t ports[2] = {};
+    rte_mempool* pool = nullptr;
+    std::vector<rte_mbuf*> spare;
+
+    rte_mbuf* take() {
+        if (!spare.empty()) {
+            rte_mbuf* m = spare.back();
+            spare.pop_back();
+            return m;
+        }
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (m) rte_pktmbuf_append(m, 60);
+        return m;
+    }
+    void fill(unsigned port, const FlowKey* keys, unsigned count, uint8_t flags) {
+        for (unsigned i = 0; i < count; ++i) {
+            rte_mbuf* m = take();
+            if (!m) return;
+            m->data_len = 60;
+            m->pkt_len = 60;
+            writeFrame(rte_pktmbuf_mtod(m, uint8_t*), keys[i], flags);
+            rte_ring_enqueue(rx[port], m);
+        }
+    }
+    // Takes back what the ports sent (the mbufs are reused, never freed).
+    unsigned collect() {
+        unsigned n = 0;
+        for (unsigned p = 0; p < 2; ++p) {
+            void* m;
+            while (rte_ring_dequeue(tx[p], &m) == 0) {
+                spare.push_back(static_cast<rte_mbuf*>(m));
+                ++n;
+            }
+        }
+        return n;
+    }
+};
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values.empty() ? 0 : values[values.size() / 2];
+}
+
+// dpdk-testpmd io forwarding on `vdevs` for a few seconds; returns its cycles/packet.
+double testpmdCyclesPerPacket(const std::string& vdevs, const std::string& extra) {
+    std::string command = "(sleep 4; echo) | timeout 60 dpdk-testpmd -l 0,1 --no-huge -m 512 --no-pci "
+                          "--file-prefix rgbench-tp" + std::to_string(::getpid()) + " " + vdevs +
+                          " -- --forward-mode=io --record-core-cycles --total-num-mbufs=8192 " + extra +
+                          " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return 0;
+    char line[512];
+    double cycles = 0;
+    while (std::fgets(line, sizeof line, pipe)) {
+        const char* at = std::strstr(line, "CPU cycles/packet=");
+        if (at) cycles = std::atof(at + std::strlen("CPU cycles/packet="));
+    }
+    ::pclose(pipe);
+    return cycles;
+}
+
+std::string configYaml(uint32_t flows) {
+    std::string yaml = R"(
+cluster:
+  name: bench
+  config_version: 1
+  nodes:
+    - { id: 1, addresses: { external: 198.18.0.1, internal: 198.19.0.1 } }
+subnets:
+  - { name: external, prefix: 198.18.0.0/24, vips: [ { address: 198.18.0.100 } ] }
+  - { name: internal, prefix: 198.19.0.0/24, vips: [ { address: 198.19.0.100 } ] }
+pools:
+  - name: farm
+    backends:
+)";
+    for (unsigned b = 0; b < kBackends; ++b)
+        yaml += "      - { address: 198.19.0." + std::to_string(10 + b) + ", port: 8080 }\n";
+    yaml += R"(services:
+  - { name: dnat, vip: 198.18.0.100, port: 80, protocol: tcp, pool: farm, nat: dnat }
+  - { name: fullnat, vip: 198.18.0.100, port: 81, protocol: tcp, pool: farm, nat: fullnat }
+dataplane:
+  lcores: [1]
+  tables: { connections: )" + std::to_string(flows) + R"(, neighbours: 256 }
+  ports:
+    - { name: ext, subnet: external, driver: ring }
+    - { name: int, subnet: internal, driver: ring }
+)";
+    return yaml;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto args = cli::parse(argc, argv, {{"flows", "rounds", "passes"}, {"no-testpmd", "hugepages", "help"}});
+    if (!args) {
+        std::fprintf(stderr, "fastpath_bench: %s\n", args.error().message.c_str());
+        return 2;
+    }
+    if (args->has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    uint32_t flows = static_cast<uint32_t>(std::stoul(args->option("flows").value_or("1048576")));
+    unsigned rounds = static_cast<unsigned>(std::stoul(args->option("rounds").value_or("5")));
+    unsigned passes = static_cast<unsigned>(std::stoul(args->option("passes").value_or("40000")));
+    if (flows < 1024) {
+        std::fprintf(stderr, "fastpath_bench: --flows must be at least 1024\n");
+        return 2;
+    }
+
+    // Memory: up to ~640 bytes per flow (entry, four hash slots with buckets, free-slot ring and
+    // RCU queues) plus pools.
+    uint64_t memoryMb = 512 + uint64_t{flows} * 640 / (1 << 20);
+    std::vector<std::string> eal = {"fastpath_bench", "-l", "0", "-m", std::to_string(memoryMb),
+                                    "--no-pci", "--no-telemetry", "--file-prefix",
+                                    "rgbench" + std::to_string(::getpid()), "--log-level", "lib.eal:error"};
+    // Without hugepages (the default, as in the tests) every table access may also miss
+    // the TLB; --hugepages shows what 2 MB pages buy (they must be reserved beforehand).
+    if (args->has("hugepages")) {
+        eal.push_back("--in-memory");
+    } else {
+        eal.insert(eal.end(), {"--no-huge", "--no-shconf"});
+    }
+    if (auto ok = initEal(eal); !ok) {
+        std::fprintf(stderr, "fastpath_bench: %s\n", ok.error().message.c_str());
+        return 1;
+    }
+    auto loaded = config::loadString(configYaml(flows), "bench.yaml");
+    if (!loaded.config) {
+        std::fprintf(stderr, "fastpath_bench: %s\n", loaded.errors[0].toString().c_str());
+        return 1;
+    }
+
+    Rig rig;
+    rig.pool = rte_pktmbuf_pool_create("bench_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    std::vector<uint16_t> portIds;
+    for (unsigned p = 0; p < 2; ++p) {
+        std::string name = "bench" + std::to_string(p);
+        rig.rx[p] = rte_ring_create((name + "rx").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rig.tx[p] = rte_ring_create((name + "tx").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        int id = rte_eth_from_rings(name.c_str(), &rig.rx[p], 1, &rig.tx[p], 1, 0);
+        if (id < 0 || !rig.pool) {
+            std::fprintf(stderr, "fastpath_bench: ring ports: %s\n", rte_strerror(rte_errno));
+            return 1;
+        }
+        rig.ports[p] = static_cast<uint16_t>(id);
+        portIds.push_back(rig.ports[p]);
+    }
+
+    rte_malloc_socket_stats before{}, after{};
+    rte_malloc_get_socket_stats(0, &before);
+    DataplaneOptions options;
+    options.launchWorkers = false;
+    options.timeouts.synMs = options.timeouts.establishedMs = 3'600'000;
+    auto started = Dataplane::startOnPorts(*loaded.config, 1, portIds, options);
+    if (!started) {
+        std::fprintf(stderr, "fastpath_bench: %s\n", started.error().message.c_str());
+        return 1;
+    }
+    Dataplane& dp = **started;
+    rte_malloc_get_socket_stats(0, &after);
+    auto learnBackends = [&](uint32_t at) {
+        for (unsigned b = 0; b < kBackends; ++b)
+            dp.neighbours().learn(0xC613000A + b, MacAddress{{0x02, 0, 0, 0, 1, static_cast<uint8_t>(b)}}, at);
+    };
+    learnBackends(1);
+    Worker& worker = dp.worker(0);
+    uint64_t hz = rte_get_tsc_hz();
+    uint32_t now = 2;
+    worker.step(now);
+    rig.collect();  // start-up ARP requests
+
+    // ---- 1. New connections --------------------------------------------------------
+    // Filled twice: the first fill touches the table's memory for the first time (page
+    // faults without hugepages), then every entry expires; the second fill is measured,
+    // on a table in its steady state (entries and hash slots recycled through RCU).
+    std::vector<Flow> table(flows);
+    // A quarter fullnat, at most half of what the source ports allow (one NAT source address,
+    // kBackends back ends, about 64 K ports each): beyond that fullnat runs out of ports.
+    uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * 64000 / 2);
+    double newCycles[2] = {0, 0};
+    uint32_t created[2] = {0, 0};
+    std::vector<FlowKey> keys(kBurst);
+    auto fill = [&](bool measure) {
+        for (uint32_t base = 0; base < flows; base += kBurst) {
+            unsigned count = std::min<uint32_t>(kBurst, flows - base);
+            int kind = base < fullnatFlows ? 1 : 0;
+            for (unsigned i = 0; i < count; ++i) {
+                uint32_t f = base + i;
+                keys[i] = FlowKey{kClientBase + f / 50000, kVip, static_cast<uint16_t>(10000 + f % 50000),
+                                  static_cast<uint16_t>(kind ? 81 : 80), kProtoTcp};
+            }
+            rig.fill(0, keys.data(), count, kTcpSyn);
+            uint64_t t0 = rte_rdtsc_precise();
+            worker.step(now);
+            uint64_t t1 = rte_rdtsc_precise();
+            rig.collect();
+            if (!measure) continue;
+            newCycles[kind] += static_cast<double>(t1 - t0);
+            for (unsigned i = 0; i < count; ++i) {
+                auto hit = dp.connections().lookup(keys[i]);
+                if (!hit.conn) continue;
+                table[base + i] = Flow{keys[i], hit.conn->reverse};
+                ++created[kind];
+            }
+        }
+    };
+    fill(false);
+    now += options.timeouts.synMs + 1;
+    while (dp.connections().size() > 0) worker.step(now);
+    learnBackends(now);  // the hour that passed aged the neighbours out too
+    fill(true);
+    if (created[0] + created[1] != flows) {
+        std::fprintf(stderr, "fastpath_bench: only %u of %u connections were created\n%s",
+                     created[0] + created[1], flows, dp.statsText().c_str());
+        return 1;
+    }
+    double dnatNewPerSec = static_cast<double>(hz) / (newCycles[0] / created[0]);
+    double fullnatNewPerSec = static_cast<double>(hz) / (newCycles[1] / created[1]);
+
+    // ---- 2. Established flows, and 3. the io baseline on the same rings --------------
+    std::mt19937 random(42);
+    std::uniform_int_distribution<uint32_t> pick(0, flows - 1);
+    std::vector<FlowKey> forwardKeys(kBurst), reverseKeys(kBurst);
+    auto prepare = [&] {
+        for (unsigned i = 0; i < kBurst; ++i) {
+            forwardKeys[i] = table[pick(random)].forward;
+            reverseKeys[i] = table[pick(random)].reverse;
+        }
+        rig.fill(0, forwardKeys.data(), kBurst, kTcpAck);
+        rig.fill(1, reverseKeys.data(), kBurst, kTcpAck);
+    };
+    // The fixed cost of a pass with nothing to do (RCU, commands, expiry, reclaim).
+    uint64_t emptyStart = rte_rdtsc_precise();
+    for (unsigned p = 0; p < 10000; ++p) worker.step(now);
+    double emptyPass = static_cast<double>(rte_rdtsc_precise() - emptyStart) / 10000;
+    std::vector<double> established, io;
+    // Each pass is timed alone and a round reports its median pass: on a shared machine a
+    // pass that lost the CPU to another process would otherwise count its whole time slice.
+    std::vector<double> passCycles(passes);
+    auto medianPass = [&](auto&& body) {
+        for (unsigned p = 0; p < passes; ++p) {
+            prepare();
+            uint64_t t0 = rte_rdtsc_precise();
+            body();
+            passCycles[p] = static_cast<double>(rte_rdtsc_precise() - t0);
+            unsigned packets = rig.collect();
+            passCycles[p] /= std::max(packets, 1u);
+        }
+        return median(passCycles);
+    };
+    for (unsigned r = 0; r < rounds; ++r) {
+        established.push_back(medianPass([&] { worker.step(now); }));
+        rte_mbuf* burst[kBurst];
+        io.push_back(medianPass([&] {
+            for (unsigned port = 0; port < 2; ++port) {
+                uint16_t n = rte_eth_rx_burst(rig.ports[port], 0, burst, kBurst);
+                uint16_t sent = rte_eth_tx_burst(rig.ports[1 - port], 0, burst, n);
+                for (uint16_t i = sent; i < n; ++i) rte_pktmbuf_free(burst[i]);
+            }
+        }));
+    }
+    uint64_t forwarded = 0;
+    for (auto& s : dp.serviceStats()) forwarded += s.packets;
+    double cyclesPerPacket = median(established);
+    double ioCycles = median(io);
+    double heapPerFlow = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / flows;
+    double tablePerFlow = static_cast<double>(dp.connections().memoryBytes()) / flows;
+
+    double testpmdRing = 0, testpmdNull = 0;
+    if (!args->has("no-testpmd")) {
+        testpmdRing = testpmdCyclesPerPacket("--vdev net_ring0 --vdev net_ring1", "--tx-first");
+        testpmdNull = testpmdCyclesPerPacket("--vdev net_null0 --vdev net_null1", "");
+    }
+
+    double mhz = static_cast<double>(hz) / 1e6;
+    std::printf("fast path, %u flows in the table (%u fullnat, %u dnat), 64-byte TCP, TSC %.0f MHz, %s\n", flows,
+                created[1], created[0], mhz, args->has("hugepages") ? "hugepages" : "no hugepages");
+    std::printf("  new connections, dnat      %10.0f /s per core (%.0f cycles each)\n", dnatNewPerSec,
+                newCycles[0] / created[0]);
+    std::printf("  new connections, fullnat   %10.0f /s per core (%.0f cycles each)\n", fullnatNewPerSec,
+                newCycles[1] / created[1]);
+    std::printf("  established flows          %10.1f cycles/packet  %6.2f Mpps/core (median pass, median of %u rounds)\n",
+                cyclesPerPacket, mhz / cyclesPerPacket, rounds);
+    std::printf("  empty worker pass          %10.0f cycles\n", emptyPass);
+    std::printf("  io baseline, same rings    %10.1f cycles/packet  %6.2f Mpps/core\n", ioCycles, mhz / ioCycles);
+    if (testpmdRing > 0 || testpmdNull > 0) {
+        std::printf("  dpdk-testpmd io, net_ring  %10.1f cycles/packet\n", testpmdRing);
+        std::printf("  dpdk-testpmd io, net_null  %10.1f cycles/packet\n", testpmdNull);
+    }
+    std::printf("  memory per flow            %10.0f bytes (table estimate), %.0f bytes (DPDK heap, incl. pools)\n",
+                tablePerFlow, heapPerFlow);
+    std::printf("  packets forwarded          %10llu\n", static_cast<unsigned long long>(forwarded));
+
+    JsonWriter json;
+    json.beginObject()
+        .field("flows", static_cast<uint64_t>(flows))
+        .field("established_cycles_per_packet", cyclesPerPacket)
+        .field("established_mpps_per_core", mhz / cyclesPerPacket)
+        .field("io_baseline_cycles_per_packet", ioCycles)
+        .field("testpmd_io_net_ring_cycles_per_packet", testpmdRing)
+        .field("testpmd_io_net_null_cycles_per_packet", testpmdNull)
+        .field("new_connections_per_second_dnat", dnatNewPerSec)
+        .field("new_connections_per_second_fullnat", fullnatNewPerSec)
+        .field("memory_bytes_per_flow_table", tablePerFlow)
+        .field("memory_bytes_per_flow_heap", heapPerFlow)
+        .field("tsc_mhz", mhz)
+        .field("hugepages", args->has("hugepages"))
+        .endObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+}
