@@ -14,13 +14,14 @@ extern char** environ;
 
 namespace ringgate::registry {
 
-Expected<int> runProgram(const std::vector<std::string>& argv) {
+Expected<int> runProgram(const std::vector<std::string>& argv, bool quietErrors) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (quietErrors) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid = 0;
     int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -47,14 +48,21 @@ Expected<void> AddressControl::take() const {
     // Unsolicited ARP: neighbours that cached the old primary's MAC learn ours now. The
     // first one goes out at once; arping then lingers a second, so it runs on its own
     // thread while the registry already serves.
-    std::thread([argv = std::vector<std::string>{"arping", "-q", "-U", "-c", "2", "-w", "1", "-I", interface_,
+    // Three, a second apart: a neighbour ignores an update within a second (locktime) of
+    // its last one.
+    std::thread([argv = std::vector<std::string>{"arping", "-q", "-U", "-c", "3", "-w", "3", "-I", interface_,
                                                   address_.toString()}] { (void)runProgram(argv); })
         .detach();
     return {};
 }
 
+void AddressControl::forgetNeighbour() const {
+    (void)runProgram({"ip", "-4", "neigh", "flush", "to", address_.toString(), "dev", interface_}, true);
+}
+
 Expected<void> AddressControl::release() const {
-    auto removed = runProgram({"ip", "-4", "addr", "del", address_.toString() + "/32", "dev", interface_});
+    // Usually not there (nothing to release): that failure is expected and quiet.
+    auto removed = runProgram({"ip", "-4", "addr", "del", address_.toString() + "/32", "dev", interface_}, true);
     if (!removed) return removed.error();
     return {};
 }

@@ -32,7 +32,7 @@ void LineConnection::readMore() {
         }
         self->pending_.append(self->buffer_, n);
         size_t start = 0, newline;
-        while (self->open_ && (newline = self->pending_.find('\n', start)) != std::string::npos) {
+        while (self->open_ && !self->closing_ && (newline = self->pending_.find('\n', start)) != std::string::npos) {
             std::string_view line(self->pending_.data() + start, newline - start);
             if (line.size() > self->maxLine_) {
                 self->close("line too long");
@@ -46,12 +46,27 @@ void LineConnection::readMore() {
             self->close("line too long");
             return;
         }
-        if (self->open_) self->readMore();
+        if (self->open_ && !self->closing_) self->readMore();
     });
 }
 
 void LineConnection::send(std::string line) {
     if (!open_) return;
+    // A subscriber that stopped reading (or whose host died) must not make us buffer
+    // live lists forever.
+    if (queue_.size() >= kMaxQueuedLines) {
+        close("peer is not reading");
+        return;
+    }
+    line += '\n';
+    queue_.push_back(std::move(line));
+    if (!writing_) writeNext();
+}
+
+void LineConnection::sendAndClose(std::string line, const std::string& why) {
+    if (!open_) return;
+    closing_ = true;  // (onLine_ may be the caller: it stays, the read loop stops)
+    closeWhy_ = why;
     line += '\n';
     queue_.push_back(std::move(line));
     if (!writing_) writeNext();
@@ -60,6 +75,7 @@ void LineConnection::send(std::string line) {
 void LineConnection::writeNext() {
     if (queue_.empty() || !open_) {
         writing_ = false;
+        if (closing_ && open_) close(closeWhy_);
         return;
     }
     writing_ = true;
@@ -81,7 +97,6 @@ void LineConnection::close(const std::string& why) {
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     auto onClose = std::move(onClose_);
-    onLine_ = nullptr;
     if (onClose) onClose(why);
 }
 

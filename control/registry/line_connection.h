@@ -28,10 +28,14 @@ public:
     using OnLine = std::function<void(std::string_view line)>;
     using OnClose = std::function<void(const std::string& why)>;
 
+    static constexpr size_t kMaxQueuedLines = 1024;
+
     LineConnection(tcp::socket socket, size_t maxLine);
     // Lines longer than maxLine end the connection with why = "line too long".
     void start(OnLine onLine, OnClose onClose);
     void send(std::string line);  // adds the newline
+    // Sends a last line, then closes (reads stop at once).
+    void sendAndClose(std::string line, const std::string& why);
     void close(const std::string& why = "closed");
     bool open() const { return open_; }
     std::string peer() const { return peer_; }
@@ -47,6 +51,8 @@ private:
     char buffer_[4096];
     std::deque<std::string> queue_;
     bool writing_ = false;
+    bool closing_ = false;
+    std::string closeWhy_;
     bool open_ = true;
     OnLine onLine_;
     OnClose onClose_;

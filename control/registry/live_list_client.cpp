@@ -5,7 +5,7 @@
 namespace ringgate::registry {
 
 LiveListClient::LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endpoint> registry, OnChange onChange)
-    : io_(io), registry_(std::move(registry)), onChange_(std::move(onChange)), retry_(io) {}
+    : io_(io), registry_(std::move(registry)), onChange_(std::move(onChange)), retry_(io), watchdog_(io, std::chrono::milliseconds(3000)) {}
 
 LiveListClient::~LiveListClient() {
     *alive_ = false;
@@ -21,6 +21,7 @@ void LiveListClient::start() {
 void LiveListClient::stop() {
     running_ = false;
     retry_.cancel();
+    watchdog_.stop();
     if (connection_) connection_->close("stopped");
     connection_.reset();
 }
@@ -52,6 +53,8 @@ void LiveListClient::connect() {
         connection_->start(
             [this, alive](std::string_view line) {
                 if (!*alive) return;
+                watchdog_.heard();
+                if (line == "HEARTBEAT") return;
                 auto list = protocol::parseLive(line);
                 if (!list) {
                     RG_WARN(Registry, "live list: %s", list.error().message.c_str());
@@ -66,6 +69,7 @@ void LiveListClient::connect() {
                 retryLater();
             });
         connection_->send("SUBSCRIBE");
+        watchdog_.watch(connection_);
     });
 }
 

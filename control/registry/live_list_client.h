@@ -11,6 +11,7 @@
 
 #include "control/registry/line_connection.h"
 #include "control/registry/protocol.h"
+#include "control/registry/silence_watchdog.h"
 
 namespace ringgate::registry {
 
@@ -34,6 +35,7 @@ private:
     size_t next_ = 0;
     std::shared_ptr<LineConnection> connection_;
     boost::asio::steady_timer retry_;
+    SilenceWatchdog watchdog_;
     bool running_ = false;
     uint64_t lastVersion_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -36,7 +36,7 @@ std::string poolText(const PoolView& view) {
            std::to_string(view.counters.refused) + ", changes " + std::to_string(view.counters.changes) +
            ", replicated " + std::to_string(view.counters.replicated) + ", monitor " +
            (view.role == Role::Monitor ? "(this registry; " + std::to_string(view.followedChanges) + " changes followed)"
-                                       : view.monitorAttached ? "attached" : "none") +
+                                       : view.monitorAttached ? view.monitorPeer : "none") +
            ", subscribers " + std::to_string(view.counters.subscribers) + "\n";
     return out;
 }
@@ -74,6 +74,7 @@ std::string poolJson(const PoolView& view) {
         .field("followed_changes", view.followedChanges)
         .endObject();
     json.field("monitor_attached", view.monitorAttached);
+    json.field("monitor", view.monitorPeer);
     json.endObject();
     return json.str() + "\n";
 }

@@ -14,6 +14,7 @@ struct PoolView {
     TableSnapshot table;
     RegistryCounters counters;
     bool monitorAttached = false;
+    std::string monitorPeer;       // on a primary: where its monitor connects from
     uint64_t followedChanges = 0;  // on a monitor: changes replayed from the primary
 };
 

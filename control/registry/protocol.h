@@ -10,10 +10,12 @@
 //   ENTRY <addr>               -> OK <version> found|absent <buddyA> <buddyB>
 //   LIST                       -> OK <version> <addr>...          (the live list)
 //   TABLE                      -> OK <version> <addr>/<buddyA>/<buddyB>...
-//   SUBSCRIBE                  -> LIVE <version> <addr>...  now and on every change
+//   SUBSCRIBE                  -> LIVE <version> <addr>...  now and on every change,
+//                                 HEARTBEAT every second in between
 //   ROLE                       -> OK primary|monitor|probing
-//   REPLICATE                  -> (monitor only) SNAPSHOT, then APPLY/HEARTBEAT lines,
-//                                 each APPLY acknowledged by the monitor with ACK <version>
+//   REPLICATE                  -> (monitors) SNAPSHOT, RANK <place in line>, then APPLY,
+//                                 RANK and HEARTBEAT (every 100 ms) lines; each APPLY is
+//                                 acknowledged by the monitor with ACK <version>
 // Buddy listener (TCP, buddyPort on each back end):
 //   REPLACE <version> <toReplace> <replacement>   seed 000 Fig. 5 (ServerReplace)
 //   STATUS                     -> OK <self> <buddyA> <buddyB> <version> <refused>

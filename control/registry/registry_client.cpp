@@ -28,7 +28,8 @@ void RegistryClient::call(std::string request, std::function<void(Expected<std::
 void RegistryClient::attempt(std::shared_ptr<Attempt> call) {
     if (options_.endpoints.empty()) return call->done(makeError("no registry endpoint configured"));
     Ipv4Endpoint to = options_.endpoints[call->next++ % options_.endpoints.size()];
-    callOnce(io_, to, call->request, options_.attemptTimeout, [this, call](Expected<std::string> reply) {
+    callOnce(io_, to, call->request, options_.attemptTimeout, [this, alive = alive_, call](Expected<std::string> reply) {
+        if (!*alive) return;
         // A monitor answering on the address (mid-takeover) refuses changes: try again.
         bool retry = !reply || reply->rfind("ERR not the primary", 0) == 0;
         if (!retry) return call->done(std::move(reply));
@@ -36,8 +37,8 @@ void RegistryClient::attempt(std::shared_ptr<Attempt> call) {
         if (std::chrono::steady_clock::now() + options_.retryPause >= call->deadline)
             return call->done(makeError("registry unreachable: " + call->lastError));
         call->pause->expires_after(options_.retryPause);
-        call->pause->async_wait([this, call](boost::system::error_code ec) {
-            if (!ec) attempt(call);
+        call->pause->async_wait([this, alive, call](boost::system::error_code ec) {
+            if (!ec && *alive) attempt(call);
         });
     }, options_.source);
 }

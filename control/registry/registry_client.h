@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@ struct RegistryClientOptions {
 class RegistryClient {
 public:
     RegistryClient(boost::asio::io_context& io, RegistryClientOptions options);
+    ~RegistryClient() { *alive_ = false; }  // calls in flight end silently
 
     // `done` gets the reply line ("OK ..." or a final "ERR ..." that is not a refusal by
     // a non-primary), or an error once the deadline passes.
@@ -37,6 +40,7 @@ private:
 
     boost::asio::io_context& io_;
     RegistryClientOptions options_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace ringgate::registry

@@ -138,20 +138,40 @@ int main(int argc, char** argv) {
     ReplicationFollower follower(io, serviceCore, *service);
     Prober primaryPing(io, ProbeSpec{}, std::nullopt);
     boost::asio::steady_timer checkTimer(io);
+    boost::asio::steady_timer probeTimer(io);
+    bool everMonitor = false;
     std::function<void(std::vector<RoleAction>)> act;
     act = [&](std::vector<RoleAction> actions) {
         for (auto action : actions) {
             switch (action) {
             case RoleAction::ProbeAddress: {
-                server.setRole(Role::Probing);
-                auto busy = address->inUse();
-                if (!busy) {
-                    RG_ERROR(Registry, "probing %s: %s", service->address.toString().c_str(), busy.error().message.c_str());
-                    busy = true;  // cannot tell: do not risk two primaries; probe again later
+                // A monitor whose copy may be stale must not serve it: the primary may
+                // have acknowledged changes while this monitor was not following.
+                if (everMonitor && !follower.copyCurrent()) {
+                    RG_WARN(Registry, "primary silent, but this copy is not known to be current "
+                                      "(not following it): not taking over");
+                    act(roles.probed(true));
+                    break;
                 }
-                RG_INFO(Registry, "service address %s is %s", service->address.toString().c_str(),
-                        *busy ? "in use" : "free");
-                act(roles.probed(*busy));
+                server.setRole(Role::Probing);
+                // Monitors wait in line (seed 003 [0029]): the n-th monitor probes (n-1)
+                // probe times later, by which time the first has taken the address.
+                uint32_t rank = follower.rank();
+                auto delay = std::chrono::milliseconds(rank > 1 ? (rank - 1) * 1500 : 0);
+                probeTimer.expires_after(delay);
+                probeTimer.async_wait([&](boost::system::error_code ec) {
+                    if (ec) return;
+                    address->forgetNeighbour();
+                    auto busy = address->inUse();
+                    if (!busy) {
+                        RG_ERROR(Registry, "probing %s: %s", service->address.toString().c_str(),
+                                 busy.error().message.c_str());
+                        busy = true;  // cannot tell: do not risk two primaries; probe again later
+                    }
+                    RG_INFO(Registry, "service address %s is %s", service->address.toString().c_str(),
+                            *busy ? "in use" : "free");
+                    act(roles.probed(*busy));
+                });
                 break;
             }
             case RoleAction::TakeAddress: {
@@ -167,6 +187,9 @@ int main(int argc, char** argv) {
                 break;
             }
             case RoleAction::FollowPrimary:
+                everMonitor = true;
+                follower.expectNewPrimary();
+                address->forgetNeighbour();
                 server.setRole(Role::Monitor);
                 follower.start();
                 break;
@@ -211,6 +234,7 @@ int main(int argc, char** argv) {
         if (auto snapshot = table.snapshot()) v.table = *snapshot;
         v.counters = server.counters();
         v.monitorAttached = server.monitorAttached();
+        v.monitorPeer = server.monitorPeer();
         v.followedChanges = follower.applied();
         return v;
     };
@@ -245,6 +269,7 @@ int main(int argc, char** argv) {
         server.close();
         management.close();
         checkTimer.cancel();
+        probeTimer.cancel();
         io.stop();
     });
     RG_INFO(Registry, "serving %s on %s (store %s, role %s)", service->toString().c_str(), listen.toString().c_str(),

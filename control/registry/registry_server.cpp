@@ -1,5 +1,7 @@
 #include "control/registry/registry_server.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace ringgate::registry {
@@ -35,7 +37,7 @@ void RegistryServer::close() {
     acceptor_.close(ignored);
     ackTimer_.cancel();
     heartbeatTimer_.cancel();
-    if (monitor_) monitor_->close("registry stopping");
+    for (auto monitor : std::vector(monitors_)) monitor->close("registry stopping");
     for (auto subscriber : std::set(subscribers_)) subscriber->close("registry stopping");
 }
 
@@ -71,7 +73,8 @@ void RegistryServer::acceptNext() {
 
 void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line) {
     ++counters_.requests;
-    if (connection == monitor_) return onMonitorLine(line);
+    if (std::find(monitors_.begin(), monitors_.end(), connection) != monitors_.end())
+        return onMonitorLine(connection, line);
     auto request = protocol::parseRequest(line, false);
     if (!request) {
         ++counters_.refused;
@@ -124,15 +127,19 @@ void RegistryServer::runNextChange() {
         currentReply_ = outcome.reply;
         currentLiveChanged_ = outcome.liveChanged;
         awaitingAck_ = outcome.replicate->version;
-        monitor_->send(protocol::formatApply(*outcome.replicate));
+        std::string apply = protocol::formatApply(*outcome.replicate);
+        for (const auto& monitor : monitors_) {
+            awaiting_.insert(monitor.get());
+            monitor->send(apply);
+        }
         ackTimer_.expires_after(replicationTimeout_);
         ackTimer_.async_wait([this](boost::system::error_code ec) {
             if (ec || !awaitingAck_) return;
-            ++counters_.monitorDropped;
-            RG_WARN(Registry, "monitor did not acknowledge version %llu in %lld ms: going on without it",
-                    static_cast<unsigned long long>(awaitingAck_),
+            RG_WARN(Registry, "%zu monitor(s) did not acknowledge version %llu in %lld ms: going on without them",
+                    awaiting_.size(), static_cast<unsigned long long>(awaitingAck_),
                     static_cast<long long>(replicationTimeout_.count()));
-            monitor_->close("acknowledgement timeout");
+            for (auto monitor : std::vector(monitors_))
+                if (awaiting_.count(monitor.get())) detachMonitor(monitor, "acknowledgement timeout");
         });
         return;
     }
@@ -141,6 +148,7 @@ void RegistryServer::runNextChange() {
 
 void RegistryServer::finishChange(const std::string& reply, bool liveChanged) {
     awaitingAck_ = 0;
+    awaiting_.clear();
     ackTimer_.cancel();
     if (auto client = current_.client.lock()) client->send(reply);
     current_ = {};
@@ -160,50 +168,73 @@ void RegistryServer::publishLive() {
     for (const auto& subscriber : subscribers_) subscriber->send(line);
 }
 
+std::string RegistryServer::monitorPeer() const {
+    std::string out;
+    for (const auto& monitor : monitors_) out += (out.empty() ? "" : ",") + monitor->peer();
+    return out;
+}
+
 void RegistryServer::attachMonitor(const std::shared_ptr<LineConnection>& connection) {
-    if (monitor_ && monitor_ != connection) monitor_->close("replaced by a newer monitor");
     auto snapshot = service_.store().snapshot();
     if (!snapshot) {
         connection->send(protocol::formatError(snapshot.error().message));
         return;
     }
-    monitor_ = connection;
     std::string line = protocol::formatTable(*snapshot);
     line.replace(0, 2, "SNAPSHOT");
     connection->send(line);
-    RG_INFO(Registry, "monitor %s attached at version %llu", connection->peer().c_str(),
-            static_cast<unsigned long long>(snapshot->version));
-    // If a change waits for an acknowledgement from a monitor that is gone, the snapshot
-    // just sent already contains it.
-    if (awaitingAck_) finishChange(currentReply_, currentLiveChanged_);
+    // The snapshot already holds a change that is waiting for the other monitors' ACKs,
+    // so the newcomer owes no ACK for it.
+    monitors_.push_back(connection);
+    RG_INFO(Registry, "monitor %s attached at version %llu (%zu in line)", connection->peer().c_str(),
+            static_cast<unsigned long long>(snapshot->version), monitors_.size());
+    sendRanks();
 }
 
-void RegistryServer::onMonitorLine(std::string_view line) {
+void RegistryServer::detachMonitor(const std::shared_ptr<LineConnection>& connection, const char* why) {
+    auto it = std::find(monitors_.begin(), monitors_.end(), connection);
+    if (it == monitors_.end()) return;
+    monitors_.erase(it);
+    bool wasAwaited = awaiting_.erase(connection.get()) > 0;
+    if (awaitingAck_ && wasAwaited) ++counters_.monitorDropped;
+    RG_WARN(Registry, "monitor %s dropped: %s", connection->peer().c_str(), why);
+    connection->sendAndClose(std::string("DROPPED ") + why, why);  // its copy is stale from now on
+    sendRanks();
+    if (awaitingAck_ && awaiting_.empty()) finishChange(currentReply_, currentLiveChanged_);
+}
+
+void RegistryServer::sendRanks() {
+    for (size_t i = 0; i < monitors_.size(); ++i) monitors_[i]->send("RANK " + std::to_string(i + 1));
+}
+
+void RegistryServer::onMonitorLine(const std::shared_ptr<LineConnection>& connection, std::string_view line) {
     auto w = protocol::words(line);
-    if (w.size() == 2 && w[0] == "ACK" && awaitingAck_ && w[1] == std::to_string(awaitingAck_)) {
-        ++counters_.replicated;
-        finishChange(currentReply_, currentLiveChanged_);
-        return;
+    if (w.size() == 2 && w[0] == "ACK") {
+        if (awaitingAck_ && w[1] == std::to_string(awaitingAck_) && awaiting_.erase(connection.get())) {
+            if (awaiting_.empty()) {
+                ++counters_.replicated;
+                finishChange(currentReply_, currentLiveChanged_);
+            }
+            return;
+        }
     }
     ++counters_.refused;
-    RG_WARN(Registry, "monitor sent '%.*s' (awaiting ACK %llu): dropping it", static_cast<int>(std::min<size_t>(line.size(), 60)),
-            line.data(), static_cast<unsigned long long>(awaitingAck_));
-    monitor_->close("bad acknowledgement");
+    RG_WARN(Registry, "monitor %s sent '%.*s' (awaiting ACK %llu)", connection->peer().c_str(),
+            static_cast<int>(std::min<size_t>(line.size(), 60)), line.data(),
+            static_cast<unsigned long long>(awaitingAck_));
+    detachMonitor(connection, "bad acknowledgement");
 }
 
 void RegistryServer::heartbeat() {
-    // A heartbeat lets the monitor tell a live primary from a silent stream; a closed
+    // A heartbeat lets a monitor tell a live primary from a silent stream; a closed
     // monitor connection ends a pending wait at once instead of at the timeout.
-    if (monitor_ && !monitor_->open()) {
-        monitor_.reset();
-        if (awaitingAck_) {
-            ++counters_.monitorDropped;
-            RG_WARN(Registry, "monitor gone while version %llu was pending: going on without it",
-                    static_cast<unsigned long long>(awaitingAck_));
-            finishChange(currentReply_, currentLiveChanged_);
-        }
-    }
-    if (monitor_) monitor_->send("HEARTBEAT");
+    for (auto monitor : std::vector(monitors_))
+        if (!monitor->open()) detachMonitor(monitor, "connection closed");
+    for (const auto& monitor : monitors_) monitor->send("HEARTBEAT");
+    // Subscribers hear from us at least once a second, so that a subscriber whose
+    // registry's host died (no FIN, no RST) notices the silence and goes elsewhere.
+    if (++beats_ % 10 == 0)
+        for (const auto& subscriber : subscribers_) subscriber->send("HEARTBEAT");
     heartbeatTimer_.expires_after(std::chrono::milliseconds(100));
     heartbeatTimer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) heartbeat();

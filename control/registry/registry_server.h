@@ -1,8 +1,9 @@
 // The registry's network shell: accepts agents, gateways and tools on TCP, answers them
 // through RegistryService, pushes live-list changes to subscribers, and streams every
-// change to the monitor, waiting for its acknowledgement BEFORE acknowledging the change
-// to the caller (synchronous replication: nothing acknowledged is lost when the monitor
-// takes over). Changes are applied one at a time in arrival order.
+// change to the monitors, waiting for their acknowledgements BEFORE acknowledging the
+// change to the caller (synchronous replication: nothing acknowledged is lost when a
+// monitor takes over). Changes are applied one at a time in arrival order. Each monitor
+// is told its place in line ("RANK n"), which orders takeovers among several.
 #pragma once
 
 #include "common/asio.h"
@@ -38,7 +39,9 @@ public:
 
     void setRole(Role role);
     Role role() const { return role_; }
-    bool monitorAttached() const { return monitor_ && monitor_->open(); }
+    bool monitorAttached() const { return !monitors_.empty(); }
+    // Where the monitors connect from, in line order ("a:p,b:q"); empty without one.
+    std::string monitorPeer() const;
     const RegistryCounters& counters() const { return counters_; }
     // Tells subscribers the current live list (after a monitor became primary).
     void publishLive();
@@ -53,7 +56,9 @@ private:
     void runNextChange();
     void finishChange(const std::string& reply, bool liveChanged);
     void attachMonitor(const std::shared_ptr<LineConnection>& connection);
-    void onMonitorLine(std::string_view line);
+    void detachMonitor(const std::shared_ptr<LineConnection>& connection, const char* why);
+    void sendRanks();
+    void onMonitorLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
     void heartbeat();
 
     boost::asio::io_context& io_;
@@ -71,8 +76,12 @@ private:
     uint64_t awaitingAck_ = 0;
     boost::asio::steady_timer ackTimer_;
     boost::asio::steady_timer heartbeatTimer_;
+    uint64_t beats_ = 0;
 
-    std::shared_ptr<LineConnection> monitor_;
+    // Registries following this primary, in line: the first takes over first (seed 003
+    // [0029]); every change waits for all of them (or drops the ones that lag).
+    std::vector<std::shared_ptr<LineConnection>> monitors_;
+    std::set<LineConnection*> awaiting_;
     std::set<std::shared_ptr<LineConnection>> subscribers_;
 };
 

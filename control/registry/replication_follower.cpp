@@ -1,11 +1,13 @@
 #include "control/registry/replication_follower.h"
 
+#include <cstdlib>
+
 #include "common/log.h"
 
 namespace ringgate::registry {
 
 ReplicationFollower::ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary)
-    : io_(io), service_(service), primary_(primary), retry_(io) {}
+    : io_(io), service_(service), primary_(primary), retry_(io), watchdog_(io, std::chrono::milliseconds(1000)) {}
 
 ReplicationFollower::~ReplicationFollower() {
     *alive_ = false;
@@ -21,6 +23,7 @@ void ReplicationFollower::start() {
 void ReplicationFollower::stop() {
     running_ = false;
     retry_.cancel();
+    watchdog_.stop();
     if (connection_) connection_->close("stopped following");
     connection_.reset();
 }
@@ -50,6 +53,7 @@ void ReplicationFollower::connect() {
             RG_DEBUG(Registry, "cannot reach primary %s: %s", primary_.toString().c_str(), ec.message().c_str());
             return retryLater();
         }
+        synced_ = false;
         connection_ = std::make_shared<LineConnection>(std::move(*socket), protocol::kMaxReplyLine);
         connection_->start([this, alive](std::string_view line) { if (*alive) onLine(line); },
                            [this, alive](const std::string& why) {
@@ -59,11 +63,22 @@ void ReplicationFollower::connect() {
                                retryLater();
                            });
         connection_->send("REPLICATE");
+        watchdog_.watch(connection_);
     });
 }
 
 void ReplicationFollower::onLine(std::string_view line) {
+    watchdog_.heard();
     if (line == "HEARTBEAT") return;
+    if (line.rfind("DROPPED", 0) == 0) {
+        stale_ = true;  // the primary goes on without us until we follow it again
+        RG_WARN(Registry, "the primary dropped this monitor: %.80s", std::string(line).c_str());
+        return connection_->close("dropped by the primary");
+    }
+    if (line.rfind("RANK ", 0) == 0) {
+        rank_ = static_cast<uint32_t>(std::strtoul(std::string(line.substr(5)).c_str(), nullptr, 10));
+        return;
+    }
     if (line.rfind("SNAPSHOT", 0) == 0) {
         auto snapshot = protocol::parseTable(line);
         if (!snapshot) {
@@ -75,6 +90,8 @@ void ReplicationFollower::onLine(std::string_view line) {
             return connection_->close("store failed");
         }
         version_ = snapshot->version;
+        synced_ = everSynced_ = true;
+        stale_ = false;
         RG_INFO(Registry, "following the primary: %zu servers at version %llu", snapshot->entries.size(),
                 static_cast<unsigned long long>(version_));
         return;
@@ -83,6 +100,7 @@ void ReplicationFollower::onLine(std::string_view line) {
         auto apply = protocol::parseApply(line);
         if (!apply) {
             RG_WARN(Registry, "bad change from the primary: %s", apply.error().message.c_str());
+            stale_ = true;
             return connection_->close("bad change");
         }
         auto version = service_.replay(*apply);
@@ -91,6 +109,7 @@ void ReplicationFollower::onLine(std::string_view line) {
             RG_WARN(Registry, "replaying version %llu gave %s: resynchronising",
                     static_cast<unsigned long long>(apply->version),
                     version ? std::to_string(*version).c_str() : version.error().message.c_str());
+            stale_ = true;
             return connection_->close("copy diverged");
         }
         version_ = *version;

@@ -10,6 +10,7 @@
 
 #include "control/registry/line_connection.h"
 #include "control/registry/registry_service.h"
+#include "control/registry/silence_watchdog.h"
 
 namespace ringgate::registry {
 
@@ -21,8 +22,20 @@ public:
     void start();
     void stop();
     bool following() const { return connection_ && connection_->open(); }
+    // Following AND holding this stream's snapshot.
+    bool synced() const { return following() && synced_; }
+    // The copy holds every change the primary acknowledged, as far as we know: we loaded
+    // a snapshot and applied everything after it, and the primary never told us it
+    // dropped us (after which it acknowledges changes without us). A stream that simply
+    // ends — the primary died — leaves the copy current.
+    bool copyCurrent() const { return everSynced_ && !stale_; }
+    // Someone else now holds the service address: it may have acknowledged changes we
+    // never saw, so the copy is stale until its snapshot arrives.
+    void expectNewPrimary() { stale_ = true; }
     uint64_t applied() const { return applied_; }
     uint64_t version() const { return version_; }
+    // Place in line among the primary's monitors (1 = takes over first); 0 = unknown.
+    uint32_t rank() const { return rank_; }
 
 private:
     void connect();
@@ -34,9 +47,14 @@ private:
     Ipv4Endpoint primary_;
     std::shared_ptr<LineConnection> connection_;
     boost::asio::steady_timer retry_;
+    SilenceWatchdog watchdog_;
     bool running_ = false;
     uint64_t applied_ = 0;
     uint64_t version_ = 0;
+    uint32_t rank_ = 0;
+    bool synced_ = false;
+    bool everSynced_ = false;
+    bool stale_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -92,5 +92,81 @@ TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
     EXPECT_EQ(call("ANNOUNCE " + server(1).toString()).rfind("OK", 0), 0u);  // still serving
 }
 
+// A registry whose host dies sends neither FIN nor RST: the subscriber must notice the
+// silence (no LIVE, no HEARTBEAT for 3 s) and subscribe again.
+TEST(LiveListClientTest, LeavesASilentRegistry) {
+    boost::asio::io_context io;
+    tcp::acceptor acceptor(io, {boost::asio::ip::address_v4::loopback(), 0});
+    std::vector<std::shared_ptr<tcp::socket>> accepted;
+    std::function<void()> accept = [&] {
+        acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
+            if (ec) return;
+            auto s = std::make_shared<tcp::socket>(std::move(socket));
+            accepted.push_back(s);  // kept open, never closed: a half-open connection
+            static const std::string line = "LIVE 1 198.19.0.1\n";
+            boost::asio::async_write(*s, boost::asio::buffer(line), [](boost::system::error_code, size_t) {});
+            accept();
+        });
+    };
+    accept();
+    int lists = 0;
+    LiveListClient client(io, {{*Ipv4Address::parse("127.0.0.1"), acceptor.local_endpoint().port()}},
+                          [&](const protocol::LiveList& list) {
+                              EXPECT_EQ(list.servers.size(), 1u);
+                              ++lists;
+                          });
+    client.start();
+    auto start = std::chrono::steady_clock::now();
+    while (accepted.size() < 2 && std::chrono::steady_clock::now() - start < 10s) io.run_for(50ms);
+    EXPECT_EQ(accepted.size(), 2u) << "the subscriber never gave up on the silent registry";
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 3s);  // but not before the limit
+    EXPECT_GE(lists, 1);
+}
+
+// Only a monitor with a current copy may take over: current after a snapshot and the
+// changes since; stale once the primary says it dropped us, or once someone else holds
+// the service address, until a snapshot arrives again.
+TEST(ReplicationFollowerTest, KnowsWhetherItsCopyIsCurrent) {
+    boost::asio::io_context io;
+    auto store = std::move(openSqliteStore(":memory:").value());
+    RegistryService service(*store, [] { return uint64_t{0}; });
+    tcp::acceptor acceptor(io, {boost::asio::ip::address_v4::loopback(), 0});
+    std::vector<std::shared_ptr<tcp::socket>> primaries;
+    std::vector<std::string> script = {"SNAPSHOT 4 198.19.0.1/198.19.0.1/198.19.0.1\nRANK 1\n",
+                                       "SNAPSHOT 9\nDROPPED acknowledgement timeout\n",
+                                       "SNAPSHOT 9\n"};
+    std::function<void()> accept = [&] {
+        acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
+            if (ec || primaries.size() >= script.size()) return;
+            auto s = std::make_shared<tcp::socket>(std::move(socket));
+            const std::string& lines = script[primaries.size()];
+            primaries.push_back(s);
+            boost::asio::async_write(*s, boost::asio::buffer(lines), [](boost::system::error_code, size_t) {});
+            accept();
+        });
+    };
+    accept();
+    ReplicationFollower follower(io, service, {*Ipv4Address::parse("127.0.0.1"), acceptor.local_endpoint().port()});
+    auto runUntil = [&](auto done) {
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
+        return done();
+    };
+    EXPECT_FALSE(follower.copyCurrent());  // nothing yet
+    follower.start();
+    ASSERT_TRUE(runUntil([&] { return follower.version() == 4; }));
+    EXPECT_TRUE(follower.copyCurrent());
+    EXPECT_EQ(follower.rank(), 1u);
+    EXPECT_EQ(store->snapshot()->entries.size(), 1u);
+    follower.expectNewPrimary();
+    EXPECT_FALSE(follower.copyCurrent());
+    primaries[0]->close();  // the stream ends; the follower reconnects: snapshot, then DROPPED
+    ASSERT_TRUE(runUntil([&] { return primaries.size() >= 2 && follower.version() == 9 && !follower.following(); }));
+    EXPECT_FALSE(follower.copyCurrent());
+    ASSERT_TRUE(runUntil([&] { return primaries.size() == 3 && follower.following() && follower.synced(); }));
+    EXPECT_TRUE(follower.copyCurrent());  // a fresh snapshot makes it current again
+    follower.stop();
+}
+
 }  // namespace
 }  // namespace ringgate::registry::test

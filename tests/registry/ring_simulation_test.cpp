@@ -1,4 +1,5 @@
-// Many agents' cores against the real server table (SQLite) in a simulated network where
+// Many agents' cores against the real server table (SQLite or PostgreSQL, chosen by
+// RINGGATE_TEST_STORE as in server_store_test.cpp) in a simulated network where
 // messages are delivered in a random order, so that ServerReplace messages and registry
 // answers cross each other: after kills (one, two neighbours, several), a normal shutdown
 // and a rejoin, the table must be one ring of exactly the live servers, and every agent's
@@ -21,9 +22,12 @@ using namespace std::chrono_literals;
 
 class Simulation {
 public:
+    // The store under test (RINGGATE_TEST_STORE), emptied first.
     explicit Simulation(uint64_t seed)
-        : store_(std::move(openSqliteStore(":memory:").value())), random_(seed),
-          service_(*store_, [this] { return random_(); }) {}
+        : store_(StoreEnvironment::instance().open()), random_(seed),
+          service_(*store_, [this] { return random_(); }) {
+        EXPECT_TRUE(store_->load({}).ok());
+    }
 
     void join(Ipv4Address address) {
         agents_[address] = std::make_unique<BuddyCore>(BuddyConfig{address, 3, 5000ms});

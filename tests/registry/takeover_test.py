@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Integration: seed 003's primary and monitor sharing the service address 198.19.0.250.
 
-reg1 starts first, finds the address free (ARP probe) and takes it; reg2 finds it in use
-and becomes the monitor, following the primary's table. 20 client threads then announce
+reg1 starts first, finds the address free (ARP probe) and takes it; reg2 and then reg3
+find it in use and become monitors in line, following the primary's table. 20 client threads then announce
 200 servers concurrently through the service address; in the middle of the stream reg1's
 host dies (process killed, link down). reg2 must take the address over, and every
 announce that was acknowledged (by either registry) must be in the table, which must be
-one ring. reg1 comes back and, finding the address in use, becomes the monitor. Then the
-roles swap again under a stream of deletes: nothing acknowledged is lost either way.
+one ring; reg3 follows reg2. reg1 comes back and, finding the address in use, becomes a
+monitor. Then reg2 dies under a stream of deletes: the first in line (reg3) takes over,
+reg1 follows it, and nothing acknowledged is lost either way. Finally reg3 is stopped
+normally (SIGTERM releases the address) and reg1 takes over.
 """
 import os
 import sys
@@ -27,7 +29,7 @@ def main():
     store = os.environ.get("RINGGATE_TEST_STORE", "sqlite")
     name = f"rgt{os.getpid() % 100000}{store[0]}"
     postgres = None
-    topo = RingTopology.build(name, backends=0, registries=2)
+    topo = RingTopology.build(name, backends=0, registries=3)
     with topo:
         try:
             if store == "postgresql":
@@ -73,7 +75,7 @@ def stream(verb, addresses, acknowledged):
 
 
 def run(topo, store, postgres):
-    reg1, reg2 = topo.registries
+    reg1, reg2, reg3 = topo.registries
     sockets = {h.namespace: topo.work_dir / f"{h.namespace}.sock" for h in topo.registries}
     stores = {h.namespace: store_args(topo, store, f"reg{h.index}", postgres) for h in topo.registries}
 
@@ -93,6 +95,14 @@ def run(topo, store, postgres):
     wait_for(role_is(reg2, "monitor"), 15, "reg2 to become the monitor")
     wait_for(lambda: None if ctl(sockets[reg1.namespace], "pool")["monitor_attached"] else "no monitor", 10,
              "reg2 to follow reg1")
+    start(reg3)
+    wait_for(role_is(reg3, "monitor"), 15, "reg3 to become a monitor")
+
+    def monitors_of(host):
+        return [m.split(":")[0] for m in ctl(sockets[host.namespace], "pool")["monitor"].split(",") if m]
+
+    wait_for(lambda: None if monitors_of(reg1) == [reg2.address, reg3.address] else f"line {monitors_of(reg1)}",
+             10, "reg2 then reg3 in line behind reg1")
 
     # 1. Kill the primary in the middle of 200 concurrent announces.
     addresses = [f"198.19.0.{i}" for i in range(1, SERVERS + 1)]
@@ -120,13 +130,18 @@ def run(topo, store, postgres):
     if live != set(addresses) or not pool["one_ring"]:
         raise TopologyError(f"after the stream: {len(live)} servers, one ring {pool['one_ring']}")
     print(f"all {SERVERS} announces present after the takeover, one ring")
+    wait_for(role_is(reg3, "monitor"), 10, "reg3 to stay a monitor")
+    wait_for(lambda: None if monitors_of(reg2) == [reg3.address] else f"line {monitors_of(reg2)}", 10,
+             "reg3 to follow reg2")
 
     # 2. The old primary returns: the address is in use, so it becomes the monitor.
     topo.revive(reg1)
     start(reg1)
     wait_for(role_is(reg1, "monitor"), 15, "the returning reg1 to become the monitor")
-    wait_for(lambda: None if ctl(sockets[reg1.namespace], "pool")["version"] ==
-             ctl(sockets[reg2.namespace], "pool")["version"] else "copies differ", 10, "reg1 to copy reg2's table")
+    for follower in (reg1, reg3):
+        wait_for(lambda: None if ctl(sockets[follower.namespace], "pool")["version"] ==
+                 ctl(sockets[reg2.namespace], "pool")["version"] else "copies differ", 10,
+                 f"{follower.namespace} to copy reg2's table")
 
     # 3. Kill the new primary in the middle of deletes.
     doomed = addresses[::2]
@@ -140,14 +155,29 @@ def run(topo, store, postgres):
         t.join()
     if errors:
         raise TopologyError(f"{len(errors)} deletes failed: {errors[:3]}")
-    wait_for(role_is(reg1, "primary"), 15, "reg1 to take over again")
-    pool = ctl(sockets[reg1.namespace], "pool")
+    wait_for(role_is(reg3, "primary"), 15, "reg3, first in line, to take over")
+    wait_for(role_is(reg1, "monitor"), 15, "reg1 to be a monitor of reg3")
+    wait_for(lambda: None if monitors_of(reg3) == [reg1.address] else f"line {monitors_of(reg3)}", 10,
+             "reg1 to follow reg3 (only a monitor with a current copy may take over)")
+    pool = ctl(sockets[reg3.namespace], "pool")
     back = [a for a in acked_before_kill if a in set(pool["live"])]
     if back:
         raise TopologyError(f"{len(back)} acknowledged deletes undone by the takeover: {back[:5]}")
     if set(pool["live"]) != set(addresses) - set(doomed) or not pool["one_ring"]:
         raise TopologyError(f"after deletes: {len(pool['live'])} servers, one ring {pool['one_ring']}")
     print(f"all {len(doomed)} deletes hold after the second takeover, one ring of {len(pool['live'])}")
+
+    # 4. A normal shutdown of the primary releases the address: the monitor takes over.
+    status = topo.stop(reg3)
+    if status != 0:
+        raise TopologyError(f"reg3 exited {status} on SIGTERM")
+    wait_for(role_is(reg1, "primary"), 15, "reg1 to take over from the stopped reg3")
+    if set(ctl(sockets[reg1.namespace], "pool")["live"]) != set(addresses) - set(doomed):
+        live = ctl(sockets[reg1.namespace], "pool")["live"]
+        raise TopologyError(f"the table changed across the handover: {len(live)} servers")
+    if not call(SERVICE, "LIST").startswith("OK"):
+        raise TopologyError("the service address does not answer after the handover")
+    print("SIGTERM on the primary: the monitor took over")
 
 
 if __name__ == "__main__":
