@@ -107,9 +107,15 @@ void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uin
     pc.rxBytes.add(rxBytes);
     if (keyCount == 0) return;
 
+    // Two halves, software-pipelined: the entries of the first half (prefetched by the
+    // lookup) arrive from memory while the second half is looked up, and the second
+    // half's while the first is rewritten.
     ConnectionTable::Hit hits[kBurst];
-    uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
     burstCreatedCount_ = 0;
+    unsigned half = keyCount > 8 ? keyCount / 2 : keyCount;
+    uint64_t found = shared_.table->lookupBulk(keyPointers, half, hits);
+    if (half < keyCount)
+        found |= shared_.table->lookupBulk(keyPointers + half, keyCount - half, hits + half) << half;
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
