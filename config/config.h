@@ -137,6 +137,15 @@ struct Port {
     uint16_t queues = 1;
 };
 
+// How long a flow may stay idle in each state before the fast path forgets it.
+struct FlowTimeouts {
+    uint32_t synMs = 10'000;          // handshake not finished
+    uint32_t establishedMs = 300'000;
+    uint32_t finMs = 30'000;          // one side closed
+    uint32_t closedMs = 2'000;        // both closed (TIME_WAIT) or reset
+    uint32_t udpMs = 30'000;
+};
+
 struct Dataplane {
     bool enabled = true;
     bool hugepages = false;
@@ -145,6 +154,7 @@ struct Dataplane {
     IdlePolicy idlePolicy = IdlePolicy::Backoff;
     uint32_t idleSleepMaxUs = 1000;  // longest sleep of an idle worker
     uint32_t connectionTableSize = 1u << 20;
+    FlowTimeouts timeouts;
     uint32_t neighbourTableSize = 4096;
     std::vector<Port> ports;
 };

@@ -301,6 +301,17 @@ void readDataplane(MapReader& root, Dataplane& dataplane) {
     } else {
         map.child("idle");
     }
+    if (map.has("timeouts")) {
+        MapReader timeouts(map.child("timeouts"), map.childPath("timeouts"), map.diagnostics());
+        timeouts.u32("syn_ms", dataplane.timeouts.synMs, 100, 86'400'000, false);
+        timeouts.u32("established_ms", dataplane.timeouts.establishedMs, 100, 86'400'000, false);
+        timeouts.u32("fin_ms", dataplane.timeouts.finMs, 100, 86'400'000, false);
+        timeouts.u32("closed_ms", dataplane.timeouts.closedMs, 100, 86'400'000, false);
+        timeouts.u32("udp_ms", dataplane.timeouts.udpMs, 100, 86'400'000, false);
+        timeouts.finish();
+    } else {
+        map.child("timeouts");
+    }
     if (map.has("tables")) {
         MapReader tables(map.child("tables"), map.childPath("tables"), map.diagnostics());
         tables.u32("connections", dataplane.connectionTableSize, 1024, 1u << 28, false);

@@ -65,8 +65,9 @@ Expected<uint16_t> createPort(const config::Port& port, size_t index, unsigned q
 }
 }  // namespace
 
-DataplaneOptions defaultOptions() {
+DataplaneOptions defaultOptions(const config::Config& config) {
     DataplaneOptions options;
+    options.timeouts = config.dataplane.timeouts;
     if (const char* program = std::getenv("RINGGATE_XDP_PROGRAM")) {
         options.xdpProgram = program;
     } else {

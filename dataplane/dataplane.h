@@ -35,9 +35,9 @@ struct DataplaneOptions {
     bool launchWorkers = true; // false: the caller drives worker(i).step() (tests)
 };
 
-// Options for ringgated: the XDP program from $RINGGATE_XDP_PROGRAM, else the one built
-// beside this binary.
-DataplaneOptions defaultOptions();
+// Options for ringgated: flow timeouts from the configuration; the XDP program from
+// $RINGGATE_XDP_PROGRAM, else the one built beside this binary.
+DataplaneOptions defaultOptions(const config::Config& config);
 
 struct ServiceStats {
     std::string name;

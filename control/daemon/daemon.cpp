@@ -38,7 +38,7 @@ Expected<void> Daemon::start() {
     if (!listening) return listening;
     if (config_.dataplane.enabled) {
 #ifdef RINGGATE_HAVE_DATAPLANE
-        auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions());
+        auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions(config_));
         if (!started) return started.error();
         dataplane_ = std::move(*started);
 #else
