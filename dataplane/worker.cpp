@@ -107,15 +107,13 @@ void Worker::processBurst(unsigned port, rte_mbuf** packets, unsigned count, uin
     pc.rxBytes.add(rxBytes);
     if (keyCount == 0) return;
 
-    // Two halves, software-pipelined: the entries of the first half (prefetched by the
-    // lookup) arrive from memory while the second half is looked up, and the second
-    // half's while the first is rewritten.
+    // One bulk lookup for the whole burst: rte_hash pipelines its own bucket and key
+    // prefetches, and the hits' entries are prefetched before they are used. (Splitting
+    // the burst in two halves to overlap entry loads with the second lookup measured no
+    // better here.)
     ConnectionTable::Hit hits[kBurst];
     burstCreatedCount_ = 0;
-    unsigned half = keyCount > 8 ? keyCount / 2 : keyCount;
-    uint64_t found = shared_.table->lookupBulk(keyPointers, half, hits);
-    if (half < keyCount)
-        found |= shared_.table->lookupBulk(keyPointers + half, keyCount - half, hits + half) << half;
+    uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
