@@ -134,6 +134,10 @@ struct Port {
     std::string pciAddress; // pci
     std::string pcapRx;     // pcap
     std::string pcapTx;     // pcap
+    // Not af_xdp: a TAP interface of this name hands the host OS what is not the fast
+    // path's (traffic to the node's own address, broadcasts, other protocols) and sends
+    // what the host transmits. Empty: no exception path (such packets are dropped).
+    std::string exceptionInterface;
     uint16_t queues = 1;
 };
 

@@ -266,6 +266,7 @@ void readPort(const YAML::Node& yaml, const std::string& path, Diagnostics& diag
     map.string("pci_address", port.pciAddress, false);
     map.string("pcap_rx", port.pcapRx, false);
     map.string("pcap_tx", port.pcapTx, false);
+    map.string("exception_interface", port.exceptionInterface, false);
     map.u16("queues", port.queues, 1, 64, false);
     map.finish();
 }

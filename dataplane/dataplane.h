@@ -98,6 +98,7 @@ private:
     DataplaneOptions options_;
     std::vector<uint16_t> portIds_;
     std::vector<MacAddress> macs_;
+    std::vector<int> exceptionIds_;  // per port: DPDK id of its exception TAP, or -1
     std::vector<Ipv4Address> owned_;
     LiveBackends live_;
     BackendSlots slots_;
