@@ -18,10 +18,11 @@
 namespace ringgate::dataplane {
 
 namespace {
-// Expiry work per pass: a little while packets flow, more while idle, so that a full
-// table is swept every second or so without ever stalling a busy loop.
+// Expiry work per pass: a little while packets flow; while idle (about a thousand passes a
+// second with the default back-off) a thousandth of the worker's slice, so that the whole
+// table is swept about once a second and a small table costs an idle worker almost nothing.
 constexpr unsigned kExpireBudgetBusy = 64;
-constexpr unsigned kExpireBudgetIdle = 1024;
+constexpr unsigned kExpireBudgetIdleMax = 4096;
 // Fullnat: source ports to try before giving up on a new flow.
 constexpr unsigned kNatPortAttempts = 16;
 // Idle passes spent spinning before the first sleep (keeps latency low under light load).
@@ -43,7 +44,9 @@ uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip) {
 }
 
 Worker::Worker(unsigned id, const WorkerShared& shared, rte_ring* commands)
-    : id_(id), shared_(shared), commands_(commands) {}
+    : id_(id), shared_(shared), commands_(commands),
+      idleExpireBudget_(static_cast<unsigned>(std::clamp<size_t>(shared.table->sliceSize(id) / 1000,
+                                                                  kExpireBudgetBusy, kExpireBudgetIdleMax))) {}
 
 void Worker::send(unsigned port, rte_mbuf* m) {
     TxBuffer& buffer = tx_[port];
@@ -414,7 +417,7 @@ unsigned Worker::poll(uint32_t nowMs) {
     runCommands(nowMs);
     flush();
     counters_.expired.add(shared_.table->expire(id_, nowMs, shared_.timeouts,
-                                                received ? kExpireBudgetBusy : kExpireBudgetIdle));
+                                                received ? kExpireBudgetBusy : idleExpireBudget_));
     shared_.table->reclaim(id_);
     counters_.loops.add();
     return received;

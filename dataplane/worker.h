@@ -93,6 +93,7 @@ private:
     WorkerShared shared_;
     rte_ring* commands_;
     const Snapshot* snapshot_ = nullptr;  // valid during one pass
+    unsigned idleExpireBudget_;
     PortBlock natPorts_;
     uint32_t nextNatPort_ = 0;
     TxBuffer tx_[kMaxPorts];
