@@ -62,9 +62,12 @@ static __always_inline __u32 addr_class(__u32 addr) {
     return class ? *class : 0;
 }
 
+/* Without a fast-path socket on this queue (ringgated killed, the program left behind)
+ * the frame is dropped, never passed: the host carries every VIP (seed 004), so passing
+ * an ARP about a VIP would let a dead node's host answer for all of them. */
 static __always_inline int to_fastpath(struct xdp_md *ctx, __u32 stat) {
     count(stat);
-    return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+    return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_DROP);
 }
 
 static __always_inline int to_host(void) {

@@ -70,6 +70,7 @@ struct Backend {
 struct BackendPool {
     std::string name;
     bool fromRegistry = false;      // live list comes from ringgate-registry
+    uint16_t port = 0;              // registry pools: every live server's port (0: the first static back end's)
     std::vector<Backend> backends;  // static members (or seeds before the registry answers)
 };
 
@@ -84,7 +85,7 @@ struct Service {
 };
 
 struct Timers {
-    uint32_t tokenIntervalMs = 100;      // pause between receiving the token and passing it on
+    uint32_t tokenIntervalMs = 100;      // one full rotation of the token (per-hop hold = interval / members)
     uint32_t handoffAckTimeoutMs = 40;   // wait for a hand-off acknowledgement before a resend
     uint32_t handoffRetries = 2;         // resends before the destination is declared dead
     uint32_t tokenLossTimeoutMs = 300;   // no token for this long: send a 911

@@ -150,6 +150,7 @@ void readPool(const YAML::Node& yaml, const std::string& path, Diagnostics& diag
     MapReader map(yaml, path, diag);
     map.string("name", pool.name, true);
     map.boolean("registry", pool.fromRegistry, false);
+    map.u16("port", pool.port, 1, 65535, false);
     map.sequence("backends", false, [&](const YAML::Node& item, const std::string& itemPath) {
         MapReader backendMap(item, itemPath, diag);
         Backend backend;

@@ -115,6 +115,8 @@ void validatePoolsAndServices(const Config& config, Diagnostics& diag) {
             diag.errorAt(path, "a pool needs backends, or registry: true to follow the registry");
         if (pool.fromRegistry && !config.registry)
             diag.errorAt(path + ".registry", "registry: true but there is no registry section");
+        if (pool.fromRegistry && pool.port == 0 && pool.backends.empty())
+            diag.errorAt(path + ".registry", "a registry pool needs a port (or a static back end to take it from)");
         std::set<std::pair<Ipv4Address, uint16_t>> members;
         for (size_t b = 0; b < pool.backends.size(); ++b) {
             const Backend& backend = pool.backends[b];

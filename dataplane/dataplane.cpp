@@ -362,6 +362,25 @@ Expected<void> Dataplane::sendArpRequest(Ipv4Address address) {
     return command(WorkerCommand::ArpRequest, address);
 }
 
+std::optional<MacAddress> Dataplane::neighbourOf(Ipv4Address address) const {
+    auto found = neighbours_->lookup(address.value, clockMs(tscEpoch_));
+    if (!found) return std::nullopt;
+    return found->mac;
+}
+
+std::vector<std::pair<Ipv4Address, uint64_t>> Dataplane::vipBytes() const {
+    std::vector<std::pair<Ipv4Address, uint64_t>> bytes;
+    uint16_t index = 0;
+    for (const auto& subnet : config_.subnets)
+        for (const auto& vip : subnet.vips) {
+            uint64_t total = 0;
+            for (const auto& worker : workers_) total += worker->counters().vips[index].bytes.get();
+            bytes.emplace_back(vip.address, total);
+            ++index;
+        }
+    return bytes;
+}
+
 uint64_t Dataplane::sumPorts(unsigned port, Counter PortCounters::* field) const {
     uint64_t total = 0;
     for (const auto& worker : workers_) total += (worker->counters().ports[port].*field).get();

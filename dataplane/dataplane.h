@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -71,6 +73,11 @@ public:
     Expected<void> sendGratuitousArp(Ipv4Address vip);
     // Resolves the MAC of `address` (an ARP request) ahead of the first flow.
     Expected<void> sendArpRequest(Ipv4Address address);
+
+    // What the neighbour table holds for `address` (learned from ARP), if anything.
+    std::optional<MacAddress> neighbourOf(Ipv4Address address) const;
+    // Bytes of each configured VIP so far, summed over workers (the VIP load carriage).
+    std::vector<std::pair<Ipv4Address, uint64_t>> vipBytes() const;
 
     std::string statsText() const;
     std::string statsJson() const;

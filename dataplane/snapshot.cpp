@@ -93,9 +93,14 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
         view.primary = primary->value;
         view.network = subnet->prefix.network.value;
         view.mask = subnet->prefix.mask();
-        // Fullnat replies come back to the subnet's first VIP (an internal VIP, as the
-        // architecture says) or, without one, to this node's own address there.
-        view.natSource = subnet->vips.empty() ? primary->value : subnet->vips[0].address.value;
+        // Fullnat's source toward this subnet: its first VIP (an internal VIP, as the
+        // architecture says) while this node owns it, else this node's own address there,
+        // so that back ends' replies always come back to the node that holds the flow
+        // (replies to a VIP owned elsewhere would need forwarding between gateways).
+        view.natSource = primary->value;
+        if (!subnet->vips.empty() &&
+            std::find(input.ownedVips.begin(), input.ownedVips.end(), subnet->vips[0].address) != input.ownedVips.end())
+            view.natSource = subnet->vips[0].address.value;
         view.name = port.name;
         snapshot.ports.push_back(view);
     }

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """The ringgate demo: builds the demo topology (3 gateways, a client, 2 back ends) in
 network namespaces, starts a ringgated on each gateway from config/examples/demo-3.yaml,
-and shows the cluster through ringgatectl. Tears everything down at the end unless
---keep is given (then `python3 tools/topology.py down demo` removes it).
+shows the ring and the VIP table through ringgatectl, then kills the owner of a VIP
+under a live probe stream and shows the outage, the client's ARP cache following the
+VIP, and the VIP going home when its preferred node returns. Tears everything down at
+the end unless --keep is given (then `python3 tools/topology.py down demo` removes it).
 
-What the demo shows grows with the project: see docs/DEMO.md for the current script."""
+The nodes run with the fast path off: VIPs live on the gateways' host stacks and the
+gateways' kernels forward the probe stream (tools/traffic.py)."""
 import argparse
 import os
 import sys
@@ -12,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_harness import RINGGATECTL, SOURCE, Cluster, private_config  # noqa: E402
-from topology import Topology, TopologyError  # noqa: E402
+from topology import Topology, TopologyError, wait_until  # noqa: E402
+from traffic import EXTERNAL_VIP, ProbeStream, kernel_forwarding, links, start_echo, vip_holder  # noqa: E402
 
 EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
 
@@ -35,32 +39,63 @@ def run_demo(topo, keep):
     for backend in topo.backends():
         show(topo, gw1, "curl", "-s", "--max-time", "3", f"http://{backend.address}/id")
 
-    step("clients reach the gateways' external addresses")
-    for gw in topo.gateways():
-        show(topo, topo.clients()[0], "ping", "-c1", "-W2", "-q", gw.addresses["ext0"])
-
     config = private_config(EXAMPLE, topo.work_dir)
     cluster = Cluster(config, topo.work_dir, topo)
-    step("start ringgated on every gateway (control plane; fast path not yet built)")
+    step("start ringgated on every gateway")
     for node in (1, 2, 3):
         cluster.start(node)
         print(f"node {node}: pid {cluster.nodes[node].proc.pid}, log {cluster.nodes[node].log_path}")
+    wait_until(lambda: len(cluster.query(3, "members")["members"]) == 3, 15, "three members")
+    wait_until(lambda: vip_holder(topo) is not None, 15, f"an owner for {EXTERNAL_VIP}")
 
-    step("ringgatectl status on every node")
-    for node in (1, 2, 3):
-        print(f"$ ringgatectl --config {config} --node {node} status")
-        print(cluster.ctl(node, "status").stdout.rstrip())
+    step("the ring, as node 1 sees it (ringgatectl members)")
+    print(cluster.ctl(1, "members").stdout.rstrip())
+    step("the VIP table, seed 004's Table 1 (ringgatectl vips)")
+    print(cluster.ctl(2, "vips").stdout.rstrip())
 
-    step("the commands each node answers")
-    print(cluster.ctl(1, "help").stdout.rstrip())
+    step(f"live traffic: a 5,000 packet/s UDP probe stream from the client to {EXTERNAL_VIP}")
+    kernel_forwarding(topo)
+    start_echo(topo, topo.backends()[0])
+    stream = ProbeStream(topo, 5000)
+    client = topo.clients()[0]
+    try:
+        wait_until(lambda: stream.proc.poll() is None, 5, "the probe stream")
+        owner = vip_holder(topo)
+        show(topo, client, "ip", "neigh", "show", EXTERNAL_VIP)
+        print(f"{EXTERNAL_VIP} is answered by node {owner} ({topo.gateway(owner).macs['ext0']})")
+
+        step(f"kill -9 node {owner}, the VIP's owner (its links go down with it)")
+        seen = stream.gap_count()
+        cluster.kill(owner)
+        links(topo, owner, "down")
+        wait_until(lambda: stream.gap_count() > seen, 15, "traffic to resume")
+        new_owner = vip_holder(topo, exclude=owner)
+        print(f"outage seen by the client: {max(stream.outages_since(seen)):.0f} ms; "
+              f"{EXTERNAL_VIP} is now answered by node {new_owner}")
+        show(topo, client, "ip", "neigh", "show", EXTERNAL_VIP)
+        print(cluster.ctl(new_owner, "vips").stdout.rstrip())
+
+        step(f"node {owner} comes back: the persistence-3 VIP returns to its preferred host")
+        links(topo, owner, "up")
+        seen = stream.gap_count()
+        cluster.start(owner)
+        wait_until(lambda: vip_holder(topo) == 1, 15, "the VIP back on node 1")
+        print(cluster.ctl(owner, "vips").stdout.rstrip())
+        moved = stream.outages_since(seen)
+        print(f"planned move (release, then claim): "
+              f"{f'{max(moved):.0f} ms gap' if moved else 'no gap over 1 ms'}")
+    finally:
+        stream.stop()
+    print(f"probe stream: {stream.summary}")
 
     if keep:
         print(f"\nThe cluster stays up (--keep). Try:\n"
-              f"  {RINGGATECTL} --config {config} --node 1 status --json\n"
-              f"  ip netns exec {topo.clients()[0].namespace} ping 198.18.0.2\n"
+              f"  {RINGGATECTL} --config {config} --node 1 vips\n"
+              f"  {RINGGATECTL} --config {config} --node 1 vip move {EXTERNAL_VIP} 2\n"
+              f"  ip netns exec {topo.clients()[0].namespace} arping -c 3 -I eth0 {EXTERNAL_VIP}\n"
               f"Remove it with: python3 tools/topology.py down {topo.name}")
         return
-    step("stop: SIGTERM every node")
+    step("stop: SIGTERM every node (each leaves the ring cleanly)")
     for node in (1, 2, 3):
         print(f"node {node} exited with {cluster.stop(node)}")
 

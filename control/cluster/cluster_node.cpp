@@ -17,7 +17,8 @@ ReliableMessenger::Options messengerOptions(const ClusterNode::Options& o) {
 
 ClusterNode::ClusterNode(Options options)
     : messenger_(messengerOptions(options)),
-      membership_(Membership::Options{options.self, options.nodeMap, options.timers, options.randomSeed},
+      membership_(Membership::Options{options.self, options.nodeMap, options.timers, options.randomSeed,
+                                      options.firstSequence},
                   messenger_) {}
 
 void ClusterNode::start(Time now) {

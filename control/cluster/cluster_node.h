@@ -22,6 +22,7 @@ public:
         uint64_t randomSeed = 1;
         std::string sharedKey;    // empty: no authentication
         uint8_t pathCount = 1;
+        std::optional<uint32_t> firstSequence;  // tests only
     };
 
     explicit ClusterNode(Options options);

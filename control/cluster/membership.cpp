@@ -78,14 +78,15 @@ void Membership::setMembers(Time now, std::vector<NodeId> members) {
     if (hooks_) hooks_->onMembershipChanged(now, members_);
 }
 
-void Membership::addJoiner(NodeId node) {
-    if (node != options_.self && indexOf(node) != std::string::npos) joiners_.insert(node);
+void Membership::addJoiner(NodeId node, const char* why) {
+    if (node == options_.self || indexOf(node) == std::string::npos || contains(members_, node)) return;
+    if (joiners_.insert(node).second) RG_DEBUG(Cluster, "node %u will be added to the ring (%s)", node, why);
 }
 
 // --- start, leave -------------------------------------------------------------------------
 
 void Membership::start(Time now) {
-    phase_ = Phase::Starting;
+    if (phase_ != Phase::Starting || ringId_ != 0) return;  // already taken in by a token
     // Jitter keeps nodes started together from all going alone at the same instant.
     auto jitter = Time(static_cast<int64_t>(random_() % static_cast<uint64_t>(options_.timers.tokenInterval.count() + 1)));
     startDeadline_ = now + options_.timers.tokenLossTimeout + jitter;
@@ -124,6 +125,7 @@ void Membership::onMessage(Time now, NodeId from, std::span<const uint8_t> bytes
         case Signal::Emergency: onEmergency(now, std::move(train)); break;
         case Signal::Join: onJoin(now, train); break;
         case Signal::Probe: onProbe(now, train); break;
+        case Signal::Passed: onPassed(train); break;
     }
 }
 
@@ -131,7 +133,7 @@ void Membership::onToken(Time now, Train train) {
     if (ringId_ == 0 || train.ringId < ringId_) {
         // Starting, or a ring that wins the merge: bring our old ring's members along.
         if (ringId_ != 0)
-            for (NodeId m : members_) addJoiner(m);
+            for (NodeId m : members_) addJoiner(m, "member of a ring that merged");
         adopt(now, std::move(train));
         return;
     }
@@ -146,7 +148,7 @@ void Membership::onToken(Time now, Train train) {
     // A token of a ring that loses the merge: step out of it, pass it on, and invite its
     // members into our ring.
     ++counters_.foreignTokens;
-    for (NodeId m : train.members) addJoiner(m);
+    for (NodeId m : train.members) addJoiner(m, "member of a ring that loses a merge");
     std::erase(train.members, options_.self);
     auto next = nextAfter(train.members, options_.self);
     if (!next) return;
@@ -175,6 +177,7 @@ void Membership::adopt(Time now, Train train) {
         handoff_.reset();
     }
     emergency_.reset();
+    watch_.reset();
     if (lastReceiveAt_) lastRotation_ = now - *lastReceiveAt_;
     lastReceiveAt_ = now;
     lastTokenAt_ = now;
@@ -189,6 +192,7 @@ void Membership::adopt(Time now, Train train) {
 void Membership::passOn(Time now) {
     Train t = std::move(*holding_);
     holding_.reset();
+    NodeId predecessor = t.current;
     bool leaving = phase_ == Phase::Leaving;
     for (NodeId j : joiners_) {
         if (!contains(t.members, j)) {
@@ -226,7 +230,7 @@ void Membership::passOn(Time now) {
     lastToken_ = t;
     probeOutsiders(now, t);
     uint64_t id = messenger_.send(now, *next, encodeTrain(t), handoffPolicy());
-    handoff_ = Handoff{id, *next, std::move(t), leaving};
+    handoff_ = Handoff{id, *next, std::move(t), leaving, predecessor};
 }
 
 void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& result) {
@@ -245,7 +249,17 @@ void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& res
         ++counters_.tokensPassed;
         passedTo_ = h.destination;
         lastTokenAt_ = now;
-        if (h.leavingSelf) phase_ = Phase::Left;
+        if (h.leavingSelf) {
+            phase_ = Phase::Left;
+            return;
+        }
+        if (h.predecessor != options_.self && h.predecessor != h.destination &&
+            std::find(h.train.members.begin(), h.train.members.end(), h.predecessor) != h.train.members.end())
+            sendSignal(now, Signal::Passed, h.predecessor, true);
+        if (h.train.members.size() > 2) {
+            Time budget = options_.timers.handoffAckTimeout * static_cast<int64_t>(options_.timers.handoffRetries + 2);
+            watch_ = Watch{h.destination, now + hold(h.train.members.size()) + budget};
+        }
         return;
     }
     // The token is the failure detector: an unacknowledged destination leaves the ring, and
@@ -283,14 +297,16 @@ void Membership::forwardEmergency(Time now, Train e, NodeId after) {
     std::vector<NodeId> route = e.members;
     insertSorted(route, e.originator);
     std::erase(route, options_.self);
-    // Skip to the node after `after`, but never wrap past ourselves: a 911 that finds
-    // nobody else comes back to its originator unopposed.
+    // Skip to the node after `after`, but never past the originator, nor round past
+    // ourselves: a 911 that finds nobody else comes back to its originator unopposed, and
+    // one whose originator died ends with us.
     std::optional<NodeId> next = nextAfter(route, after);
-    if (next && after != options_.self) {
+    if (next) {
         size_t n = options_.nodeMap.size();
         size_t self = indexOf(options_.self);
         auto distance = [&](NodeId node) { return (indexOf(node) + n - self) % n; };
-        if (distance(*next) <= distance(after)) next.reset();
+        size_t limit = e.originator == options_.self ? n : distance(e.originator);
+        if (distance(*next) > limit || (after != options_.self && distance(*next) <= distance(after))) next.reset();
     }
     if (!next) {
         if (e.originator == options_.self) emergencyReturned(now, e);
@@ -308,7 +324,7 @@ void Membership::onEmergency(Time now, Train e) {
         return;
     }
     bool sameRing = ringId_ != 0 && e.ringId == ringId_;
-    if (holdsToken())
+    if (sameRing && holdsToken())
         e.permission = false;  // the token is alive right here
     else if (sameRing && lastStamp_ && newer(*lastStamp_, e.stamp))
         e.permission = false;  // we have seen a newer token
@@ -317,7 +333,7 @@ void Membership::onEmergency(Time now, Train e) {
     // The seed: a 911 is also a request to be (re)admitted.
     if (phase_ == Phase::Member && ringId_ != 0 &&
         (ringId_ < e.ringId || (sameRing && !contains(members_, e.originator))))
-        addJoiner(e.originator);
+        addJoiner(e.originator, "its 911");
     ++counters_.emergenciesForwarded;
     forwardEmergency(now, std::move(e), options_.self);
 }
@@ -325,6 +341,7 @@ void Membership::onEmergency(Time now, Train e) {
 void Membership::emergencyReturned(Time now, const Train& e) {
     if (!emergency_ || !(e.stamp == emergency_->stamp) || phase_ != Phase::Member || holdsToken()) return;
     emergency_.reset();
+    RG_DEBUG(Cluster, "our 911 came back with permission %s", e.permission ? "true" : "false");
     if (!e.permission || !lastToken_ || lastToken_->ringId != ringId_) {
         lastTokenAt_ = now;  // someone has a newer token: wait for it
         return;
@@ -343,6 +360,31 @@ void Membership::emergencyReturned(Time now, const Train& e) {
     passOn(now);
 }
 
+// --- predecessor watch ------------------------------------------------------------------
+
+void Membership::onPassed(const Train& p) {
+    if (watch_ && watch_->node == p.originator && p.ringId == ringId_) watch_.reset();
+}
+
+void Membership::successorSilent(Time now) {
+    NodeId silent = watch_->node;
+    watch_.reset();
+    if (phase_ != Phase::Member || holdsToken() || !lastToken_ || lastToken_->ringId != ringId_) return;
+    ++counters_.silentSuccessors;
+    ++counters_.membersDropped;
+    RG_WARN(Cluster, "node %u took the token and went silent: dropped, token regenerated", silent);
+    Train t = *lastToken_;
+    std::erase(t.members, silent);
+    joiners_.erase(silent);
+    t.stamp = lastStamp_.value_or(t.stamp);
+    t.stamp.generation += 1;
+    t.stamp.producer = options_.self;
+    t.current = options_.self;
+    lastTokenAt_ = now;
+    holding_ = std::move(t);
+    passOn(now);
+}
+
 // --- join, probe, alone -------------------------------------------------------------------
 
 void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
@@ -352,7 +394,7 @@ void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
     s.originator = options_.self;
     s.current = options_.self;
     s.destination = to;
-    s.members = members_;
+    if (signal != Signal::Passed) s.members = members_;
     SendPolicy once{options_.timers.handoffAckTimeout, retry ? options_.timers.handoffRetries : 0, false};
     messenger_.send(now, to, encodeTrain(s), once);
     if (signal == Signal::Join) ++counters_.joinsSent;
@@ -361,7 +403,7 @@ void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
 
 void Membership::onJoin(Time now, const Train& j) {
     if (phase_ == Phase::Starting) {
-        addJoiner(j.originator);  // whoever of us goes alone first takes the other in
+        addJoiner(j.originator, "join while starting");  // whoever goes alone first takes the other in
         return;
     }
     if (phase_ != Phase::Member) return;
@@ -369,7 +411,7 @@ void Membership::onJoin(Time now, const Train& j) {
         sendSignal(now, Signal::Join, j.originator, false);  // their ring wins: we join it
         return;
     }
-    addJoiner(j.originator);
+    addJoiner(j.originator, "join");
     // Alone, the token is here: do not make the newcomer wait for the next "rotation".
     if (holding_ && members_.size() == 1) passAt_ = now;
 }
@@ -381,8 +423,8 @@ void Membership::onProbe(Time now, const Train& p) {
         return;
     }
     if (phase_ == Phase::Member) {  // their ring loses the merge: bring them into ours
-        for (NodeId m : p.members) addJoiner(m);
-        addJoiner(p.originator);
+        for (NodeId m : p.members) addJoiner(m, "member of a probing ring that loses a merge");
+        addJoiner(p.originator, "probe from a ring that loses a merge");
         if (holding_ && members_.size() == 1) passAt_ = now;
     }
 }
@@ -400,7 +442,7 @@ void Membership::goAlone(Time now) {
     Train t;
     t.signal = Signal::Token;
     t.ringId = ringId_;
-    t.stamp = Stamp{0, options_.self, static_cast<uint32_t>(random_())};
+    t.stamp = Stamp{0, options_.self, options_.firstSequence.value_or(static_cast<uint32_t>(random_()))};
     t.current = options_.self;
     t.destination = options_.self;
     t.members = {options_.self};
@@ -418,6 +460,7 @@ void Membership::onTimer(Time now) {
     if (phase_ == Phase::Starting && now >= startDeadline_) goAlone(now);
     if (holding_ && now >= passAt_) passOn(now);
     if (phase_ == Phase::Leaving && now >= leaveDeadline_) phase_ = Phase::Left;
+    if (watch_ && now >= watch_->deadline) successorSilent(now);
     if (phase_ != Phase::Member || holdsToken()) return;
     if (emergency_ && now - emergency_->sentAt >= options_.timers.tokenLossTimeout) {
         emergency_.reset();  // our 911 got lost on the way: try again
@@ -432,6 +475,7 @@ std::optional<Time> Membership::nextDeadline() const {
     if (phase_ == Phase::Starting) consider(startDeadline_);
     if (holding_) consider(passAt_);
     if (phase_ == Phase::Leaving) consider(leaveDeadline_);
+    if (watch_) consider(watch_->deadline);
     if (phase_ == Phase::Member && !holdsToken()) {
         if (emergency_)
             consider(emergency_->sentAt + options_.timers.tokenLossTimeout);

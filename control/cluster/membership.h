@@ -40,7 +40,8 @@ struct MembershipCounters {
     uint64_t foreignTokens = 0;      // tokens of a ring that loses a merge, stepped out of
     uint64_t emergenciesSent = 0;    // 911s this node originated
     uint64_t emergenciesForwarded = 0;
-    uint64_t regenerations = 0;
+    uint64_t regenerations = 0;      // after a 911 with permission
+    uint64_t silentSuccessors = 0;   // successor died holding the token: regenerated at once
     uint64_t membersDropped = 0;     // unacknowledged hand-offs
     uint64_t membersAdded = 0;
     uint64_t joinsSent = 0;
@@ -77,6 +78,7 @@ public:
         std::vector<NodeId> nodeMap;  // every configured node, in ring order
         MembershipTimers timers;
         uint64_t randomSeed = 1;
+        std::optional<uint32_t> firstSequence;  // tests: a ring's start (random otherwise)
     };
 
     Membership(Options options, ReliableMessenger& messenger);
@@ -105,6 +107,14 @@ private:
         NodeId destination = 0;
         Train train;
         bool leavingSelf = false;  // this hand-off takes us out of the ring
+        NodeId predecessor = 0;    // who gave us the token: told once it has moved on
+    };
+    // After a hand-off, the successor must pass the token on within its hold time plus one
+    // hand-off budget; if it does not say so, it died holding the token, and the token is
+    // regenerated here without it: much sooner than the ring-wide 911 after a token loss.
+    struct Watch {
+        NodeId node = 0;
+        Time deadline{};
     };
     struct Forward {
         Train train;       // a 911 on its way round
@@ -119,6 +129,8 @@ private:
     void onEmergency(Time now, Train train);
     void onJoin(Time now, const Train& train);
     void onProbe(Time now, const Train& train);
+    void onPassed(const Train& train);
+    void successorSilent(Time now);
     void adopt(Time now, Train train);
     void passOn(Time now);
     void goAlone(Time now);
@@ -127,7 +139,7 @@ private:
     void forwardEmergency(Time now, Train train, NodeId after);
     void sendSignal(Time now, Signal signal, NodeId to, bool retry);
     void probeOutsiders(Time now, const Train& token);
-    void addJoiner(NodeId node);
+    void addJoiner(NodeId node, const char* why);
     void setMembers(Time now, std::vector<NodeId> members);
 
     size_t indexOf(NodeId node) const;  // position in the node map (unknown: npos)
@@ -151,6 +163,7 @@ private:
     std::optional<Handoff> handoff_;
     std::map<std::pair<NodeId, uint64_t>, Forward> forwards_;  // by (peer, message id)
     std::optional<Emergency> emergency_;
+    std::optional<Watch> watch_;
     std::set<NodeId> joiners_;
     std::optional<NodeId> passedTo_;
     Time startDeadline_{};

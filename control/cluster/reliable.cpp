@@ -204,7 +204,7 @@ void ReliableMessenger::onData(Time now, uint8_t path, const Packet& p) {
         in.partials.erase(it);
         markDelivered(in, h.messageId);
         ++counters_.messagesDelivered;
-        events_.push_back(Delivered{h.sender, h.messageId, std::move(message)});
+        events_.push_back(Delivered{h.sender, in.epoch, h.messageId, std::move(message)});
     }
 }
 

@@ -71,6 +71,7 @@ public:
 
     struct Delivered {
         NodeId peer;
+        uint64_t peerEpoch;
         uint64_t messageId;
         std::vector<uint8_t> message;
     };

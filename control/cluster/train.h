@@ -20,6 +20,7 @@ enum class Signal : uint8_t {
     Emergency = 2,  // the seed's "911": token maybe lost, or a node asking to join
     Join = 3,       // a starting node asking a live member to add it
     Probe = 4,      // a ring's token holder looking for configured nodes outside its ring
+    Passed = 5,     // "I have passed the token on": ends the predecessor's watch
 };
 std::string_view toString(Signal signal);
 

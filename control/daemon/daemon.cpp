@@ -5,6 +5,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
+#include "control/vip/dataplane_actuator.h"
 #include "dataplane/dataplane.h"
 #endif
 
@@ -23,35 +24,59 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       startedAt_(std::chrono::steady_clock::now()) {
     registerCommands();
     cluster_.registerCommands(commands_);
-    if (!config_.dataplane.enabled) {
-        kernelActuator_ = std::make_unique<vip::KernelActuator>(io_, config_, self_);
-        vips_ = std::make_unique<vip::VipService>(config_, self_, *kernelActuator_);
-        vips_->registerCommands(commands_);
-        cluster_.setHooks(vips_.get());
+    if (PoolFollower::needed(config_)) {
+        // The fast path takes each new live set; without it the gateway still follows
+        // and shows the live list.
+        pool_ = std::make_unique<PoolFollower>(
+            io_, config_, [this](const std::string& pool, const std::vector<config::Backend>& live) {
+#ifdef RINGGATE_HAVE_DATAPLANE
+                if (!dataplane_) return;
+                if (auto set = dataplane_->setLiveBackends(pool, live); !set)
+                    RG_WARN(Registry, "pool %s: %s", pool.c_str(), set.error().message.c_str());
+#else
+                (void)pool;
+                (void)live;
+#endif
+            });
+        pool_->registerCommands(commands_);
     }
 }
 
 Daemon::~Daemon() = default;
 
-Expected<void> Daemon::start() {
-    auto listening = management_.listen(config_.management.socketPathFor(self_));
-    if (!listening) return listening;
+Expected<void> Daemon::startVipActuator() {
     if (config_.dataplane.enabled) {
 #ifdef RINGGATE_HAVE_DATAPLANE
         auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions(config_));
         if (!started) return started.error();
         dataplane_ = std::move(*started);
+        auto actuator = std::make_unique<vip::DataplaneActuator>(io_, config_, self_, *dataplane_);
+        if (auto ok = actuator->start(); !ok) return ok;
+        actuator_ = std::move(actuator);
+        return {};
 #else
         return makeError("dataplane.enabled is true, but this ringgated was built without DPDK; "
                          "set dataplane: { enabled: false } to run the control plane alone");
 #endif
     }
-    if (kernelActuator_) {
-        auto actuating = kernelActuator_->start();
-        if (!actuating) return actuating;
-    }
+    auto actuator = std::make_unique<vip::KernelActuator>(io_, config_, self_);
+    if (auto ok = actuator->start(); !ok) return ok;
+    actuator_ = std::move(actuator);
+    return {};
+}
+
+Expected<void> Daemon::start() {
+    auto listening = management_.listen(config_.management.socketPathFor(self_));
+    if (!listening) return listening;
+    auto actuating = startVipActuator();
+    if (!actuating) return actuating;
+    // The VIP manager rides the token: it must be on the train before the first one.
+    vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
+    vips_->registerCommands(commands_);
+    cluster_.setHooks(vips_.get());
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
+    if (pool_) pool_->start();
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
         if (!ec) onSignal(signal);
     });
@@ -69,6 +94,7 @@ int Daemon::run() {
 
 void Daemon::onSignal(int signal) {
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    if (pool_) pool_->stop();
     cluster_.leave([this] {
         management_.close();
         io_.stop();

@@ -11,6 +11,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/cluster/cluster_service.h"
+#include "control/daemon/pool_follower.h"
 #include "control/vip/kernel_actuator.h"
 #include "control/vip/vip_service.h"
 #include "control/management/command_table.h"
@@ -39,6 +40,7 @@ public:
 
 private:
     void registerCommands();
+    Expected<void> startVipActuator();
     void onSignal(int signal);
 
     config::Config config_;
@@ -48,11 +50,13 @@ private:
     management::CommandTable commands_;
     management::ManagementServer management_;
     cluster::ClusterService cluster_;
-    // Who answers for this node's VIPs: the host stack while the fast path is off.
-    std::unique_ptr<vip::KernelActuator> kernelActuator_;
-    std::unique_ptr<vip::VipService> vips_;
-    // The DPDK fast path when dataplane.enabled (static VIP ownership for now).
+    // The DPDK fast path when dataplane.enabled. Declared before the actuator that uses it,
+    // so that it is destroyed after it.
     std::shared_ptr<dataplane::Dataplane> dataplane_;
+    // Who answers for this node's VIPs: the fast path, or the host stack when it is off.
+    std::unique_ptr<vip::VipActuator> actuator_;
+    std::unique_ptr<vip::VipService> vips_;
+    std::unique_ptr<PoolFollower> pool_;  // when a pool follows ringgate-registry
     std::chrono::steady_clock::time_point startedAt_;
 };
 

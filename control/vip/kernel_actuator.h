@@ -1,9 +1,8 @@
 // VIPs on the host's own network stack, for nodes that run without the fast path
 // (dataplane.enabled: false): a claim adds the VIP to the interface that holds this
-// node's primary address on the VIP's subnet (rtnetlink) and announces it with
-// gratuitous ARPs from an AF_PACKET socket; a release deletes the address at once.
-// A claim with probeFirst sends RFC 5227 ARP probes first and gives the VIP up, with an
-// error in the log, when another host answers for it.
+// node's primary address on the VIP's subnet and announces it with gratuitous ARPs from
+// an AF_PACKET socket; a release deletes the address at once. Probes (RFC 5227) go out
+// on the same socket, which also watches for anyone else answering for a probed VIP.
 //
 // The kernel counts no bytes per address, so measuredLoad() is empty: load balancing
 // needs the fast path's counters.
@@ -11,75 +10,57 @@
 
 #include "common/asio.h"
 
+#include <array>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
 #include "config/config.h"
+#include "control/vip/claim_sequencer.h"
+#include "control/vip/host_addresses.h"
 #include "control/vip/vip_actuator.h"
-#include "dataplane/packet.h"
 
 namespace ringgate::vip {
-
-struct KernelActuatorCounters {
-    uint64_t addressChanges = 0;
-    uint64_t gratuitousArps = 0;
-    uint64_t probes = 0;
-    uint64_t conflicts = 0;  // a probe was answered: the VIP is in use by another host
-    uint64_t errors = 0;
-};
 
 class KernelActuator : public VipActuator {
 public:
     KernelActuator(boost::asio::io_context& io, const config::Config& config, config::NodeId self);
     ~KernelActuator() override;
 
-    // Finds the interfaces and opens the sockets; call before the first claim.
+    // Finds the interfaces, opens the sockets and removes VIPs a killed predecessor left.
     Expected<void> start();
 
-    void claim(Ipv4Address vip, bool probeFirst) override;
-    void release(Ipv4Address vip) override;
-    void announce(Ipv4Address vip) override;
+    void claim(Ipv4Address vip, bool probeFirst) override { sequencer_.claim(vip, probeFirst); }
+    void release(Ipv4Address vip) override { sequencer_.release(vip); }
+    void announce(Ipv4Address vip) override { sequencer_.announce(vip); }
     NodeLoad measuredLoad() override { return {}; }
 
-    const KernelActuatorCounters& counters() const { return counters_; }
+    const ClaimCounters& counters() const { return sequencer_.counters(); }
 
 private:
     struct Link {
-        std::string subnet;
-        std::string name;
-        int index = 0;
-        dataplane::MacAddress mac;
-        Ipv4Address primary;
-        uint8_t prefixLength = 0;
+        HostLink host;
+        const config::Subnet* subnet = nullptr;
         int arpSocket = -1;
         std::unique_ptr<boost::asio::posix::stream_descriptor> arpStream;
         std::array<uint8_t, 2048> buffer{};
     };
-    struct VipState {
-        Link* link = nullptr;
-        bool probing = false;
-        bool conflict = false;
-        uint32_t announcementsLeft = 0;
-        std::unique_ptr<boost::asio::steady_timer> timer;
-    };
 
     Link* linkFor(Ipv4Address vip);
-    Expected<void> changeAddress(const Link& link, Ipv4Address vip, bool add);
-    void sendArp(Link& link, Ipv4Address vip, bool probe);
-    void install(Ipv4Address vip);
-    void scheduleAnnouncements(Ipv4Address vip);
+    Expected<void> sendArp(Ipv4Address vip, bool probe);
     void receiveArp(Link& link);
 
     boost::asio::io_context& io_;
     const config::Config& config_;
     config::NodeId self_;
-    int netlink_ = -1;
-    uint32_t netlinkSeq_ = 0;
+    HostAddresses addresses_;
     std::vector<std::unique_ptr<Link>> links_;
-    std::map<Ipv4Address, VipState> vips_;
-    KernelActuatorCounters counters_;
+    std::set<Ipv4Address> configuredVips_;
+    std::set<Ipv4Address> answeredByOthers_;  // VIPs another host spoke for since our probe
+    ClaimSequencer sequencer_;
 };
 
 }  // namespace ringgate::vip

@@ -63,8 +63,13 @@ std::vector<Effect> VipManager::onLeftRing() {
     return effects;
 }
 
-Expected<void> VipManager::queue(const Command& command, const VipTable& table,
+Expected<void> VipManager::queue(const Command& command, const VipTable& current,
                                  const std::vector<NodeId>& members) {
+    // Judge the command against the table as it will be once the commands queued before
+    // it have applied: "persistence 0" then "unprefer" is a valid sequence.
+    VipTable table = current;
+    std::set<NodeId> live(members.begin(), members.end());
+    for (const Command& earlier : pending_) project(earlier, table, live);
     auto refuse = [this](std::string why) {
         ++counters_.commandsRefused;
         return Expected<void>(makeError(std::move(why)));
@@ -110,6 +115,10 @@ Expected<void> VipManager::queue(const Command& command, const VipTable& table,
 
 bool VipManager::applyCommand(const Command& command, VipTable& table, const std::set<NodeId>& live) {
     ++counters_.commandsApplied;
+    return project(command, table, live);
+}
+
+bool VipManager::project(const Command& command, VipTable& table, const std::set<NodeId>& live) const {
     if (command.kind == CommandKind::Drain) {
         if (table.isDrained(command.node)) return false;
         table.drained.push_back(command.node);
@@ -151,7 +160,7 @@ bool VipManager::applyCommand(const Command& command, VipTable& table, const std
     }
 }
 
-void VipManager::startMove(VipEntry& entry, NodeId target) {
+void VipManager::startMove(VipEntry& entry, NodeId target) const {
     if (entry.current == self_) {
         // We are the owner: reconcile() releases it before the token leaves us.
         entry.current = target;

@@ -80,7 +80,7 @@ public:
 
     // Operator command, checked against what this node knows now; applied at the next
     // token visit. The error says why a command is refused.
-    Expected<void> queue(const Command& command, const VipTable& table,
+    Expected<void> queue(const Command& command, const VipTable& current,
                          const std::vector<NodeId>& members);
 
     const std::set<Ipv4Address>& answering() const { return answering_; }
@@ -89,6 +89,9 @@ public:
 
 private:
     bool applyCommand(const Command& command, VipTable& table, const std::set<NodeId>& live);
+    // The table change a command makes (no counters): used to apply it, and to judge a
+    // new command against the table as the commands queued before it will leave it.
+    bool project(const Command& command, VipTable& table, const std::set<NodeId>& live) const;
     void handOver(VipTable& table, const std::set<NodeId>& live, bool& changed);
     void repair(VipTable& table, const std::vector<NodeId>& members, const std::set<NodeId>& live,
                 const LoadTable& loads, bool& changed);
@@ -100,7 +103,7 @@ private:
 
     NodeId choose(const VipEntry& entry, const VipTable& table, const std::vector<NodeId>& members,
                   const LoadTable& loads, NodeId exclude) const;
-    void startMove(VipEntry& entry, NodeId target);
+    void startMove(VipEntry& entry, NodeId target) const;
 
     NodeId self_;
     std::vector<NodeId> nodeMap_;

@@ -18,100 +18,24 @@ Usage: vip_failover_bench.py [--mode keepalived] [--kills 30] [--rate 5000] [--a
 import argparse
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from cluster_harness import BUILD, SOURCE, Cluster, private_config, require_root, unique_name  # noqa: E402
+from cluster_harness import SOURCE, Cluster, private_config, require_root, unique_name  # noqa: E402
 from topology import Topology, TopologyError, wait_until  # noqa: E402
+from traffic import EXTERNAL_VIP, ProbeStream, kernel_forwarding, links, start_echo, vip_holder  # noqa: E402
 
-UDP_PROBE = BUILD / "tools" / "udp_probe"
-EXTERNAL_VIP = "198.18.0.100"
 INTERNAL_VIP = "198.19.0.100"
-PORT = 9000
-
-
-class ProbeStream:
-    """udp_probe stream in the client namespace; collects outage lines as they come."""
-
-    def __init__(self, topo, rate):
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", topo.clients()[0].namespace, str(UDP_PROBE), "stream",
-             "--to", f"{EXTERNAL_VIP}:{PORT}", "--rate", str(rate)],
-            stdout=subprocess.PIPE, text=True)
-        self.gaps = []
-        self.summary = None
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            m = re.match(r"gap (\S+) lost", line)
-            if m:
-                with self.lock:
-                    self.gaps.append(float(m[1]))
-            elif line.startswith("{"):
-                self.summary = json.loads(line)
-
-    def gap_count(self):
-        with self.lock:
-            return len(self.gaps)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(10)
-        self.reader.join(5)
 
 
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def kernel_forwarding(topo):
-    """The same forwarding for both modes: each gateway's kernel forwards VIP:PORT to the
-    back end with DNAT and masquerades the source to its own internal address, so replies
-    return through whichever gateway holds the flow (no internal VIP needed)."""
-    backend = topo.backends()[0].address
-    for gw in topo.gateways():
-        for setting in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-                        "net.ipv4.conf.default.rp_filter=0"):
-            topo.run(gw, "sysctl", "-qw", setting)
-        rules = topo.work_dir / f"nft-{gw.index}.conf"
-        rules.write_text(f"""table ip bench {{
-  chain prerouting {{
-    type nat hook prerouting priority -100;
-    ip daddr {EXTERNAL_VIP} udp dport {PORT} dnat to {backend}:{PORT}
-  }}
-  chain postrouting {{
-    type nat hook postrouting priority 100;
-    oifname "int0" masquerade
-  }}
-}}
-""")
-        topo.run(gw, "nft", "-f", str(rules))
-
-
-def links(topo, node, state):
-    for link in ("ext0", "int0"):
-        topo.run(topo.gateway(node), "ip", "link", "set", link, state)
-
-
-def vip_holder(topo, exclude=None):
-    for gw in topo.gateways():
-        if gw.index == exclude:
-            continue  # a dead node's kernel still lists the address on its downed link
-        out = topo.run(gw, "ip", "-4", "-o", "addr", "show", "dev", "ext0", check=False).stdout
-        if f"{EXTERNAL_VIP}/" in out:
-            return gw.index
-    return None
 
 
 class KeepalivedCluster:
@@ -288,7 +212,7 @@ def main():
     results = {}
     with Topology.create(unique_name("vipbench"), gateways=3, clients=1, backends=1, files=[]) as topo:
         backend = topo.backends()[0]
-        topo.spawn(backend, [str(UDP_PROBE), "echo", "--listen", f"{backend.address}:{PORT}"])
+        start_echo(topo, backend)
         kernel_forwarding(topo)
         modes = ["ringgate", "keepalived"] if args.mode == "both" else [args.mode]
         for mode in modes:

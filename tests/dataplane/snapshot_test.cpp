@@ -66,10 +66,17 @@ TEST(Snapshot, BuildsServicesOfOwnedVipsOnly) {
     EXPECT_EQ(web->maglev.size(), 251u);
     EXPECT_EQ(web->backends[0].egress, 1);
     EXPECT_EQ(snapshot->findService(0xC6120065, 80, kProtoTcp), nullptr);
-    EXPECT_EQ(snapshot->ports[1].natSource, 0xC6130064u);  // the internal VIP
+    // The internal VIP is not ours: fullnat replies must come back to our own address.
+    EXPECT_EQ(snapshot->ports[1].natSource, 0xC6130001u);
     EXPECT_EQ(snapshot->ports[0].primary, 0xC6120001u);
     EXPECT_TRUE(snapshot->findOwnedVip(0xC6120064));
     EXPECT_FALSE(snapshot->findOwnedVip(0xC6120065));
+
+    // Owning the internal VIP, the node uses it as the fullnat source.
+    input.ownedVips.push_back(*Ipv4Address::parse("198.19.0.100"));
+    auto owning = buildSnapshot(input, slots);
+    ASSERT_TRUE(owning.ok()) << owning.error().message;
+    EXPECT_EQ(owning->ports[1].natSource, 0xC6130064u);
 }
 
 TEST(Snapshot, RefusesUnknownVipAndUnreachableBackend) {

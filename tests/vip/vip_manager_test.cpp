@@ -344,3 +344,24 @@ TEST(VipManager, RandomisedSafetyAndLiveness) {
 
 }  // namespace
 }  // namespace ringgate::vip
+
+namespace ringgate::vip {
+namespace {
+
+TEST(VipManager, CommandsAreJudgedAfterTheOnesQueuedBeforeThem) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    VipManager& m = ring.manager(1);
+    // 198.18.0.100 has persistence 3: unprefer alone is refused...
+    EXPECT_FALSE(m.queue({CommandKind::ClearPreference, ip("198.18.0.100")}, ring.table(), ring.members()));
+    // ...but not after a queued "persistence 0", even before the token has come by.
+    ASSERT_TRUE(m.queue({CommandKind::SetPersistence, ip("198.18.0.100"), kNoNode, Persistence::Movable},
+                        ring.table(), ring.members()));
+    EXPECT_TRUE(m.queue({CommandKind::ClearPreference, ip("198.18.0.100")}, ring.table(), ring.members()));
+    ring.rotate();
+    EXPECT_EQ(ring.table().find(ip("198.18.0.100"))->preferred, kNoNode);
+    EXPECT_EQ(ring.table().find(ip("198.18.0.100"))->persistence, Persistence::Movable);
+}
+
+}  // namespace
+}  // namespace ringgate::vip

@@ -1,0 +1,115 @@
+#include "control/daemon/pool_follower.h"
+
+#include <algorithm>
+
+#include "common/json_writer.h"
+#include "common/log.h"
+
+namespace ringgate::daemon {
+
+using management::Format;
+using management::Reply;
+using management::Request;
+
+std::vector<config::Backend> liveBackends(const config::BackendPool& pool,
+                                          const std::vector<Ipv4Address>& liveServers) {
+    uint16_t port = pool.port != 0 ? pool.port : (pool.backends.empty() ? 0 : pool.backends.front().port);
+    std::vector<config::Backend> backends;
+    for (Ipv4Address server : liveServers) {
+        config::Backend backend{server, port, 1};
+        for (const config::Backend& known : pool.backends)
+            if (known.address == server) backend.weight = known.weight;
+        backends.push_back(backend);
+    }
+    std::sort(backends.begin(), backends.end(),
+              [](const config::Backend& a, const config::Backend& b) { return a.address < b.address; });
+    backends.erase(std::unique(backends.begin(), backends.end(),
+                               [](const config::Backend& a, const config::Backend& b) { return a.address == b.address; }),
+                   backends.end());
+    return backends;
+}
+
+bool PoolFollower::needed(const config::Config& config) {
+    return config.registry &&
+           std::any_of(config.pools.begin(), config.pools.end(), [](const auto& p) { return p.fromRegistry; });
+}
+
+PoolFollower::PoolFollower(boost::asio::io_context& io, const config::Config& config, Apply apply)
+    : config_(config), apply_(std::move(apply)) {
+    for (const config::BackendPool& pool : config_.pools)
+        if (pool.fromRegistry) live_[pool.name] = pool.backends;
+    if (config_.registry)
+        client_ = std::make_unique<registry::LiveListClient>(
+            io, config_.registry->endpoints, [this](const registry::protocol::LiveList& list) { onLiveList(list); });
+}
+
+void PoolFollower::start() {
+    if (client_) client_->start();
+}
+
+void PoolFollower::stop() {
+    if (client_) client_->stop();
+}
+
+void PoolFollower::onLiveList(const registry::protocol::LiveList& list) {
+    version_ = list.version;
+    servers_ = list.servers;
+    ++updates_;
+    for (const config::BackendPool& pool : config_.pools) {
+        if (!pool.fromRegistry) continue;
+        auto backends = liveBackends(pool, list.servers);
+        if (backends.size() != live_[pool.name].size() || !std::equal(backends.begin(), backends.end(),
+                                                                       live_[pool.name].begin(),
+                                                                       [](const auto& a, const auto& b) {
+                                                                           return a.address == b.address && a.port == b.port &&
+                                                                                  a.weight == b.weight;
+                                                                       }))
+            RG_INFO(Registry, "pool %s: %zu live back ends (registry version %llu)", pool.name.c_str(),
+                    backends.size(), static_cast<unsigned long long>(list.version));
+        live_[pool.name] = backends;
+        if (apply_) apply_(pool.name, backends);
+    }
+}
+
+void PoolFollower::registerCommands(management::CommandTable& commands) {
+    commands.add("pool", "pool               back-end pools: live back ends from ringgate-registry",
+                 [this](const Request& request) { return view(request); });
+}
+
+Reply PoolFollower::view(const Request& request) const {
+    bool connected = client_ && client_->connected();
+    if (request.format == Format::Json) {
+        JsonWriter json;
+        json.beginObject().key("registry").beginArray();
+        if (config_.registry)
+            for (const Ipv4Endpoint& e : config_.registry->endpoints) json.value(e.toString());
+        json.endArray()
+            .field("connected", connected)
+            .field("live_list_version", version_)
+            .field("updates", updates_)
+            .key("live").beginArray();
+        for (Ipv4Address server : servers_) json.value(server.toString());
+        json.endArray().key("pools").beginArray();
+        for (const auto& [name, backends] : live_) {
+            json.beginObject().field("name", name).key("backends").beginArray();
+            for (const config::Backend& b : backends)
+                json.beginObject().field("address", b.address.toString()).field("port", b.port).field("weight", b.weight).endObject();
+            json.endArray().endObject();
+        }
+        json.endArray().endObject();
+        return {true, json.str() + "\n"};
+    }
+    std::string body = "registry";
+    if (config_.registry)
+        for (const Ipv4Endpoint& e : config_.registry->endpoints) body += " " + e.toString();
+    body += connected ? " (subscribed" : " (not connected";
+    body += ", live list version " + std::to_string(version_) + ")\n";
+    for (const auto& [name, backends] : live_) {
+        body += "pool " + name + ": " + std::to_string(backends.size()) + " live back ends\n";
+        for (const config::Backend& b : backends)
+            body += "  " + b.address.toString() + ":" + std::to_string(b.port) + " weight " + std::to_string(b.weight) + "\n";
+    }
+    return {true, body};
+}
+
+}  // namespace ringgate::daemon

@@ -1,0 +1,55 @@
+// A gateway's view of the back-end pool (seeds 000-002): subscribes to ringgate-registry's
+// live list and turns it into the back-end set of every pool configured with
+// `registry: true`, handed to `apply` (the fast path's setLiveBackends) on every change.
+// Until the registry first answers, each pool keeps its static back ends. Serves `pool`
+// on the gateway's management socket: the registry's endpoints, the subscription's state
+// and the live back ends of each pool.
+#pragma once
+
+#include "common/asio.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "control/management/command_table.h"
+#include "control/registry/live_list_client.h"
+
+namespace ringgate::daemon {
+
+// The back ends of `pool` given the registry's live servers: each on the pool's port
+// (or its first static back end's), keeping a static back end's weight, sorted by address
+// so that every gateway builds the same Maglev table from the same list.
+std::vector<config::Backend> liveBackends(const config::BackendPool& pool,
+                                          const std::vector<Ipv4Address>& liveServers);
+
+class PoolFollower {
+public:
+    using Apply = std::function<void(const std::string& pool, const std::vector<config::Backend>& live)>;
+
+    PoolFollower(boost::asio::io_context& io, const config::Config& config, Apply apply);
+
+    // True when some pool follows the registry (otherwise there is nothing to follow).
+    static bool needed(const config::Config& config);
+
+    void start();
+    void stop();
+    void registerCommands(management::CommandTable& commands);
+
+private:
+    void onLiveList(const registry::protocol::LiveList& list);
+    management::Reply view(const management::Request& request) const;
+
+    const config::Config& config_;
+    Apply apply_;
+    std::unique_ptr<registry::LiveListClient> client_;
+    uint64_t version_ = 0;
+    uint64_t updates_ = 0;
+    std::vector<Ipv4Address> servers_;
+    std::map<std::string, std::vector<config::Backend>> live_;  // pool -> back ends now in use
+};
+
+}  // namespace ringgate::daemon

@@ -1,0 +1,168 @@
+// The membership core on a small lossless in-memory network: the hooks other components
+// use (carriages changed by the token holder travel the ring; membership changes are
+// announced), sequence numbers that wrap around, and the counters of the basic failures.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <queue>
+
+#include "common/log.h"
+#include "control/cluster/cluster_node.h"
+
+namespace ringgate::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Delivers every datagram 200 us after it was sent, in order; nodes can be killed.
+class Net {
+public:
+    explicit Net(int n, std::optional<uint32_t> firstSequence = std::nullopt) {
+        log::setAllLevels(log::Level::Error);
+        for (int i = 1; i <= n; ++i) map_.push_back(static_cast<NodeId>(i));
+        for (NodeId id : map_) {
+            ClusterNode::Options o;
+            o.self = id;
+            o.nodeMap = map_;
+            o.epoch = id;
+            o.randomSeed = id * 7919;
+            o.firstSequence = firstSequence;
+            nodes_[id] = std::make_unique<ClusterNode>(o);
+        }
+        for (auto& [id, node] : nodes_) {
+            node->start(now_);
+            collect(id);
+        }
+    }
+
+    ClusterNode& node(NodeId id) { return *nodes_.at(id); }
+    void kill(NodeId id) { nodes_.erase(id); }
+    Time now() const { return now_; }
+
+    void runFor(Time duration) {
+        Time end = now_ + duration;
+        while (true) {
+            Time next = end;
+            if (!wire_.empty()) next = std::min(next, wire_.front().at);
+            for (auto& [id, node] : nodes_)
+                if (auto d = node->nextDeadline()) next = std::min(next, std::max(*d, now_));
+            if (next >= end) break;
+            now_ = next;
+            while (!wire_.empty() && wire_.front().at <= now_) {
+                auto d = std::move(wire_.front());
+                wire_.pop_front();
+                if (auto it = nodes_.find(d.to); it != nodes_.end()) {
+                    it->second->onDatagram(now_, 0, d.bytes);
+                    collect(d.to);
+                }
+            }
+            for (auto& [id, node] : nodes_)
+                if (auto d = node->nextDeadline(); d && *d <= now_) {
+                    node->onTimer(now_);
+                    collect(id);
+                }
+        }
+        now_ = end;
+    }
+
+private:
+    struct Wire {
+        Time at;
+        NodeId to;
+        std::vector<uint8_t> bytes;
+    };
+    void collect(NodeId from) {
+        for (auto& d : nodes_.at(from)->takeOutgoing()) wire_.push_back(Wire{now_ + 200us, d.peer, std::move(d.bytes)});
+    }
+    std::vector<NodeId> map_;
+    std::map<NodeId, std::unique_ptr<ClusterNode>> nodes_;
+    std::deque<Wire> wire_;
+    Time now_{0};
+};
+
+// A rider of the train: counts its visits in a carriage, as the VIP manager will keep its table.
+class Counter : public MembershipHooks {
+public:
+    void onTokenHeld(Time, Carriages& carriages, const std::vector<NodeId>&) override {
+        uint32_t value = 0;
+        if (auto* bytes = carriages.find(carriage::kTestPayload); bytes && bytes->size() == 4)
+            value = (uint32_t{(*bytes)[0]} << 24) | (uint32_t{(*bytes)[1]} << 16) | (uint32_t{(*bytes)[2]} << 8) | (*bytes)[3];
+        seen.push_back(value);
+        ++value;
+        carriages.set(carriage::kTestPayload, {static_cast<uint8_t>(value >> 24), static_cast<uint8_t>(value >> 16),
+                                               static_cast<uint8_t>(value >> 8), static_cast<uint8_t>(value)});
+    }
+    void onMembershipChanged(Time, const std::vector<NodeId>& members) override { changes.push_back(members); }
+    std::vector<uint32_t> seen;
+    std::vector<std::vector<NodeId>> changes;
+};
+
+TEST(Membership, RidersChangeCarriagesWhileHoldingTheToken) {
+    Net net(3);
+    Counter riders[3];
+    for (NodeId id = 1; id <= 3; ++id) net.node(id).membership().setHooks(&riders[id - 1]);
+    net.runFor(3s);
+    // Every visit saw the value the previous holder wrote: one consistent counter shared
+    // by the ring, advancing by exactly one per hop.
+    std::vector<uint32_t> all;
+    for (auto& r : riders) {
+        ASSERT_GT(r.seen.size(), 10u);
+        for (size_t i = 1; i < r.seen.size(); ++i) EXPECT_EQ(r.seen[i] - r.seen[i - 1], 3u);
+        all.insert(all.end(), r.seen.begin(), r.seen.end());
+    }
+    std::sort(all.begin(), all.end());
+    for (size_t i = 1; i < all.size(); ++i) EXPECT_EQ(all[i], all[i - 1] + 1);
+}
+
+TEST(Membership, RotationTakesTheConfiguredInterval) {
+    Net net(4);
+    net.runFor(3s);
+    auto status = net.node(2).membership().status();
+    ASSERT_TRUE(status.lastRotation);
+    EXPECT_NEAR(static_cast<double>(status.lastRotation->count()), 100'000.0, 5'000.0);
+}
+
+TEST(Membership, KilledNodeIsDroppedAndRidersAreTold) {
+    Net net(4);
+    Counter rider;
+    net.node(1).membership().setHooks(&rider);
+    net.runFor(2s);
+    EXPECT_EQ(net.node(1).membership().members(), (std::vector<NodeId>{1, 2, 3, 4}));
+    net.kill(3);
+    net.runFor(1s);
+    for (NodeId id : {1u, 2u, 4u}) EXPECT_EQ(net.node(id).membership().members(), (std::vector<NodeId>{1, 2, 4}));
+    ASSERT_FALSE(rider.changes.empty());
+    EXPECT_EQ(rider.changes.back(), (std::vector<NodeId>{1, 2, 4}));
+    uint64_t dropped = 0;
+    for (NodeId id : {1u, 2u, 4u}) dropped += net.node(id).membership().counters().membersDropped;
+    EXPECT_GE(dropped, 1u);
+}
+
+TEST(Membership, SequenceNumbersWrapAroundWithoutLosingTheToken) {
+    Net net(3, 0xffffff00u);  // 256 hops before the wrap: about 9 s at 30 hops/s
+    net.runFor(40s);
+    auto stamp = net.node(1).membership().lastStamp();
+    ASSERT_TRUE(stamp);
+    EXPECT_LT(stamp->seq, 0x10000u) << "the sequence has wrapped past zero";
+    for (NodeId id = 1; id <= 3; ++id) {
+        EXPECT_EQ(net.node(id).membership().members(), (std::vector<NodeId>{1, 2, 3}));
+        EXPECT_EQ(net.node(id).membership().counters().staleTokens, 0u);
+        EXPECT_EQ(net.node(id).membership().counters().emergenciesSent, 0u);
+    }
+}
+
+TEST(Membership, CleanLeavePassesTheTokenAtOnce) {
+    Net net(4);
+    net.runFor(2s);
+    net.node(2).leave(net.now());
+    net.runFor(150ms);  // at most one rotation for the token to reach node 2
+    EXPECT_TRUE(net.node(2).left());
+    for (NodeId id : {1u, 3u, 4u}) {
+        EXPECT_EQ(net.node(id).membership().members(), (std::vector<NodeId>{1, 3, 4}));
+        EXPECT_EQ(net.node(id).membership().counters().membersDropped, 0u) << "no timeout involved";
+    }
+}
+
+}  // namespace
+}  // namespace ringgate::cluster

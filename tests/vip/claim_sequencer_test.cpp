@@ -1,0 +1,107 @@
+// The claim choreography with recording callbacks (a unit-test seam): the real I/O is
+// exercised by tests/integration/vip_failover_test.py (kernel) and the fast-path tests.
+#include "control/vip/claim_sequencer.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ringgate::vip {
+namespace {
+
+struct Recorder {
+    std::vector<std::string> calls;
+    std::set<Ipv4Address> answered;
+    ClaimSequencer::Io io() {
+        auto record = [this](const char* what) {
+            return [this, what](Ipv4Address vip) -> Expected<void> {
+                calls.push_back(std::string(what) + " " + vip.toString());
+                return {};
+            };
+        };
+        return {record("install"), record("uninstall"), record("announce"), record("probe"),
+                [this](Ipv4Address vip) { return answered.count(vip) > 0; }};
+    }
+    size_t count(const std::string& prefix) const {
+        size_t n = 0;
+        for (const auto& c : calls) n += c.rfind(prefix, 0) == 0;
+        return n;
+    }
+};
+
+config::Timers fastTimers() {
+    config::Timers t;
+    t.garpRepeats = 3;
+    t.garpIntervalMs = 2;
+    t.probeTimeoutMs = 5;
+    return t;
+}
+
+const Ipv4Address kVip{0xC6120064};
+
+TEST(ClaimSequencer, ClaimInstallsThenAnnouncesBurstAndRepeats) {
+    boost::asio::io_context io;
+    Recorder r;
+    ClaimSequencer s(io, fastTimers(), r.io());
+    s.claim(kVip, false);
+    EXPECT_EQ(r.calls, (std::vector<std::string>{"install 198.18.0.100", "announce 198.18.0.100"}));
+    io.run_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(r.count("announce"), 4u);  // one at once, three repeats
+    EXPECT_TRUE(s.installed(kVip));
+    s.release(kVip);
+    EXPECT_EQ(r.calls.back(), "uninstall 198.18.0.100");
+    EXPECT_FALSE(s.installed(kVip));
+}
+
+TEST(ClaimSequencer, AnsweredProbeMeansNoClaim) {
+    boost::asio::io_context io;
+    Recorder r;
+    r.answered.insert(kVip);
+    ClaimSequencer s(io, fastTimers(), r.io());
+    s.claim(kVip, true);
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(r.calls, (std::vector<std::string>{"probe 198.18.0.100"}));
+    EXPECT_EQ(s.counters().conflicts, 1u);
+    EXPECT_FALSE(s.installed(kVip));
+}
+
+TEST(ClaimSequencer, SilentProbeThenClaim) {
+    boost::asio::io_context io;
+    Recorder r;
+    ClaimSequencer s(io, fastTimers(), r.io());
+    s.claim(kVip, true);
+    EXPECT_FALSE(s.installed(kVip)) << "nothing is answered while probing";
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(s.installed(kVip));
+    EXPECT_EQ(r.calls[0], "probe 198.18.0.100");
+    EXPECT_EQ(r.calls[1], "install 198.18.0.100");
+}
+
+TEST(ClaimSequencer, ReleaseDuringProbeInstallsNothing) {
+    boost::asio::io_context io;
+    Recorder r;
+    ClaimSequencer s(io, fastTimers(), r.io());
+    s.claim(kVip, true);
+    s.release(kVip);
+    io.run_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(r.count("install"), 0u);
+    EXPECT_EQ(r.count("uninstall"), 0u);
+}
+
+TEST(ClaimSequencer, FailedInstallIsCountedAndForgotten) {
+    boost::asio::io_context io;
+    Recorder r;
+    auto callbacks = r.io();
+    callbacks.install = [](Ipv4Address) -> Expected<void> { return makeError("no such interface"); };
+    ClaimSequencer s(io, fastTimers(), callbacks);
+    s.claim(kVip, false);
+    EXPECT_EQ(s.counters().errors, 1u);
+    EXPECT_FALSE(s.installed(kVip));
+    s.release(kVip);  // nothing to undo
+    EXPECT_EQ(r.count("uninstall"), 0u);
+}
+
+}  // namespace
+}  // namespace ringgate::vip
