@@ -142,7 +142,20 @@ struct Port {
     std::string pciAddress; // pci
     std::string pcapRx;     // pcap
     std::string pcapTx;     // pcap
+    // Not af_xdp: a TAP interface of this name hands the host OS what is not the fast
+    // path's (traffic to the node's own address, broadcasts, other protocols) and sends
+    // what the host transmits. Empty: no exception path (such packets are dropped).
+    std::string exceptionInterface;
     uint16_t queues = 1;
+};
+
+// How long a flow may stay idle in each state before the fast path forgets it.
+struct FlowTimeouts {
+    uint32_t synMs = 10'000;          // handshake not finished
+    uint32_t establishedMs = 300'000;
+    uint32_t finMs = 30'000;          // one side closed
+    uint32_t closedMs = 2'000;        // both closed (TIME_WAIT) or reset
+    uint32_t udpMs = 30'000;
 };
 
 struct Dataplane {
@@ -153,6 +166,7 @@ struct Dataplane {
     IdlePolicy idlePolicy = IdlePolicy::Backoff;
     uint32_t idleSleepMaxUs = 1000;  // longest sleep of an idle worker
     uint32_t connectionTableSize = 1u << 20;
+    FlowTimeouts timeouts;
     uint32_t neighbourTableSize = 4096;
     std::vector<Port> ports;
 };

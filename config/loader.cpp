@@ -267,6 +267,7 @@ void readPort(const YAML::Node& yaml, const std::string& path, Diagnostics& diag
     map.string("pci_address", port.pciAddress, false);
     map.string("pcap_rx", port.pcapRx, false);
     map.string("pcap_tx", port.pcapTx, false);
+    map.string("exception_interface", port.exceptionInterface, false);
     map.u16("queues", port.queues, 1, 64, false);
     map.finish();
 }
@@ -301,6 +302,17 @@ void readDataplane(MapReader& root, Dataplane& dataplane) {
         idle.finish();
     } else {
         map.child("idle");
+    }
+    if (map.has("timeouts")) {
+        MapReader timeouts(map.child("timeouts"), map.childPath("timeouts"), map.diagnostics());
+        timeouts.u32("syn_ms", dataplane.timeouts.synMs, 100, 86'400'000, false);
+        timeouts.u32("established_ms", dataplane.timeouts.establishedMs, 100, 86'400'000, false);
+        timeouts.u32("fin_ms", dataplane.timeouts.finMs, 100, 86'400'000, false);
+        timeouts.u32("closed_ms", dataplane.timeouts.closedMs, 100, 86'400'000, false);
+        timeouts.u32("udp_ms", dataplane.timeouts.udpMs, 100, 86'400'000, false);
+        timeouts.finish();
+    } else {
+        map.child("timeouts");
     }
     if (map.has("tables")) {
         MapReader tables(map.child("tables"), map.childPath("tables"), map.diagnostics());

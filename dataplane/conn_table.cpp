@@ -205,6 +205,10 @@ void ConnectionTable::reclaim(unsigned owner) {
     rte_rcu_qsbr_dq_reclaim(owners_[owner]->deferred, 64, nullptr, nullptr, nullptr);
 }
 
+size_t ConnectionTable::sliceSize(unsigned owner) const {
+    return owners_[owner]->end - owners_[owner]->begin;
+}
+
 size_t ConnectionTable::size() const {
     size_t total = 0;
     for (const auto& owner : owners_) total += owner->inUse.load(std::memory_order_relaxed);

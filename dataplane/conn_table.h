@@ -98,6 +98,7 @@ public:
     void reclaim(unsigned owner);
 
     size_t size() const;  // connections in use (all owners)
+    size_t sliceSize(unsigned owner) const;
     size_t capacity() const { return capacity_; }
     size_t memoryBytes() const { return memoryBytes_; }
 

@@ -24,6 +24,7 @@ private:
 struct PortCounters {
     Counter rxPackets, rxBytes, txPackets, txBytes;
     Counter arpIn, arpReplies, arpRequestsSent, gratuitousArpsSent, icmpEchoReplies;
+    Counter toHost, fromHost;  // exception path
     Counter drops[kDropReasonCount];
 };
 

@@ -65,8 +65,9 @@ Expected<uint16_t> createPort(const config::Port& port, size_t index, unsigned q
 }
 }  // namespace
 
-DataplaneOptions defaultOptions() {
+DataplaneOptions defaultOptions(const config::Config& config) {
     DataplaneOptions options;
+    options.timeouts = config.dataplane.timeouts;
     if (const char* program = std::getenv("RINGGATE_XDP_PROGRAM")) {
         options.xdpProgram = program;
     } else {
@@ -101,6 +102,25 @@ Expected<void> configureXdp(const config::Config& config, config::NodeId self, c
 #endif
     return {};
 }
+// The TAP interface through which the host OS sends and receives the traffic of a PMD
+// port that is not the fast path's. It carries the port's MAC so that the host's ARP
+// answers and frames are the port's own.
+Expected<int> createExceptionPort(const config::Port& port, size_t index, uint16_t portId) {
+    if (port.exceptionInterface.size() > 15)
+        return makeError("port " + port.name + ": exception_interface '" + port.exceptionInterface +
+                         "' is longer than 15 characters");
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(portId, &mac);
+    std::string name = "net_tap" + std::to_string(index);
+    std::string args = "iface=" + port.exceptionInterface + ",mac=" + MacAddress::load(mac.addr_bytes).toString();
+    if (rte_vdev_init(name.c_str(), args.c_str()) != 0)
+        return makeError("port " + port.name + ": exception interface " + port.exceptionInterface + ": " +
+                         rte_strerror(rte_errno));
+    uint16_t id = 0;
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0)
+        return makeError("port " + port.name + ": " + name + " created no ethdev");
+    return static_cast<int>(id);
+}
 }  // namespace
 
 Dataplane::Dataplane(const config::Config& config, config::NodeId self, DataplaneOptions options)
@@ -119,6 +139,13 @@ Expected<std::unique_ptr<Dataplane>> Dataplane::start(const config::Config& conf
         auto port = createPort(configured, i, queues, dataplane->options_.xdpProgram);
         if (!port) return port.error();
         portIds.push_back(*port);
+        int exception = -1;
+        if (!configured.exceptionInterface.empty() && configured.driver != config::PortDriver::AfXdp) {
+            auto tap = createExceptionPort(configured, i, *port);
+            if (!tap) return tap.error();
+            exception = *tap;
+        }
+        dataplane->exceptionIds_.push_back(exception);
     }
     dataplane->ownsPorts_ = true;
     auto ok = dataplane->init(std::move(portIds));
@@ -159,32 +186,42 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
         return makeError("dataplane: mbuf pool of " + std::to_string(mbufs) + " buffers: " +
                          rte_strerror(rte_errno) + " (raise dataplane.memory_mb)");
 
-    for (size_t i = 0; i < portIds_.size(); ++i) {
-        uint16_t id = portIds_[i];
-        const std::string& name = dp.ports[i].name;
+    auto configure = [&](uint16_t id, const std::string& name) -> Expected<MacAddress> {
         rte_eth_conf conf{};
         if (int rc = rte_eth_dev_configure(id, static_cast<uint16_t>(workers), static_cast<uint16_t>(workers), &conf); rc != 0)
             return makeError("port " + name + ": configure " + std::to_string(workers) + " queues: " + rte_strerror(-rc));
+        unsigned socket = static_cast<unsigned>(std::max(rte_eth_dev_socket_id(id), 0));
         for (unsigned q = 0; q < workers; ++q) {
-            int socket = rte_eth_dev_socket_id(id);
-            if (int rc = rte_eth_rx_queue_setup(id, static_cast<uint16_t>(q), 0, static_cast<unsigned>(std::max(socket, 0)), nullptr, pool_); rc != 0)
+            if (int rc = rte_eth_rx_queue_setup(id, static_cast<uint16_t>(q), 0, socket, nullptr, pool_); rc != 0)
                 return makeError("port " + name + ": RX queue " + std::to_string(q) + ": " + rte_strerror(-rc));
-            if (int rc = rte_eth_tx_queue_setup(id, static_cast<uint16_t>(q), 0, static_cast<unsigned>(std::max(socket, 0)), nullptr); rc != 0)
+            if (int rc = rte_eth_tx_queue_setup(id, static_cast<uint16_t>(q), 0, socket, nullptr); rc != 0)
                 return makeError("port " + name + ": TX queue " + std::to_string(q) + ": " + rte_strerror(-rc));
         }
         if (int rc = rte_eth_dev_start(id); rc != 0)
             return makeError("port " + name + ": start: " + rte_strerror(-rc));
         rte_eth_promiscuous_enable(id);  // not every PMD has it; nothing depends on it
+        rte_ether_addr mac{};
+        rte_eth_macaddr_get(id, &mac);
+        return MacAddress::load(mac.addr_bytes);
+    };
+    for (size_t i = 0; i < portIds_.size(); ++i) {
+        const std::string& name = dp.ports[i].name;
+        auto mac = configure(portIds_[i], name);
+        if (!mac) return mac.error();
+        macs_.push_back(*mac);
         // The AF_XDP PMD loads the XDP program when it sets up the queues: fill its maps now.
         if (ownsPorts_ && dp.ports[i].driver == config::PortDriver::AfXdp && !options_.xdpProgram.empty()) {
             auto steering = configureXdp(config_, self_, dp.ports[i]);
             if (!steering) return steering;
         }
-        rte_ether_addr mac{};
-        rte_eth_macaddr_get(id, &mac);
-        macs_.push_back(MacAddress::load(mac.addr_bytes));
-        RG_INFO(Dataplane, "port %s: DPDK port %u, MAC %s, %u queue(s)", name.c_str(), id,
-                macs_.back().toString().c_str(), workers);
+        if (i < exceptionIds_.size() && exceptionIds_[i] >= 0) {
+            auto tap = configure(static_cast<uint16_t>(exceptionIds_[i]), name + " exception interface");
+            if (!tap) return tap.error();
+        }
+        RG_INFO(Dataplane, "port %s: DPDK port %u, MAC %s, %u queue(s)%s%s", name.c_str(), portIds_[i],
+                macs_.back().toString().c_str(), workers,
+                dp.ports[i].exceptionInterface.empty() ? "" : ", host traffic through ",
+                dp.ports[i].exceptionInterface.c_str());
     }
 
     ConnectionTableConfig tableConfig{"rg_conn" + tag, dp.connectionTableSize, workers};
@@ -204,7 +241,13 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
     shared.rcu = rcu_;
     shared.pool = controlPool_;
     shared.timeouts = options_.timeouts;
-    for (size_t i = 0; i < portIds_.size(); ++i) shared.portIds[i] = portIds_[i];
+    for (size_t i = 0; i < portIds_.size(); ++i) {
+        shared.portIds[i] = portIds_[i];
+        if (i < exceptionIds_.size() && exceptionIds_[i] >= 0) {
+            shared.hasException[i] = true;
+            shared.exceptionIds[i] = static_cast<uint16_t>(exceptionIds_[i]);
+        }
+    }
     shared.portCount = static_cast<unsigned>(portIds_.size());
     shared.workers = workers;
     shared.idleBackoff = dp.idlePolicy == config::IdlePolicy::Backoff;
@@ -252,6 +295,11 @@ Dataplane::~Dataplane() {
     for (size_t i = 0; i < portIds_.size() && i < macs_.size(); ++i) {
         rte_eth_dev_stop(portIds_[i]);
         if (ownsPorts_) rte_eth_dev_close(portIds_[i]);
+    }
+    for (int tap : exceptionIds_) {
+        if (tap < 0) continue;
+        rte_eth_dev_stop(static_cast<uint16_t>(tap));
+        rte_eth_dev_close(static_cast<uint16_t>(tap));
     }
     workers_.clear();
     table_.reset();
@@ -409,7 +457,9 @@ std::string Dataplane::statsJson() const {
             .field("arp_replies", sumPorts(p, &PortCounters::arpReplies))
             .field("arp_requests_sent", sumPorts(p, &PortCounters::arpRequestsSent))
             .field("gratuitous_arps_sent", sumPorts(p, &PortCounters::gratuitousArpsSent))
-            .field("icmp_echo_replies", sumPorts(p, &PortCounters::icmpEchoReplies));
+            .field("icmp_echo_replies", sumPorts(p, &PortCounters::icmpEchoReplies))
+            .field("to_host", sumPorts(p, &PortCounters::toHost))
+            .field("from_host", sumPorts(p, &PortCounters::fromHost));
         json.key("drops").beginObject();
         for (size_t r = 1; r < kDropReasonCount; ++r)
             json.field(toString(static_cast<DropReason>(r)), portDrops(p, static_cast<DropReason>(r)));

@@ -37,9 +37,9 @@ struct DataplaneOptions {
     bool launchWorkers = true; // false: the caller drives worker(i).step() (tests)
 };
 
-// Options for ringgated: the XDP program from $RINGGATE_XDP_PROGRAM, else the one built
-// beside this binary.
-DataplaneOptions defaultOptions();
+// Options for ringgated: flow timeouts from the configuration; the XDP program from
+// $RINGGATE_XDP_PROGRAM, else the one built beside this binary.
+DataplaneOptions defaultOptions(const config::Config& config);
 
 struct ServiceStats {
     std::string name;
@@ -105,6 +105,7 @@ private:
     DataplaneOptions options_;
     std::vector<uint16_t> portIds_;
     std::vector<MacAddress> macs_;
+    std::vector<int> exceptionIds_;  // per port: DPDK id of its exception TAP, or -1
     std::vector<Ipv4Address> owned_;
     LiveBackends live_;
     BackendSlots slots_;

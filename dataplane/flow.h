@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "config/config.h"
+
 namespace ringgate::dataplane {
 
 // The connection table's key: 16 bytes, host byte order, padding zeroed so that
@@ -35,13 +37,8 @@ enum class FlowState : uint8_t {
 
 const char* toString(FlowState state);
 
-struct FlowTimeouts {
-    uint32_t synMs = 10'000;
-    uint32_t establishedMs = 300'000;
-    uint32_t finMs = 30'000;
-    uint32_t closedMs = 2'000;  // TIME_WAIT and RST: short, the 4-tuple may be reused
-    uint32_t udpMs = 30'000;
-};
+// Per-state idle timeouts, from the configuration (dataplane.timeouts).
+using FlowTimeouts = config::FlowTimeouts;
 
 uint32_t timeoutMs(FlowState state, const FlowTimeouts& timeouts);
 

@@ -31,6 +31,9 @@ struct WorkerShared {
     FlowTimeouts timeouts;
     uint16_t portIds[kMaxPorts] = {};
     unsigned portCount = 0;
+    // Exception path (PMD modes): the TAP port of each port, if it has one.
+    bool hasException[kMaxPorts] = {};
+    uint16_t exceptionIds[kMaxPorts] = {};
     unsigned workers = 1;
     bool idleBackoff = true;
     uint32_t idleSleepMaxUs = 1000;
@@ -78,6 +81,11 @@ private:
     void runCommands(uint32_t nowMs);
     void sendArp(unsigned port, uint32_t targetIp, bool gratuitous);
     void send(unsigned port, rte_mbuf* m);
+    // What is not the fast path's: to the host through the port's exception interface
+    // when it has one (traffic for the node's own address, broadcasts, other protocols),
+    // else dropped as not_ours.
+    void toHost(unsigned port, rte_mbuf* m, const ParsedPacket& p);
+    void pollException(unsigned port);
     void drop(unsigned port, rte_mbuf* m, DropReason reason);
     bool resolveNeighbour(unsigned egress, uint32_t ip, uint32_t nowMs, MacAddress& mac);
 
@@ -85,9 +93,11 @@ private:
     WorkerShared shared_;
     rte_ring* commands_;
     const Snapshot* snapshot_ = nullptr;  // valid during one pass
+    unsigned idleExpireBudget_;
     PortBlock natPorts_;
     uint32_t nextNatPort_ = 0;
     TxBuffer tx_[kMaxPorts];
+    TxBuffer hostTx_[kMaxPorts];  // toward each port's exception interface
     Connection* burstCreated_[kBurst];  // flows created while handling the current burst
     unsigned burstCreatedCount_ = 0;
     WorkerCounters counters_;

@@ -24,6 +24,9 @@ Commands (run "help" against a node for the list it supports):
   members             ring order, member states, token holder, counters
   vips                VIP table: current host, preferred host, persistence, bytes/s
   stats               fast-path counters per port, VIP, service and back end
+  garp VIP            announce an owned VIP by gratuitous ARP from the fast path
+  live-backends POOL [ADDR:PORT...]
+                      set the back ends new flows of POOL may use (fast path)
   pool                back-end ring, live list, registry roles
   log-level SPEC      change log levels at run time
   help                commands this node answers

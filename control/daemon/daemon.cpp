@@ -47,7 +47,7 @@ Daemon::~Daemon() = default;
 Expected<void> Daemon::startVipActuator() {
     if (config_.dataplane.enabled) {
 #ifdef RINGGATE_HAVE_DATAPLANE
-        auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions());
+        auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions(config_));
         if (!started) return started.error();
         dataplane_ = std::move(*started);
         auto actuator = std::make_unique<vip::DataplaneActuator>(io_, config_, self_, *dataplane_);

@@ -273,9 +273,10 @@ int main(int argc, char** argv) {
     // faults without hugepages), then every entry expires; the second fill is measured,
     // on a table in its steady state (entries and hash slots recycled through RCU).
     std::vector<Flow> table(flows);
-    // A quarter fullnat, at most half of what the source ports allow (one NAT source address,
-    // kBackends back ends, about 64 K ports each): beyond that fullnat runs out of ports.
-    uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * 64000 / 2);
+    // A quarter fullnat, at most a quarter of the source ports one NAT address offers
+    // (kBackends back ends x ~64 K ports): fuller than that, 16 consecutive ports may all be
+    // taken for the chosen back end and a new flow is refused (no_nat_port).
+    uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * 64000 / 4);
     double newCycles[2] = {0, 0};
     uint32_t created[2] = {0, 0};
     std::vector<FlowKey> keys(kBurst);

@@ -152,7 +152,7 @@ protected:
     // Idle passes until expiry has looked at every entry of the table (a pass looks at a
     // bounded number so that it never stalls).
     void sweep(uint32_t now) {
-        for (int i = 0; i < 8; ++i) step(now);
+        for (size_t i = 0; i <= dp_->connections().capacity() / 64; ++i) step(now);
     }
     // Back ends answer the ARP requests the dataplane sent at start.
     void resolveBackends(uint32_t now = 1) {

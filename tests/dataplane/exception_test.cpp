@@ -1,0 +1,142 @@
+// The exception path of a PMD port: a pcap port with an exception TAP interface. The host
+// stack (in a network namespace this test creates for itself, so nothing touches the
+// machine's own interfaces) gets an echo request and an ARP request for the node's own
+// address through the TAP, and its answers leave through the port. Needs root (77 without).
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "config/loader.h"
+#include "dataplane/dataplane.h"
+#include "tests/dataplane/eal_environment.h"
+#include "tests/dataplane/frame_builder.h"
+
+namespace ringgate::dataplane {
+namespace {
+
+using test::ip;
+using test::mac;
+
+void writePcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
+    std::ofstream out(path, std::ios::binary);
+    uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    for (const auto& frame : frames) {
+        uint32_t record[4] = {1, 0, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size())};
+        out.write(reinterpret_cast<const char*>(record), sizeof record);
+        out.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
+    }
+}
+
+std::vector<std::vector<uint8_t>> readPcap(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<std::vector<uint8_t>> frames;
+    uint32_t header[6];
+    if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return frames;
+    uint32_t record[4];
+    while (in.read(reinterpret_cast<char*>(record), sizeof record)) {
+        std::vector<uint8_t> frame(record[2]);
+        in.read(reinterpret_cast<char*>(frame.data()), record[2]);
+        frames.push_back(std::move(frame));
+    }
+    return frames;
+}
+
+int sh(const std::string& command) { return std::system(command.c_str()); }
+
+TEST(ExceptionPath, HostTrafficCrossesTheTapBothWays) {
+    std::string dir = "/tmp/rg-exception-test-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir);
+    test::FrameSpec ping;
+    ping.srcMac = mac(0xc1);
+    ping.dstMac = MacAddress::broadcast();  // whatever the port's MAC is, the host takes it
+    ping.src = ip("198.18.0.10");
+    ping.dst = ip("198.18.0.1");  // the node's own address
+    ping.proto = kProtoIcmp;
+    ping.icmpRest = 0x4242002a;
+    ping.payload = {1, 2, 3, 4, 5, 6, 7, 8};
+    auto arp = test::buildArp(MacAddress::broadcast(), {kArpRequest, mac(0xc2), ip("198.18.0.11"), {}, ip("198.18.0.1")});
+    writePcap(dir + "/ext-in.pcap", {test::buildFrame(ping), arp});
+    writePcap(dir + "/int-in.pcap", {});
+    std::string yaml = R"(
+cluster:
+  name: exc
+  config_version: 1
+  nodes:
+    - { id: 1, addresses: { external: 198.18.0.1, internal: 198.19.0.1 } }
+subnets:
+  - { name: external, prefix: 198.18.0.0/24, vips: [ { address: 198.18.0.100 } ] }
+  - { name: internal, prefix: 198.19.0.0/24 }
+dataplane:
+  lcores: [1]
+  tables: { connections: 1024, neighbours: 64 }
+  ports:
+    - { name: ext, subnet: external, driver: pcap, pcap_rx: DIR/ext-in.pcap, pcap_tx: DIR/ext-out.pcap,
+        exception_interface: rgx-ext }
+    - { name: int, subnet: internal, driver: pcap, pcap_rx: DIR/int-in.pcap, pcap_tx: DIR/int-out.pcap }
+)";
+    for (size_t at; (at = yaml.find("DIR")) != std::string::npos;) yaml.replace(at, 3, dir);
+    auto loaded = config::loadString(yaml, "exception.yaml");
+    ASSERT_TRUE(loaded.config) << loaded.errors[0].toString();
+    MacAddress portMac;
+    {
+        DataplaneOptions options;
+        options.launchWorkers = false;
+        auto started = Dataplane::start(*loaded.config, 1, options);
+        ASSERT_TRUE(started.ok()) << started.error().message;
+        Dataplane& dp = **started;
+        portMac = dp.snapshot().ports[0].mac;
+        // What an operator does once: the node's address on the exception interface.
+        ASSERT_EQ(sh("ip link set rgx-ext up && ip addr add 198.18.0.1/24 dev rgx-ext && "
+                     "ip neigh replace 198.18.0.10 lladdr 02:00:00:00:00:c1 dev rgx-ext"), 0);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        uint32_t now = 1;
+        auto fromHost = [&] { return dp.worker(0).counters().ports[0].fromHost.get(); };
+        while (fromHost() < 2 && std::chrono::steady_clock::now() < deadline) {
+            dp.worker(0).step(now++);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        EXPECT_EQ(dp.worker(0).counters().ports[0].toHost.get(), 2u);
+        EXPECT_GE(fromHost(), 2u);
+    }
+    bool echoed = false, arpAnswered = false;
+    for (const auto& frame : readPcap(dir + "/ext-out.pcap")) {
+        ParsedPacket p = parsePacket(frame);
+        if (p.kind == PacketKind::Ipv4 && p.proto == kProtoIcmp && p.icmpType == kIcmpEchoReply &&
+            p.src == ip("198.18.0.1") && p.dst == ip("198.18.0.10")) {
+            echoed = true;
+            EXPECT_EQ(MacAddress::load(&frame[6]), portMac);
+        }
+        if (p.kind == PacketKind::Arp && p.arpOp == kArpReply) {
+            ArpFields reply = readArp(frame, p);
+            if (reply.senderIp == ip("198.18.0.1")) {
+                arpAnswered = true;
+                EXPECT_EQ(reply.senderMac, portMac);  // the TAP carries the port's MAC
+            }
+        }
+    }
+    EXPECT_TRUE(echoed);
+    EXPECT_TRUE(arpAnswered);
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ringgate::dataplane
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+        std::fprintf(stderr, "needs root for a private network namespace and a TAP; skipping\n");
+        return 77;
+    }
+    ::testing::AddGlobalTestEnvironment(new ringgate::dataplane::test::EalEnvironment({}, 256));
+    return RUN_ALL_TESTS();
+}
