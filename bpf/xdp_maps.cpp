@@ -41,12 +41,21 @@ Expected<void> fillXdpMaps(int addrsFd, int configFd, const XdpAddresses& addres
     return {};
 }
 
-Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddresses& addresses) {
-    unsigned ifindex = if_nametoindex(interface.c_str());
-    if (ifindex == 0) return makeError("interface " + interface + ": " + errnoText(errno));
+namespace {
+
+// ringgate's maps of the XDP program attached to `interface`; `found` is false when no
+// program is attached, an error when one is attached that is not ringgate's.
+struct AttachedMaps {
+    bool found = false;
+    unsigned ifindex = 0;
+    Fd addrs, config;
+};
+
+Expected<void> findAttached(const std::string& interface, AttachedMaps& out) {
+    out.ifindex = if_nametoindex(interface.c_str());
+    if (out.ifindex == 0) return makeError("interface " + interface + ": " + errnoText(errno));
     uint32_t progId = 0;
-    if (int rc = bpf_xdp_query_id(static_cast<int>(ifindex), 0, &progId); rc != 0 || progId == 0)
-        return makeError("interface " + interface + ": no XDP program attached");
+    if (int rc = bpf_xdp_query_id(static_cast<int>(out.ifindex), 0, &progId); rc != 0 || progId == 0) return {};
     Fd prog{bpf_prog_get_fd_by_id(progId)};
     if (prog.fd < 0) return makeError("XDP program " + std::to_string(progId) + ": " + errnoText(errno));
     uint32_t mapIds[16] = {};
@@ -56,7 +65,6 @@ Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddre
     uint32_t length = sizeof info;
     if (bpf_obj_get_info_by_fd(prog.fd, &info, &length) != 0)
         return makeError("XDP program info: " + errnoText(errno));
-    Fd addrs, config;
     for (uint32_t i = 0; i < info.nr_map_ids && i < 16; ++i) {
         int fd = bpf_map_get_fd_by_id(mapIds[i]);
         if (fd < 0) continue;
@@ -64,19 +72,38 @@ Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddre
         uint32_t mapLength = sizeof mapInfo;
         if (bpf_obj_get_info_by_fd(fd, &mapInfo, &mapLength) == 0) {
             if (std::strcmp(mapInfo.name, "rg_addrs") == 0) {
-                addrs.fd = fd;
+                out.addrs.fd = fd;
                 continue;
             }
             if (std::strcmp(mapInfo.name, "rg_config") == 0) {
-                config.fd = fd;
+                out.config.fd = fd;
                 continue;
             }
         }
         ::close(fd);
     }
-    if (addrs.fd < 0 || config.fd < 0)
+    if (out.addrs.fd < 0 || out.config.fd < 0)
         return makeError("interface " + interface + ": the attached XDP program is not ringgate's (no rg_addrs map)");
-    return fillXdpMaps(addrs.fd, config.fd, addresses);
+    out.found = true;
+    return {};
+}
+
+}  // namespace
+
+Expected<void> detachStaleXdp(const std::string& interface) {
+    AttachedMaps attached;
+    if (auto ok = findAttached(interface, attached); !ok) return ok;
+    if (!attached.found) return {};
+    if (int rc = bpf_xdp_detach(static_cast<int>(attached.ifindex), 0, nullptr); rc != 0)
+        return makeError("interface " + interface + ": detach the old XDP program: " + errnoText(rc));
+    return {};
+}
+
+Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddresses& addresses) {
+    AttachedMaps attached;
+    if (auto ok = findAttached(interface, attached); !ok) return ok;
+    if (!attached.found) return makeError("interface " + interface + ": no XDP program attached");
+    return fillXdpMaps(attached.addrs.fd, attached.config.fd, addresses);
 }
 
 }  // namespace ringgate::bpf

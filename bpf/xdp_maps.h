@@ -22,6 +22,11 @@ struct XdpAddresses {
 // Fills rg_addrs and rg_config given their file descriptors.
 Expected<void> fillXdpMaps(int addrsFd, int configFd, const XdpAddresses& addresses);
 
+// Detaches ringgate's XDP program left on `interface` by a ringgated that was killed (it
+// keeps dropping VIP traffic meanwhile: fail closed), so that a new one can attach. A
+// program that is not ringgate's is left alone and reported as an error.
+Expected<void> detachStaleXdp(const std::string& interface);
+
 // Finds the XDP program attached to `interface` (it must be ringgate's) and fills its maps.
 Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddresses& addresses);
 

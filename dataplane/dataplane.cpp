@@ -136,6 +136,13 @@ Expected<std::unique_ptr<Dataplane>> Dataplane::start(const config::Config& conf
     unsigned queues = static_cast<unsigned>(std::max<size_t>(config.dataplane.lcores.size(), 1));
     for (size_t i = 0; i < config.dataplane.ports.size(); ++i) {
         const config::Port& configured = config.dataplane.ports[i];
+#ifdef RINGGATE_HAVE_BPF
+        // A killed predecessor's program is still attached (dropping VIP traffic: fail
+        // closed); ours can only attach once it is gone.
+        if (configured.driver == config::PortDriver::AfXdp && !dataplane->options_.xdpProgram.empty())
+            if (auto detached = bpf::detachStaleXdp(configured.interface); !detached)
+                return makeError("port " + configured.name + ": " + detached.error().message);
+#endif
         auto port = createPort(configured, i, queues, dataplane->options_.xdpProgram);
         if (!port) return port.error();
         portIds.push_back(*port);

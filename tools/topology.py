@@ -219,6 +219,10 @@ class Topology:
         self.hosts.append(host)
         self.save()
         self._plug(switch_ns, port_name, ns, "eth0", host.address, 24, host.macs["eth0"])
+        # A veth hands on TCP segments with checksums left to "hardware" and larger than
+        # a frame (TSO/GSO); the gateways' AF_XDP ports take frames as they come, so the
+        # hosts that talk to them send finished, frame-sized packets, as a real NIC would.
+        sh("ip", "netns", "exec", ns, "ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off")
         return host
 
     def _build(self):

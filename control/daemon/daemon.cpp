@@ -47,6 +47,7 @@ Daemon::~Daemon() = default;
 Expected<void> Daemon::startVipActuator() {
     if (config_.dataplane.enabled) {
 #ifdef RINGGATE_HAVE_DATAPLANE
+        if (auto cleared = vip::DataplaneActuator::clearHostVips(config_, self_); !cleared) return cleared;
         auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions(config_));
         if (!started) return started.error();
         dataplane_ = std::move(*started);

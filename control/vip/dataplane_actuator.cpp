@@ -39,11 +39,12 @@ DataplaneActuator::~DataplaneActuator() {
 
 Expected<void> DataplaneActuator::publish() { return dataplane_.setOwnedVips(owned_); }
 
-Expected<void> DataplaneActuator::start() {
-    if (auto cleared = publish(); !cleared) return cleared;
-    if (auto opened = hostAddresses_.open(); !opened) return opened;
-    const config::Node* node = config_.cluster.findNode(self_);
-    for (const config::Subnet& subnet : config_.subnets) {
+namespace {
+// Calls `each(link, subnet)` for every subnet with VIPs and a host interface of this node.
+template <typename Each>
+void forEachVipLink(const config::Config& config, config::NodeId self, Each each) {
+    const config::Node* node = config.cluster.findNode(self);
+    for (const config::Subnet& subnet : config.subnets) {
         if (subnet.vips.empty()) continue;
         auto primary = node->addressOn(subnet.name);
         if (!primary) continue;
@@ -53,14 +54,40 @@ Expected<void> DataplaneActuator::start() {
                     link.error().message.c_str());
             continue;
         }
+        each(*link, subnet);
+    }
+}
+}  // namespace
+
+Expected<void> DataplaneActuator::clearHostVips(const config::Config& config, config::NodeId self) {
+    HostAddresses addresses;
+    if (auto opened = addresses.open(); !opened) return opened;
+    Expected<void> result;
+    forEachVipLink(config, self, [&](const HostLink& link, const config::Subnet& subnet) {
+        for (const config::Vip& vip : subnet.vips)
+            if (auto removed = addresses.remove(link, vip.address, 32); !removed && result) result = removed;
+    });
+    return result;
+}
+
+Expected<void> DataplaneActuator::start() {
+    if (auto cleared = publish(); !cleared) return cleared;
+    if (auto opened = hostAddresses_.open(); !opened) return opened;
+    Expected<void> result;
+    forEachVipLink(config_, self_, [&](const HostLink& link, const config::Subnet& subnet) {
+        if (!result) return;
         for (const config::Vip& vip : subnet.vips) {
-            auto added = hostAddresses_.add(*link, vip.address, 32);
-            if (!added) return makeError("putting VIPs on the host: " + added.error().message);
-            onHost_.emplace_back(*link, vip.address);
+            auto added = hostAddresses_.add(link, vip.address, 32);
+            if (!added) {
+                result = makeError("putting VIPs on the host: " + added.error().message);
+                return;
+            }
+            onHost_.emplace_back(link, vip.address);
         }
         RG_INFO(Vip, "every VIP of subnet %s is on host interface %s; the XDP program hides their ARP",
-                subnet.name.c_str(), link->name.c_str());
-    }
+                subnet.name.c_str(), link.name.c_str());
+    });
+    if (!result) return result;
     lastSample_ = std::chrono::steady_clock::now();
     for (const auto& [vip, bytes] : dataplane_.vipBytes()) lastBytes_[vip] = bytes;
     return {};

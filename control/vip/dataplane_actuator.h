@@ -38,6 +38,10 @@ public:
                       dataplane::Dataplane& dataplane);
     ~DataplaneActuator() override;
 
+    // Before the fast path starts: takes every VIP off the host interfaces, as a killed
+    // predecessor left them, so no host answers for them while no XDP program is attached.
+    static Expected<void> clearHostVips(const config::Config& config, config::NodeId self);
+
     // Answers for nothing until told (the dataplane may start with static ownership),
     // and puts every VIP on the host side of its port.
     Expected<void> start();
