@@ -34,7 +34,8 @@ def raw_request(path, payload):
 def main():
     require_root()
     with Topology.create(unique_name("life"), gateways=3, clients=0, backends=0) as topo:
-        config = private_config(EXAMPLE, topo.work_dir)
+        # The daemon's life cycle with the control plane alone (the fast path has its own tests).
+        config = private_config(EXAMPLE, topo.work_dir, [(r"^  enabled: true$", "  enabled: false")])
         with Cluster(config, topo.work_dir, topo) as cluster:
             for node in (1, 2, 3):
                 cluster.start(node)

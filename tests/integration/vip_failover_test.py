@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """VIPs across a three-gateway cluster with real kernels as clients (issue: VIPs across
-the cluster). The nodes run with the fast path off, so VIPs live on the gateways' host
-stacks (KernelActuator); each gateway serves HTTP on :8080 naming itself, so a client's
-TCP connection to a VIP shows which node owns it, and the client's own ARP cache must
-follow every move.
+the cluster), in one of two modes (first argument):
+  fastpath  the product: AF_XDP fast paths answer for the VIPs, every VIP is on every
+            gateway's host, and the XDP guard must keep the hosts from ever answering or
+            learning a VIP; new connections go through the fast path (fullnat) to nginx;
+  kernel    dataplane off: VIPs on the owner's host stack (KernelActuator); each gateway
+            serves HTTP on :8080 naming itself.
+Who answers is read from each node (`vips --json`, answered_here) and checked from the
+client's side: its own ARP cache and arping must name the owner's MAC alone.
 
 Checked: placement by Table 1; kill -9 of an owner (new connections succeed, client ARP
 names the new owner); restart (persistence 3 goes home, persistence 1 stays); SIGSTOP past
@@ -24,23 +28,42 @@ VIPS = ["198.18.0.100", "198.18.0.101", "198.18.0.102", "198.19.0.100"]
 SETTLE = 10  # seconds: generous bound for a 2-core machine shared with the other suites
 
 
-def holders(topo, vip):
-    """Gateways whose host stack holds `vip` (alive or stopped alike)."""
+MODE = sys.argv[1] if len(sys.argv) > 1 else "fastpath"
+CLUSTER = None  # the Cluster under test (fast-path mode asks the nodes who answers)
+
+
+def holders(topo, vip, live=(1, 2, 3)):
+    """Gateways answering for `vip`: in kernel mode every gateway whose host holds the
+    address (alive or not); in fast-path mode every live node whose fast path answers."""
     found = []
-    for gw in topo.gateways():
-        out = topo.run(gw, "ip", "-4", "-o", "addr", "show", check=False).stdout
-        if re.search(rf"inet {re.escape(vip)}/", out):
-            found.append(gw.index)
+    if MODE == "kernel":
+        for gw in topo.gateways():
+            out = topo.run(gw, "ip", "-4", "-o", "addr", "show", check=False).stdout
+            if re.search(rf"inet {re.escape(vip)}/", out):
+                found.append(gw.index)
+        return found
+    for node in live:
+        view = CLUSTER.query(node, "vips")
+        if any(v["vip"] == vip and v["answered_here"] for v in view["vips"]):
+            found.append(node)
     return found
 
 
 def owners(topo, live):
-    return {vip: [n for n in holders(topo, vip) if n in live] for vip in VIPS}
+    return {vip: [n for n in holders(topo, vip, live) if n in live] for vip in VIPS}
 
 
 def settled(topo, live):
-    """Every VIP on exactly one live gateway and on no other gateway at all."""
-    return all(holders(topo, vip) in ([n] for n in live) for vip in VIPS)
+    """Every VIP answered by exactly one live gateway and by no other gateway at all."""
+    return all(holders(topo, vip, live) in ([n] for n in live) for vip in VIPS)
+
+
+def hosts_never_learn_vips(topo):
+    """The XDP guard: no gateway's host has a neighbour entry for any VIP."""
+    for gw in topo.gateways():
+        table = topo.run(gw, "ip", "neigh", "show", check=False).stdout
+        for vip in VIPS:
+            assert not re.search(rf"^{re.escape(vip)} ", table, re.M), f"gw{gw.index}'s host learned {vip}: {table}"
 
 
 def client_mac_for(topo, vip):
@@ -50,9 +73,18 @@ def client_mac_for(topo, vip):
 
 
 def curl_owner(topo, vip):
-    result = topo.run(topo.clients()[0], "curl", "-s", "--max-time", "2", f"http://{vip}:8080/whoami",
-                      check=False)
-    return result.stdout.strip() if result.returncode == 0 else None
+    """The node a new TCP connection to `vip` reached: in kernel mode the gateway's own
+    HTTP server says; in fast-path mode the connection goes through to a back end, and the
+    answering node is the one whose MAC the client's ARP cache holds."""
+    if MODE == "kernel":
+        result = topo.run(topo.clients()[0], "curl", "-s", "--max-time", "2", f"http://{vip}:8080/whoami",
+                          check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
+    result = topo.run(topo.clients()[0], "curl", "-s", "--max-time", "2", f"http://{vip}/id", check=False)
+    if result.returncode != 0 or not result.stdout.startswith("backend"):
+        return None
+    mac = client_mac_for(topo, vip)
+    return next((f"gw{gw.index}" for gw in topo.gateways() if gw.macs["ext0"] == mac), None)
 
 
 def arping_macs(topo, vip):
@@ -61,16 +93,21 @@ def arping_macs(topo, vip):
 
 
 def main():
+    global CLUSTER
     require_root()
-    with Topology.create(unique_name("vipfo"), gateways=3, clients=1, backends=0, files=[]) as topo:
-        for gw in topo.gateways():
-            www = topo.work_dir / f"www{gw.index}"
-            www.mkdir()
-            (www / "whoami").write_text(f"gw{gw.index}\n")
-            topo.spawn(gw, [sys.executable, "-m", "http.server", "8080", "--directory", str(www)])
-        config = private_config(EXAMPLE, topo.work_dir)
+    assert MODE in ("fastpath", "kernel"), f"unknown mode {MODE}"
+    with Topology.create(unique_name("vipfo"), gateways=3, clients=1, backends=2, files=["1k"]) as topo:
+        if MODE == "kernel":
+            for gw in topo.gateways():
+                www = topo.work_dir / f"www{gw.index}"
+                www.mkdir()
+                (www / "whoami").write_text(f"gw{gw.index}\n")
+                topo.spawn(gw, [sys.executable, "-m", "http.server", "8080", "--directory", str(www)])
+        config = private_config(EXAMPLE, topo.work_dir,
+                                [(r"^  enabled: true$", "  enabled: false")] if MODE == "kernel" else [])
         live = {1, 2, 3}
         with Cluster(config, topo.work_dir, topo) as cluster:
+            CLUSTER = cluster
             for node in (1, 2, 3):
                 cluster.start(node)
             wait_until(lambda: all(len(cluster.query(n, "members")["members"]) == 3 for n in live), SETTLE,
@@ -80,7 +117,7 @@ def main():
             assert table["198.18.0.100"]["current_host"] == 1, table  # persistence 3, preferred 1
             for vip in VIPS:
                 assert holders(topo, vip) == [table[vip]["current_host"]], (vip, holders(topo, vip), table)
-            print("ok   placement: one owner per VIP, the views agree with the host stacks")
+            print(f"ok   placement ({MODE}): one owner per VIP, every node agrees with the table")
 
             # kill -9 the owner of 198.18.0.100: new connections succeed, the client's ARP follows.
             vip = "198.18.0.100"
@@ -88,24 +125,29 @@ def main():
             started = time.monotonic()
             cluster.kill(1)
             live.discard(1)
-            # The dead node's kernel keeps its addresses (its links are up): take them
-            # down as a dead machine would, so only the survivors can answer.
-            topo.run(topo.gateway(1), "ip", "link", "set", "ext0", "down")
-            topo.run(topo.gateway(1), "ip", "link", "set", "int0", "down")
+            if MODE == "kernel":
+                # The dead node's kernel keeps its addresses (its links are up): take them
+                # down as a dead machine would, so only the survivors can answer. In
+                # fast-path mode the links stay up: the XDP program left behind drops VIP
+                # traffic, so the dead node's host (which carries every VIP) stays silent.
+                topo.run(topo.gateway(1), "ip", "link", "set", "ext0", "down")
+                topo.run(topo.gateway(1), "ip", "link", "set", "int0", "down")
             wait_until(lambda: all(len(owners(topo, live)[v]) == 1 for v in VIPS), SETTLE, "failover")
             new_owner = owners(topo, live)[vip][0]
             wait_until(lambda: curl_owner(topo, vip) == f"gw{new_owner}", SETTLE, "connections to the new owner")
             elapsed = time.monotonic() - started
             assert client_mac_for(topo, vip) == topo.gateway(new_owner).macs["ext0"], \
                 (client_mac_for(topo, vip), new_owner)
+            assert arping_macs(topo, vip) == {topo.gateway(new_owner).macs["ext0"]}, "a dead node answered"
             print(f"ok   kill -9 node 1: {vip} on node {new_owner}, client ARP follows, "
                   f"connections succeed after {elapsed * 1000:.0f} ms")
 
             # Restart: persistence 3 goes home, persistence 1 stays where it is.
             sticky_current = cluster.query(2, "vips")
             p1_owner = next(v["current_host"] for v in sticky_current["vips"] if v["vip"] == "198.18.0.101")
-            for link in ("ext0", "int0"):
-                topo.run(topo.gateway(1), "ip", "link", "set", link, "up")
+            if MODE == "kernel":
+                for link in ("ext0", "int0"):
+                    topo.run(topo.gateway(1), "ip", "link", "set", link, "up")
             cluster.start(1)
             live.add(1)
             wait_until(lambda: owners(topo, live)[vip] == [1] and settled(topo, live), SETTLE,
@@ -138,7 +180,10 @@ def main():
             for v in ("198.18.0.100", "198.18.0.101", "198.18.0.102"):
                 macs = arping_macs(topo, v)
                 assert len(macs) == 1, f"{v} answered by {macs} after the heal"
-            print("ok   partition and heal: one ring, arping sees one MAC per VIP")
+            if MODE == "fastpath":
+                hosts_never_learn_vips(topo)
+            print("ok   partition and heal: one ring, arping sees one MAC per VIP"
+                  + (", no host learned a VIP" if MODE == "fastpath" else ""))
 
             # Operator commands, end to end, JSON for each; refusals say why.
             def vips_of(node):
@@ -179,6 +224,8 @@ def main():
                 assert refused.returncode == 1, args
                 assert needle in json.loads(refused.stderr)["error"], (args, refused.stderr)
             print("ok   refused commands say why (JSON errors)")
+            if MODE == "fastpath":
+                hosts_never_learn_vips(topo)
     return 0
 
 
