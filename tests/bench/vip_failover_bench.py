@@ -9,8 +9,8 @@ Modes, run side by side in the same topology (tools/topology.py, 3 gateways):
   keepalived  the baseline: VRRPv3 with the fastest advert interval that stays stable on
               this machine (--advert-ms), VIPs on the kernel, kernel forwarding with an
               nftables DNAT rule, the same back end
-  ringgate    ringgated (token ring, VIP manager) with the same kernel forwarding, so the
-              comparison isolates VIP failover: VRRP adverts against the token ring
+  ringgate    ringgated with its fast path on AF_XDP (config/examples/demo-3.yaml): the
+              stream goes through the owner's fast path (fullnat service probe-100)
 
 Prints each outage, then p50/p99 per mode; the last line is JSON.
 Usage: vip_failover_bench.py [--mode keepalived] [--kills 30] [--rate 5000] [--advert-ms 50]
@@ -92,8 +92,8 @@ vrrp_instance INT {{
             "-p", str(run_dir / "k.pid"), "-r", str(run_dir / "v.pid")],
             log_path=run_dir / "log")
 
-    def owner(self):
-        return vip_holder(self.topo)
+    def owner(self, exclude=None):
+        return vip_holder(self.topo, exclude=exclude)
 
     def kill_node(self, node):
         gw = self.topo.gateway(node)
@@ -131,9 +131,9 @@ vrrp_instance INT {{
 
 
 class RingGateCluster:
-    """ringgated on each gateway from demo-3.yaml with default timers; the measured VIP is
-    made sticky to its current host (persistence 1) so that a revived node does not take
-    it back (that planned move would be a second, unmeasured gap)."""
+    """ringgated with the fast path on each gateway, from demo-3.yaml with default timers;
+    the measured VIP is made sticky to its current host (persistence 1) so that a revived
+    node does not take it back (that planned move would be a second, unmeasured gap)."""
 
     def __init__(self, topo):
         self.topo = topo
@@ -151,8 +151,15 @@ class RingGateCluster:
         except (TopologyError, ValueError):
             return 0
 
-    def owner(self):
-        return vip_holder(self.topo)
+    def owner(self, exclude=None):
+        # Every gateway's host carries every VIP in this mode: ask the fast paths.
+        for node, proc in self.cluster.nodes.items():
+            if node == exclude or proc.proc.poll() is not None:
+                continue
+            view = self.cluster.query(node, "vips")
+            if any(v["vip"] == EXTERNAL_VIP and v["answered_here"] for v in view["vips"]):
+                return node
+        return None
 
     def kill_node(self, node):
         self.cluster.kill(node)
@@ -166,7 +173,16 @@ class RingGateCluster:
                    f"ringgate node {node} back in the ring")
 
     def stop(self):
-        self.cluster.stop_all()
+        for node in list(self.cluster.nodes):
+            self.cluster.stop(node)
+        # What a killed node left behind (its XDP program, the VIPs on its host) must not
+        # meet the next mode.
+        for gw in self.topo.gateways():
+            for link in ("ext0", "int0"):
+                self.topo.run(gw, "ip", "link", "set", "dev", link, "xdp", "off", check=False)
+            for vip in ("198.18.0.100", "198.18.0.101", "198.18.0.102"):
+                self.topo.run(gw, "ip", "addr", "del", f"{vip}/32", "dev", "ext0", check=False)
+            self.topo.run(gw, "ip", "addr", "del", f"{INTERNAL_VIP}/32", "dev", "int0", check=False)
 
 
 def measure(name, cluster, topo, kills, rate):
@@ -186,7 +202,7 @@ def measure(name, cluster, topo, kills, rate):
             with stream.lock:
                 gap = max(stream.gaps[before:])
             outages.append(gap)
-            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {vip_holder(topo, exclude=owner)}, "
+            print(f"{name} kill {k + 1}/{kills}: node {owner} -> node {cluster.owner(exclude=owner)}, "
                   f"outage {gap:.1f} ms",
                   flush=True)
             cluster.revive_node(owner)
@@ -213,7 +229,7 @@ def main():
     with Topology.create(unique_name("vipbench"), gateways=3, clients=1, backends=1, files=[]) as topo:
         backend = topo.backends()[0]
         start_echo(topo, backend)
-        kernel_forwarding(topo)
+        kernel_forwarding(topo)  # for keepalived; the fast path's XDP takes VIP traffic first
         modes = ["ringgate", "keepalived"] if args.mode == "both" else [args.mode]
         for mode in modes:
             cluster = RingGateCluster(topo) if mode == "ringgate" else KeepalivedCluster(topo, args.advert_ms)
