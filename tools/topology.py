@@ -32,6 +32,7 @@ import argparse
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -420,6 +421,12 @@ def cleanup_stale(everything=False):
         for path in STATE_DIR.glob("*.json"):
             claimed.update(Topology.load(path.stem).namespaces())
     orphans = [ns for ns in list_namespaces() if ns.startswith(NS_PREFIX) and ns not in claimed]
+    # The membership tests' private namespaces (tests/cluster/membership_harness.py) carry
+    # their owner's pid: rgcl-<pid>-<random>. Only a dead owner's are leftovers.
+    for ns in list_namespaces():
+        m = re.match(r"rgcl-(\d+)-", ns)
+        if m and not pid_alive(int(m[1])):
+            orphans.append(ns)
     if orphans:
         kill_namespaces_and_processes(orphans, [])
         removed.extend(orphans)
