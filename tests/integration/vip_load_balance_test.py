@@ -61,8 +61,19 @@ def main():
                 version = cluster.query(2, "vips")["table_version"]
                 rates = {v["vip"]: v["bytes_per_second"] for v in cluster.query(2, "vips")["vips"]}
                 assert any(rates[v] > 1_000_000 for v in LOADED), f"no measured load: {rates}"
+                # Watch for two load-balancing cooldowns with the load still on: any move
+                # fails at once.
+                window_end = time.monotonic() + 12
+                checks = 0
+                while time.monotonic() < window_end:
+                    now = owners(cluster)
+                    assert now == placed, f"VIPs kept moving: {placed} -> {now}"
+                    assert cluster.query(3, "vips")["table_version"] == version, "the table kept changing"
+                    checks += 1
+                    stop.wait(0.5)
+                assert checks >= 10, f"only {checks} checks in the window"
 
-                print(f"ok   then they stay: no move for 12 s under the same load (rates {rates})")
+                print(f"ok   then they stay: no move in {checks} checks over 12 s under the same load (rates {rates})")
             finally:
                 stop.set()
                 for t in threads:
