@@ -9,9 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "control/registry/line_connection.h"
+#include "control/registry/line_subscription.h"
 #include "control/registry/protocol.h"
-#include "control/registry/silence_watchdog.h"
 
 namespace ringgate::registry {
 
@@ -23,22 +22,14 @@ public:
 
     void start();
     void stop();
-    bool connected() const { return connection_ && connection_->open(); }
+    bool connected() const { return subscription_.open(); }
 
 private:
-    void connect();
-    void retryLater();
-
-    boost::asio::io_context& io_;
     std::vector<Ipv4Endpoint> registry_;
     OnChange onChange_;
     size_t next_ = 0;
-    std::shared_ptr<LineConnection> connection_;
-    boost::asio::steady_timer retry_;
-    SilenceWatchdog watchdog_;
-    bool running_ = false;
     uint64_t lastVersion_ = 0;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    LineSubscription subscription_;
 };
 
 }  // namespace ringgate::registry

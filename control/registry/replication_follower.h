@@ -8,9 +8,8 @@
 #include <functional>
 #include <memory>
 
-#include "control/registry/line_connection.h"
+#include "control/registry/line_subscription.h"
 #include "control/registry/registry_service.h"
-#include "control/registry/silence_watchdog.h"
 
 namespace ringgate::registry {
 
@@ -21,7 +20,7 @@ public:
 
     void start();
     void stop();
-    bool following() const { return connection_ && connection_->open(); }
+    bool following() const { return subscription_.open(); }
     // Following AND holding this stream's snapshot.
     bool synced() const { return following() && synced_; }
     // The copy holds every change the primary acknowledged, as far as we know: we loaded
@@ -38,24 +37,17 @@ public:
     uint32_t rank() const { return rank_; }
 
 private:
-    void connect();
     void onLine(std::string_view line);
-    void retryLater();
 
-    boost::asio::io_context& io_;
     RegistryService& service_;
     Ipv4Endpoint primary_;
-    std::shared_ptr<LineConnection> connection_;
-    boost::asio::steady_timer retry_;
-    SilenceWatchdog watchdog_;
-    bool running_ = false;
     uint64_t applied_ = 0;
     uint64_t version_ = 0;
     uint32_t rank_ = 0;
     bool synced_ = false;
     bool everSynced_ = false;
     bool stale_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    LineSubscription subscription_;  // last: its callbacks use the members above
 };
 
 }  // namespace ringgate::registry
