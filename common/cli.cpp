@@ -1,6 +1,9 @@
 #include "common/cli.h"
 
 #include <charconv>
+#include <cstdio>
+
+#include "common/log.h"
 
 namespace ringgate::cli {
 
@@ -40,6 +43,37 @@ Expected<Parsed> parse(int argc, char** argv, const Spec& spec) {
         }
     }
     return parsed;
+}
+
+int usageError(const std::string& program, const std::string& message) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), message.c_str());
+    return 2;
+}
+
+ProgramStart startProgram(const std::string& program, int argc, char** argv, Spec spec, const char* help,
+                          bool positionalAllowed) {
+    spec.switches.insert("help");
+    spec.options.insert("log");
+    ProgramStart start;
+    auto args = parse(argc, argv, spec);
+    if (!args) {
+        start.exitStatus = usageError(program, args.error().message);
+        return start;
+    }
+    if (args->has("help")) {
+        std::fputs(help, stdout);
+        return start;
+    }
+    if (!positionalAllowed && !args->positional.empty()) {
+        start.exitStatus = usageError(program, "unexpected argument '" + args->positional[0] + "'");
+        return start;
+    }
+    if (auto logSpec = args->option("log"); logSpec && !log::applySpec(*logSpec)) {
+        start.exitStatus = usageError(program, "--log: bad spec '" + *logSpec + "'");
+        return start;
+    }
+    start.args = std::move(*args);
+    return start;
 }
 
 Expected<unsigned long> parseNumber(const std::string& option, const std::string& text,

@@ -29,6 +29,20 @@ struct Parsed {
 
 Expected<Parsed> parse(int argc, char** argv, const Spec& spec);
 
+// Prints "PROGRAM: MESSAGE" on stderr; returns 2, the exit status of a usage error.
+int usageError(const std::string& program, const std::string& message);
+
+// The start every ringgate program shares: parses `argv` (adding the --help switch and
+// the --log SPEC option to `spec`), prints `help` for --help, refuses positional words
+// unless `positionalAllowed`, and applies --log. `exitStatus` is set when the program
+// should return at once: 0 after --help, 2 after a usage error (already printed).
+struct ProgramStart {
+    std::optional<Parsed> args;
+    int exitStatus = 0;
+};
+ProgramStart startProgram(const std::string& program, int argc, char** argv, Spec spec, const char* help,
+                          bool positionalAllowed = false);
+
 // A whole number in [min, max], or an error naming the option.
 Expected<unsigned long> parseNumber(const std::string& option, const std::string& text,
                                     unsigned long min, unsigned long max);

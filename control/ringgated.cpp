@@ -27,30 +27,21 @@ Signals: SIGTERM or SIGINT leave the ring cleanly and exit 0.
 Exit status: 0 success, 1 runtime failure, 2 bad command line or configuration.
 )";
 
-int usageError(const std::string& message) {
-    std::fprintf(stderr, "ringgated: %s\n", message.c_str());
-    return 2;
-}
+int usageError(const std::string& message) { return ringgate::cli::usageError("ringgated", message); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace ringgate;
-    auto args = cli::parse(argc, argv, {{"config", "node", "log"}, {"check-config", "help", "version"}});
-    if (!args) return usageError(args.error().message);
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    auto start = cli::startProgram("ringgated", argc, argv, {{"config", "node"}, {"check-config", "version"}}, kHelp);
+    if (!start.args) return start.exitStatus;
+    auto& args = start.args;
     if (args->has("version")) {
         std::puts("ringgated " RINGGATE_VERSION);
         return 0;
     }
-    if (!args->positional.empty()) return usageError("unexpected argument '" + args->positional[0] + "'");
     auto configPath = args->option("config");
     if (!configPath) return usageError("--config FILE is required (see --help)");
-    if (auto spec = args->option("log"); spec && !log::applySpec(*spec))
-        return usageError("--log: bad spec '" + *spec + "'");
 
     auto loaded = config::loadFile(*configPath);
     if (!loaded.config) {

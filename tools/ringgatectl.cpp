@@ -33,25 +33,21 @@ Commands (run "help" against a node for the list it supports):
 
   --json              machine-readable output (one JSON document)
   --timeout-ms N      give up after N ms (default 5000)
+  --log SPEC          log levels of this client (e.g. "debug")
 
 Exit status: 0 ok, 1 the node refused the command or cannot be reached, 2 usage error.
 )";
 
-int usageError(const std::string& message) {
-    std::fprintf(stderr, "ringgatectl: %s\n", message.c_str());
-    return 2;
-}
+int usageError(const std::string& message) { return ringgate::cli::usageError("ringgatectl", message); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace ringgate;
-    auto args = cli::parse(argc, argv, {{"config", "node", "socket", "timeout-ms"}, {"json", "help"}});
-    if (!args) return usageError(args.error().message);
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    auto start = cli::startProgram("ringgatectl", argc, argv, {{"config", "node", "socket", "timeout-ms"}, {"json"}},
+                                   kHelp, /*positionalAllowed=*/true);
+    if (!start.args) return start.exitStatus;
+    auto& args = start.args;
     if (args->positional.empty()) return usageError("a COMMAND is required (see --help)");
 
     std::string socketPath;

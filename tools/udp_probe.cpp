@@ -40,6 +40,8 @@ stream  send sequenced probes at PPS to ADDR:PORT, print each outage (a run of m
         echoes longer than G ms, default 5 send intervals) as
           gap <ms> lost <n> after_seq <s> at_ms <t>
         and a JSON summary as the last line
+
+  --log SPEC   log levels (e.g. "debug")
 )";
 
 std::atomic<bool> stopping{false};
@@ -59,10 +61,7 @@ sockaddr_in toSockaddr(const ringgate::Ipv4Endpoint& endpoint) {
     return address;
 }
 
-int fail(const std::string& message) {
-    std::fprintf(stderr, "udp_probe: %s\n", message.c_str());
-    return 2;
-}
+int fail(const std::string& message) { return ringgate::cli::usageError("udp_probe", message); }
 
 int runEcho(const ringgate::Ipv4Endpoint& listen) {
     int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -153,12 +152,10 @@ int runStream(const ringgate::Ipv4Endpoint& to, unsigned long rate, unsigned lon
 
 int main(int argc, char** argv) {
     using namespace ringgate;
-    auto args = cli::parse(argc, argv, {{"listen", "to", "rate", "duration-ms", "gap-ms"}, {"help"}});
-    if (!args) return fail(args.error().message);
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    auto start = cli::startProgram("udp_probe", argc, argv, {{"listen", "to", "rate", "duration-ms", "gap-ms"}, {}},
+                                   kHelp, /*positionalAllowed=*/true);
+    if (!start.args) return start.exitStatus;
+    auto& args = start.args;
     if (args->positional.size() != 1) return fail("expected 'echo' or 'stream' (see --help)");
     struct sigaction action{};
     action.sa_handler = [](int) { stopping = true; };

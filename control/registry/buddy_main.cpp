@@ -38,27 +38,20 @@ with "ERR reason" and counted.
 Exit status: 0 success, 1 runtime failure, 2 bad command line or configuration.
 )";
 
-int usageError(const std::string& message) {
-    std::fprintf(stderr, "ringgate-buddy: %s\n", message.c_str());
-    return 2;
-}
+int usageError(const std::string& message) { return ringgate::cli::usageError("ringgate-buddy", message); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace ringgate;
     using namespace ringgate::registry;
-    auto args = cli::parse(argc, argv,
-                           {{"self", "registry", "config", "port", "check", "check-port", "check-path", "interval-ms",
-                             "failures", "reconcile-ms", "log"},
-                            {"help"}});
-    if (!args) return usageError(args.error().message);
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
-    if (!args->positional.empty()) return usageError("unexpected argument '" + args->positional[0] + "'");
-    if (auto spec = args->option("log"); spec && !log::applySpec(*spec)) return usageError("--log: bad spec '" + *spec + "'");
+    auto start = cli::startProgram("ringgate-buddy", argc, argv,
+                                   {{"self", "registry", "config", "port", "check", "check-port", "check-path",
+                                     "interval-ms", "failures", "reconcile-ms"},
+                                    {}},
+                                   kHelp);
+    if (!start.args) return start.exitStatus;
+    auto& args = start.args;
 
     BuddyAgentOptions options;
     auto selfText = args->option("self");

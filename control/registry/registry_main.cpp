@@ -49,28 +49,21 @@ Signals: SIGTERM/SIGINT stop serving and release the service address (role auto)
 Exit status: 0 success, 1 runtime failure, 2 bad command line or configuration.
 )";
 
-int usageError(const std::string& message) {
-    std::fprintf(stderr, "ringgate-registry: %s\n", message.c_str());
-    return 2;
-}
+int usageError(const std::string& message) { return ringgate::cli::usageError("ringgate-registry", message); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace ringgate;
     using namespace ringgate::registry;
-    auto args = cli::parse(argc, argv,
-                           {{"config", "service", "listen", "role", "interface", "store", "sqlite-path", "postgres",
-                             "management", "check-interval-ms", "check-failures", "replication-timeout-ms", "name",
-                             "log"},
-                            {"help"}});
-    if (!args) return usageError(args.error().message);
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
-    if (!args->positional.empty()) return usageError("unexpected argument '" + args->positional[0] + "'");
-    if (auto spec = args->option("log"); spec && !log::applySpec(*spec)) return usageError("--log: bad spec '" + *spec + "'");
+    auto start = cli::startProgram("ringgate-registry", argc, argv,
+                                   {{"config", "service", "listen", "role", "interface", "store", "sqlite-path",
+                                     "postgres", "management", "check-interval-ms", "check-failures",
+                                     "replication-timeout-ms", "name"},
+                                    {}},
+                                   kHelp);
+    if (!start.args) return start.exitStatus;
+    auto& args = start.args;
     log::setIdentity(args->option("name").value_or("registry"));
 
     std::optional<Ipv4Endpoint> service;
