@@ -18,6 +18,7 @@
 #include "dataplane/dataplane.h"
 #include "tests/dataplane/eal_environment.h"
 #include "tests/dataplane/frame_builder.h"
+#include "tests/dataplane/pcap_file.h"
 
 namespace ringgate::dataplane {
 namespace {
@@ -25,30 +26,8 @@ namespace {
 using test::ip;
 using test::mac;
 
-void writePcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
-    std::ofstream out(path, std::ios::binary);
-    uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-    out.write(reinterpret_cast<const char*>(header), sizeof header);
-    for (const auto& frame : frames) {
-        uint32_t record[4] = {1, 0, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size())};
-        out.write(reinterpret_cast<const char*>(record), sizeof record);
-        out.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
-    }
-}
-
-std::vector<std::vector<uint8_t>> readPcap(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<std::vector<uint8_t>> frames;
-    uint32_t header[6];
-    if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return frames;
-    uint32_t record[4];
-    while (in.read(reinterpret_cast<char*>(record), sizeof record)) {
-        std::vector<uint8_t> frame(record[2]);
-        in.read(reinterpret_cast<char*>(frame.data()), record[2]);
-        frames.push_back(std::move(frame));
-    }
-    return frames;
-}
+using test::readPcap;
+using test::writePcap;
 
 int sh(const std::string& command) { return std::system(command.c_str()); }
 

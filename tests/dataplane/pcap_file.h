@@ -1,0 +1,38 @@
+// Classic pcap files (v2.4, Ethernet) for the tests that feed ports from files and read
+// what they sent: enough of the format for net_pcap, nothing more.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace ringgate::dataplane::test {
+
+inline void writePcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
+    std::ofstream out(path, std::ios::binary);
+    uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};  // v2.4, Ethernet
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    uint32_t second = 1;
+    for (const auto& frame : frames) {
+        uint32_t record[4] = {second++, 0, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size())};
+        out.write(reinterpret_cast<const char*>(record), sizeof record);
+        out.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
+    }
+}
+
+inline std::vector<std::vector<uint8_t>> readPcap(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<std::vector<uint8_t>> frames;
+    uint32_t header[6];
+    if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return frames;
+    uint32_t record[4];
+    while (in.read(reinterpret_cast<char*>(record), sizeof record)) {
+        std::vector<uint8_t> frame(record[2]);
+        in.read(reinterpret_cast<char*>(frame.data()), record[2]);
+        frames.push_back(std::move(frame));
+    }
+    return frames;
+}
+
+}  // namespace ringgate::dataplane::test
