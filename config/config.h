@@ -30,7 +30,7 @@ enum class Persistence : uint8_t {
 
 enum class Protocol : uint8_t { Tcp, Udp };
 enum class NatMode : uint8_t { Dnat, FullNat };
-enum class Scheduler : uint8_t { Maglev, RoundRobin };
+enum class Scheduler : uint8_t { Maglev };
 enum class PortDriver : uint8_t { AfXdp, AfPacket, Pcap, Ring, Pci };
 enum class IdlePolicy : uint8_t { Backoff, Poll };
 enum class RegistryStore : uint8_t { Sqlite, Postgresql };

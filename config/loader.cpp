@@ -29,7 +29,7 @@ const std::vector<std::pair<std::string, Protocol>> kProtocolNames = {{"tcp", Pr
 const std::vector<std::pair<std::string, NatMode>> kNatNames = {{"dnat", NatMode::Dnat},
                                                                 {"fullnat", NatMode::FullNat}};
 const std::vector<std::pair<std::string, Scheduler>> kSchedulerNames = {
-    {"maglev", Scheduler::Maglev}, {"round_robin", Scheduler::RoundRobin}};
+    {"maglev", Scheduler::Maglev}};  // the only scheduler the fast path has
 const std::vector<std::pair<std::string, PortDriver>> kDriverNames = {
     {"af_xdp", PortDriver::AfXdp}, {"af_packet", PortDriver::AfPacket},
     {"pcap", PortDriver::Pcap},    {"ring", PortDriver::Ring},
