@@ -192,7 +192,8 @@ def main():
             moved = cluster.query(3, "vip", "move", "198.18.0.102", "2")
             assert moved["accepted"] == "move 198.18.0.102 to node 2", moved
             wait_until(lambda: owners(topo, live)["198.18.0.102"] == [2] and settled(topo, live), SETTLE, "move")
-            assert vips_of(1)["198.18.0.102"]["preferred_host"] == 2
+            # Each node's view is the table as the token last left it: wait for it to come round.
+            wait_until(lambda: vips_of(1)["198.18.0.102"]["preferred_host"] == 2, SETTLE, "node 1 sees the preference")
             cluster.query(1, "vip", "persistence", "198.18.0.102", "3")
             wait_until(lambda: vips_of(2)["198.18.0.102"]["persistence"] == 3, SETTLE, "persistence set")
             cluster.query(1, "vip", "persistence", "198.18.0.102", "0")
@@ -203,14 +204,14 @@ def main():
 
             cluster.query(1, "vip", "close", "198.18.0.102")
             wait_until(lambda: holders(topo, "198.18.0.102") == [], SETTLE, "closed VIP released")
-            assert vips_of(2)["198.18.0.102"]["state"] == "closed"
+            wait_until(lambda: vips_of(2)["198.18.0.102"]["state"] == "closed", SETTLE, "node 2 sees it closed")
             cluster.query(1, "vip", "open", "198.18.0.102")
             wait_until(lambda: len(holders(topo, "198.18.0.102")) == 1, SETTLE, "reopened VIP owned")
 
             cluster.query(2, "drain", "3")
             wait_until(lambda: all(3 not in owners(topo, live)[v] for v in VIPS) and settled(topo, live),
                        SETTLE, "node 3 drained")
-            assert cluster.query(1, "vips")["drained"] == [3]
+            wait_until(lambda: cluster.query(1, "vips")["drained"] == [3], SETTLE, "node 1 sees node 3 drained")
             cluster.query(2, "undrain", "3")
             wait_until(lambda: cluster.query(1, "vips")["drained"] == [], SETTLE, "node 3 undrained")
             print("ok   move, persistence, prefer/unprefer, close/open, drain/undrain, each with --json")
