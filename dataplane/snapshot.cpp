@@ -42,6 +42,10 @@ PortBlock workerSlice(PortBlock block, unsigned worker, unsigned workers) {
     return {static_cast<uint16_t>(first), static_cast<uint16_t>(first + size - 1)};
 }
 
+bool Snapshot::isClusterVip(uint32_t address) const {
+    return std::binary_search(clusterVips.begin(), clusterVips.end(), address);
+}
+
 const VipView* Snapshot::findOwnedVip(uint32_t address) const {
     auto it = std::lower_bound(ownedVips.begin(), ownedVips.end(), address,
                                [](const VipView& v, uint32_t a) { return v.address < a; });
@@ -82,6 +86,8 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
 
     Snapshot snapshot;
     snapshot.natPorts = natPortBlock(config.cluster, input.self);
+    for (const auto& [address, index] : vipIndex) snapshot.clusterVips.push_back(address);
+    std::sort(snapshot.clusterVips.begin(), snapshot.clusterVips.end());
     for (size_t i = 0; i < config.dataplane.ports.size(); ++i) {
         const config::Port& port = config.dataplane.ports[i];
         const config::Subnet* subnet = config.findSubnet(port.subnet);

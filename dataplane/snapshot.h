@@ -69,10 +69,12 @@ PortBlock workerSlice(PortBlock block, unsigned worker, unsigned workers);
 struct Snapshot {
     std::vector<PortView> ports;
     std::vector<VipView> ownedVips;  // sorted by address
+    std::vector<uint32_t> clusterVips;  // every configured VIP, sorted
     std::vector<ServiceView> services;
     PortBlock natPorts;
 
     const VipView* findOwnedVip(uint32_t address) const;
+    bool isClusterVip(uint32_t address) const;
     const ServiceView* findService(uint32_t vip, uint16_t port, uint8_t proto) const;
     // The port whose subnet contains `address`, or -1.
     int portFacing(uint32_t address) const;

@@ -290,8 +290,14 @@ void Worker::handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32
     Bytes frame = frameOf(m);
     ArpFields arp = readArp(frame, p);
     // Learn neighbours on the port's own subnet only: an ARP cannot teach us where an
-    // address of another subnet lives. Our own addresses are never learned.
-    if (view.contains(arp.senderIp) && arp.senderIp != view.primary && !snap.findOwnedVip(arp.senderIp))
+    // address of another subnet lives. Our own addresses are never learned. Where a VIP
+    // is answered is the cluster's business: a peer's announcement of a VIP is not
+    // learned (a node that had learned it would take a later hand-over for a conflict);
+    // only an answer to our own probe (addressed to 0.0.0.0) teaches a VIP, because then
+    // someone else does answer for it.
+    bool probeAnswer = arp.op == kArpReply && arp.targetIp == 0;
+    if (view.contains(arp.senderIp) && arp.senderIp != view.primary && !snap.findOwnedVip(arp.senderIp) &&
+        (probeAnswer || !snap.isClusterVip(arp.senderIp)))
         shared_.neighbours->learn(arp.senderIp, arp.senderMac, nowMs);
     if (shared_.hasException[port] && (arp.targetIp == view.primary || arp.op == kArpRequest) &&
         !snap.findOwnedVip(arp.targetIp)) {

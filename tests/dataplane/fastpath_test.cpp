@@ -629,3 +629,26 @@ int main(int argc, char** argv) {
     ::testing::AddGlobalTestEnvironment(new ringgate::dataplane::test::EalEnvironment({"-l", "0,1"}, 512));
     return RUN_ALL_TESTS();
 }
+
+namespace ringgate::dataplane {
+namespace {
+
+// A node that is not (yet) the owner of a VIP must not learn where a peer answers for it
+// from the peer's gratuitous ARPs: its pre-claim probe would later read that entry as "in
+// use" and refuse a hand-over. Only an answer to its own probe (to 0.0.0.0) counts.
+TEST_F(FastPath, PeersAnnouncementsOfAVipAreNotLearnedButProbeAnswersAre) {
+    ASSERT_TRUE(dp_->setOwnedVips({*Ipv4Address::parse("198.18.0.100"), *Ipv4Address::parse("198.19.0.100")}).ok());
+    step(1);
+    uint32_t vip = ip("198.18.0.101");
+    inject(kExt, test::buildArp(MacAddress::broadcast(), {kArpRequest, mac(0x55), vip, {}, vip}));
+    step(2);
+    EXPECT_FALSE(dp_->neighbours().lookup(vip, 2)) << "a peer's gratuitous ARP was learned";
+    inject(kExt, test::buildArp(portMac_[kExt], {kArpReply, mac(0x55), vip, portMac_[kExt], 0}));
+    step(3);
+    auto learned = dp_->neighbours().lookup(vip, 3);
+    ASSERT_TRUE(learned) << "an answer to our probe must be learned";
+    EXPECT_EQ(learned->mac, mac(0x55));
+}
+
+}  // namespace
+}  // namespace ringgate::dataplane
