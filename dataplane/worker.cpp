@@ -24,6 +24,7 @@ namespace {
 // default back-off) a thousandth of the worker's slice, so that the whole table is swept
 // about once a second and a small table costs an idle worker almost nothing.
 constexpr unsigned kExpireBudgetBusy = 16;
+constexpr unsigned kExpireBudgetIdleMin = 64;
 constexpr unsigned kExpireBudgetIdleMax = 4096;
 // Fullnat: source ports to try before giving up on a new flow.
 constexpr unsigned kNatPortAttempts = 16;
@@ -48,7 +49,7 @@ uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip) {
 Worker::Worker(unsigned id, const WorkerShared& shared, rte_ring* commands)
     : id_(id), shared_(shared), commands_(commands),
       idleExpireBudget_(static_cast<unsigned>(std::clamp<size_t>(shared.table->sliceSize(id) / 1000,
-                                                                  kExpireBudgetBusy, kExpireBudgetIdleMax))) {}
+                                                                  kExpireBudgetIdleMin, kExpireBudgetIdleMax))) {}
 
 void Worker::send(unsigned port, rte_mbuf* m) {
     TxBuffer& buffer = tx_[port];
