@@ -143,6 +143,8 @@ void Worker::processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned cou
     ConnectionTable::Hit hits[kBatch];
     batchCreatedCount_ = 0;
     uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
+    if (found != (keyCount == 64 ? ~uint64_t{0} : (uint64_t{1} << keyCount) - 1))
+        prefetchNewFlows(found, keyPacket, keyCount, parsed);
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
@@ -201,6 +203,43 @@ bool Worker::resolveNeighbour(unsigned egress, uint32_t ip, uint32_t nowMs, MacA
     return true;
 }
 
+const BackendView& Worker::chooseBackend(const ServiceView& service, const ParsedPacket& p) {
+    uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
+    return service.backends[service.maglev[hash % service.maglev.size()]];
+}
+
+FlowKey Worker::reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p,
+                           unsigned natAttempt) const {
+    if (service.nat == config::NatMode::Dnat)
+        return FlowKey{backend.address, p.src, backend.port, p.srcPort, p.proto};
+    uint32_t span = uint32_t{natPorts_.last} - natPorts_.first + 1;
+    auto natPort = static_cast<uint16_t>(natPorts_.first + (nextNatPort_ + natAttempt) % span);
+    return FlowKey{backend.address, snapshot_->ports[backend.egress].natSource, backend.port, natPort, p.proto};
+}
+
+void Worker::prefetchNewFlows(uint64_t found, const uint8_t* keyPacket, unsigned keyCount,
+                              const ParsedPacket* parsed) {
+    // A new flow's insert first checks that its reply tuple is free: one lookup per flow,
+    // each waiting for its own memory misses. Looking the batch's reply tuples up together
+    // first brings their buckets and keys into the cache in one overlapped wave. (The
+    // tuples are predicted as newFlow will build them; a wrong guess costs only a miss.)
+    FlowKey keys[kBatch];
+    const FlowKey* pointers[kBatch];
+    ConnectionTable::Hit hits[kBatch];
+    unsigned count = 0, natAttempt = 0;
+    for (unsigned k = 0; k < keyCount; ++k) {
+        if (found >> k & 1) continue;
+        const ParsedPacket& p = parsed[keyPacket[k]];
+        const ServiceView* service = snapshot_->findService(p.dst, p.dstPort, p.proto);
+        if (!service || service->backends.empty()) continue;
+        bool fullnat = service->nat != config::NatMode::Dnat;
+        keys[count] = reverseKey(*service, chooseBackend(*service, p), p, fullnat ? natAttempt++ : 0);
+        pointers[count] = &keys[count];
+        ++count;
+    }
+    if (count > 0) shared_.table->lookupBulk(pointers, count, hits);
+}
+
 void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
     const Snapshot& snap = *snapshot_;
     const VipView* vip = snap.findOwnedVip(p.dst);
@@ -234,9 +273,7 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
             return;
         }
     }
-    uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
-    uint16_t chosen = service->maglev[hash % service->maglev.size()];
-    const BackendView& backend = service->backends[chosen];
+    const BackendView& backend = chooseBackend(*service, p);
     ConnectionInit init;
     if (!resolveNeighbour(backend.egress, backend.address, nowMs, init.backendMac)) {
         drop(port, m, DropReason::NoNeighbour);
@@ -255,15 +292,13 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
     Connection* conn = nullptr;
     InsertResult result = InsertResult::ReverseTaken;
     if (service->nat == config::NatMode::Dnat) {
-        init.reverse = FlowKey{backend.address, p.src, backend.port, p.srcPort, p.proto};
+        init.reverse = reverseKey(*service, backend, p, 0);
         result = shared_.table->insert(id_, init, &conn);
     } else {
         uint32_t span = uint32_t{natPorts_.last} - natPorts_.first + 1;
         for (unsigned attempt = 0; attempt < kNatPortAttempts && result == InsertResult::ReverseTaken; ++attempt) {
-            uint16_t natPort = static_cast<uint16_t>(natPorts_.first + nextNatPort_);
+            init.reverse = reverseKey(*service, backend, p, 0);
             if (++nextNatPort_ == span) nextNatPort_ = 0;
-            init.reverse = FlowKey{backend.address, snap.ports[backend.egress].natSource, backend.port,
-                                   natPort, p.proto};
             result = shared_.table->insert(id_, init, &conn);
         }
     }

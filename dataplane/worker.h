@@ -83,6 +83,13 @@ private:
     void forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
                  uint32_t nowMs);
     void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    void prefetchNewFlows(uint64_t found, const uint8_t* keyPacket, unsigned keyCount,
+                          const ParsedPacket* parsed);
+    // The Maglev choice for a new flow, and the tuple its replies will carry (fullnat: with
+    // the NAT port `natAttempt` places after the worker's cursor).
+    static const BackendView& chooseBackend(const ServiceView& service, const ParsedPacket& p);
+    FlowKey reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p,
+                       unsigned natAttempt) const;
     void runCommands(uint32_t nowMs);
     void sendArp(unsigned port, uint32_t targetIp, bool gratuitous);
     void send(unsigned port, rte_mbuf* m);
