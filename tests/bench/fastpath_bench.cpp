@@ -379,9 +379,29 @@ int main(int argc, char** argv) {
         entrySink = sink;  // keeps the entry reads
         return median(passCycles);
     };
+    // The memory beneath it: independent reads of random cache lines of a DPDK buffer as
+    // large as the table (64 a pass, like the lookups). rte_hash reads two buckets and a key
+    // per lookup and the fast path one entry: four such lines per packet.
+    size_t floorBytes = std::min<size_t>(dp.connections().memoryBytes(), size_t{1} << 31);
+    auto* floorBuffer = static_cast<uint64_t*>(rte_zmalloc("bench_floor", floorBytes, 64));
+    std::uniform_int_distribution<size_t> pickLine(0, floorBytes / 64 - 1);
+    auto randomLinePass = [&] {
+        size_t lines[2 * kBurst];
+        uint64_t sink = 0;
+        for (unsigned p = 0; p < passes; ++p) {
+            for (auto& line : lines) line = pickLine(random) * 8;
+            uint64_t t0 = rte_rdtsc_precise();
+            for (size_t line : lines) sink += floorBuffer[line];
+            passCycles[p] = static_cast<double>(rte_rdtsc_precise() - t0) / (2 * kBurst);
+        }
+        entrySink = sink;
+        return median(passCycles);
+    };
+    std::vector<double> lineReads;
     for (unsigned r = 0; r < rounds; ++r) {
         established.push_back(medianPass([&] { worker.step(now); }));
         tableAlone.push_back(tableLookupPass());
+        if (floorBuffer) lineReads.push_back(randomLinePass());
         rte_mbuf* burst[kBurst];
         io.push_back(medianPass([&] {
             for (unsigned port = 0; port < 2; ++port) {
@@ -396,6 +416,8 @@ int main(int argc, char** argv) {
     double cyclesPerPacket = median(established);
     double ioCycles = median(io);
     double tableCycles = median(tableAlone);
+    double lineCycles = median(lineReads);
+    rte_free(floorBuffer);
     double heapPerFlow = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / flows;
     double tablePerFlow = static_cast<double>(dp.connections().memoryBytes()) / flows;
 
@@ -416,6 +438,8 @@ int main(int argc, char** argv) {
                 cyclesPerPacket, mhz / cyclesPerPacket, rounds);
     std::printf("  connection table alone     %10.1f cycles/packet  (bulk lookup + entry read; ringgate = %.2fx)\n",
                 tableCycles, cyclesPerPacket / tableCycles);
+    std::printf("  random DRAM line read      %10.1f cycles/line    (independent reads over %zu MiB; 4 lines = %.0f)\n",
+                lineCycles, floorBytes >> 20, 4 * lineCycles);
     std::printf("  empty worker pass          %10.0f cycles\n", emptyPass);
     std::printf("  io baseline, same rings    %10.1f cycles/packet  %6.2f Mpps/core\n", ioCycles, mhz / ioCycles);
     if (testpmdRing > 0 || testpmdNull > 0) {
@@ -433,6 +457,7 @@ int main(int argc, char** argv) {
         .field("established_mpps_per_core", mhz / cyclesPerPacket)
         .field("io_baseline_cycles_per_packet", ioCycles)
         .field("table_alone_cycles_per_packet", tableCycles)
+        .field("random_line_read_cycles", lineCycles)
         .field("testpmd_io_net_ring_cycles_per_packet", testpmdRing)
         .field("testpmd_io_net_null_cycles_per_packet", testpmdNull)
         .field("new_connections_per_second_dnat", dnatNewPerSec)
