@@ -141,14 +141,15 @@ void Worker::processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned cou
     // One bulk lookup for the whole batch: rte_hash pipelines its own bucket and key
     // prefetches, and the hits' entries are prefetched before they are used.
     ConnectionTable::Hit hits[kBatch];
+    NewFlowPlan plans[kBatch];
     batchCreatedCount_ = 0;
     uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
-    if (found != (keyCount == 64 ? ~uint64_t{0} : (uint64_t{1} << keyCount) - 1))
-        prefetchNewFlows(found, keyPacket, keyCount, parsed);
+    uint64_t all = keyCount == 64 ? ~uint64_t{0} : (uint64_t{1} << keyCount) - 1;
+    if (found != all) planNewFlows(~found & all, keyPacket, keyCount, parsed, plans);
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
-        else newFlow(ports[i], packets[i], parsed[i], nowMs);
+        else newFlow(ports[i], packets[i], parsed[i], plans[k], nowMs);
     }
 }
 
@@ -203,51 +204,48 @@ bool Worker::resolveNeighbour(unsigned egress, uint32_t ip, uint32_t nowMs, MacA
     return true;
 }
 
-const BackendView& Worker::chooseBackend(const ServiceView& service, const ParsedPacket& p) {
-    uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
-    return service.backends[service.maglev[hash % service.maglev.size()]];
-}
-
-FlowKey Worker::reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p,
-                           unsigned natAttempt) const {
+FlowKey Worker::reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p) {
     if (service.nat == config::NatMode::Dnat)
         return FlowKey{backend.address, p.src, backend.port, p.srcPort, p.proto};
-    uint32_t span = uint32_t{natPorts_.last} - natPorts_.first + 1;
-    auto natPort = static_cast<uint16_t>(natPorts_.first + (nextNatPort_ + natAttempt) % span);
+    auto natPort = static_cast<uint16_t>(natPorts_.first + nextNatPort_);
+    if (++nextNatPort_ == uint32_t{natPorts_.last} - natPorts_.first + 1) nextNatPort_ = 0;
     return FlowKey{backend.address, snapshot_->ports[backend.egress].natSource, backend.port, natPort, p.proto};
 }
 
-void Worker::prefetchNewFlows(uint64_t found, const uint8_t* keyPacket, unsigned keyCount,
-                              const ParsedPacket* parsed) {
-    // A new flow's insert first checks that its reply tuple is free: one lookup per flow,
-    // each waiting for its own memory misses. Looking the batch's reply tuples up together
-    // first brings their buckets and keys into the cache in one overlapped wave. (The
-    // tuples are predicted as newFlow will build them; a wrong guess costs only a miss.)
+void Worker::planNewFlows(uint64_t missed, const uint8_t* keyPacket, unsigned keyCount,
+                          const ParsedPacket* parsed, NewFlowPlan* plans) {
+    // Each new flow's insert first checks that its reply tuple is free: a lookup that,
+    // made one flow at a time, waits for its own memory misses. Choosing every new flow's
+    // back end and reply tuple first and looking the tuples up together brings their
+    // buckets and keys into the cache in one overlapped wave.
     FlowKey keys[kBatch];
     const FlowKey* pointers[kBatch];
     ConnectionTable::Hit hits[kBatch];
-    unsigned count = 0, natAttempt = 0;
+    unsigned count = 0;
     for (unsigned k = 0; k < keyCount; ++k) {
-        if (found >> k & 1) continue;
+        if (!(missed >> k & 1)) continue;
         const ParsedPacket& p = parsed[keyPacket[k]];
-        const ServiceView* service = snapshot_->findService(p.dst, p.dstPort, p.proto);
-        if (!service || service->backends.empty()) continue;
-        bool fullnat = service->nat != config::NatMode::Dnat;
-        keys[count] = reverseKey(*service, chooseBackend(*service, p), p, fullnat ? natAttempt++ : 0);
+        NewFlowPlan& plan = plans[k];
+        plan.service = snapshot_->findService(p.dst, p.dstPort, p.proto);
+        if (!plan.service || plan.service->backends.empty()) continue;
+        uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
+        plan.backend = &plan.service->backends[plan.service->maglev[hash % plan.service->maglev.size()]];
+        plan.reverse = reverseKey(*plan.service, *plan.backend, p);
+        keys[count] = plan.reverse;
         pointers[count] = &keys[count];
         ++count;
     }
     if (count > 0) shared_.table->lookupBulk(pointers, count, hits);
 }
 
-void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
-    const Snapshot& snap = *snapshot_;
-    const VipView* vip = snap.findOwnedVip(p.dst);
+void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const NewFlowPlan& plan,
+                     uint32_t nowMs) {
+    const VipView* vip = snapshot_->findOwnedVip(p.dst);
     if (!vip) {
         toHost(port, m, p);
         return;
     }
-    const ServiceView* service = snap.findService(p.dst, p.dstPort, p.proto);
+    const ServiceView* service = plan.service;
     if (!service) {
         drop(port, m, DropReason::NoService);
         return;
@@ -273,7 +271,7 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
             return;
         }
     }
-    const BackendView& backend = chooseBackend(*service, p);
+    const BackendView& backend = *plan.backend;
     ConnectionInit init;
     if (!resolveNeighbour(backend.egress, backend.address, nowMs, init.backendMac)) {
         drop(port, m, DropReason::NoNeighbour);
@@ -289,18 +287,16 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t
     init.state = initialState(p.proto, p.tcpFlags);
     init.nowMs = nowMs;
 
+    // The reply tuple: as planned; fullnat tries further source ports while the
+    // planned one is some other flow's.
     Connection* conn = nullptr;
-    InsertResult result = InsertResult::ReverseTaken;
-    if (service->nat == config::NatMode::Dnat) {
-        init.reverse = reverseKey(*service, backend, p, 0);
+    init.reverse = plan.reverse;
+    InsertResult result = shared_.table->insert(id_, init, &conn);
+    bool fullnat = service->nat != config::NatMode::Dnat;
+    for (unsigned attempt = 1; fullnat && attempt < kNatPortAttempts && result == InsertResult::ReverseTaken;
+         ++attempt) {
+        init.reverse = reverseKey(*service, backend, p);
         result = shared_.table->insert(id_, init, &conn);
-    } else {
-        uint32_t span = uint32_t{natPorts_.last} - natPorts_.first + 1;
-        for (unsigned attempt = 0; attempt < kNatPortAttempts && result == InsertResult::ReverseTaken; ++attempt) {
-            init.reverse = reverseKey(*service, backend, p, 0);
-            if (++nextNatPort_ == span) nextNatPort_ = 0;
-            result = shared_.table->insert(id_, init, &conn);
-        }
     }
     if (result != InsertResult::Inserted) {
         drop(port, m, result == InsertResult::Full ? DropReason::TableFull : DropReason::NoNatPort);

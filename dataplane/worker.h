@@ -82,14 +82,19 @@ private:
     void handleIcmp(unsigned port, rte_mbuf* m, const ParsedPacket& p);
     void forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
                  uint32_t nowMs);
-    void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
-    void prefetchNewFlows(uint64_t found, const uint8_t* keyPacket, unsigned keyCount,
-                          const ParsedPacket* parsed);
-    // The Maglev choice for a new flow, and the tuple its replies will carry (fullnat: with
-    // the NAT port `natAttempt` places after the worker's cursor).
-    static const BackendView& chooseBackend(const ServiceView& service, const ParsedPacket& p);
-    FlowKey reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p,
-                       unsigned natAttempt) const;
+    // What the new-flow path decides before inserting: the service, the Maglev back end
+    // and the tuple the back end's replies will carry (service null: none for the packet).
+    struct NewFlowPlan {
+        const ServiceView* service = nullptr;
+        const BackendView* backend = nullptr;
+        FlowKey reverse;
+    };
+    void planNewFlows(uint64_t missed, const uint8_t* keyPacket, unsigned keyCount,
+                      const ParsedPacket* parsed, NewFlowPlan* plans);
+    void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const NewFlowPlan& plan, uint32_t nowMs);
+    // The reply tuple of a new flow to `backend`; fullnat: from the next source port of
+    // the worker's NAT port slice.
+    FlowKey reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p);
     void runCommands(uint32_t nowMs);
     void sendArp(unsigned port, uint32_t targetIp, bool gratuitous);
     void send(unsigned port, rte_mbuf* m);
