@@ -117,9 +117,13 @@ void Worker::processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned cou
 
     for (unsigned i = 0; i < count; ++i) {
         if (i + 4 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 4], void*));
+        parsePacket(frameOf(packets[i]), parsed[i]);
+    }
+    // Classified in a second loop: reading a packet's fields right after parsePacket
+    // wrote them (the key's wide loads over its narrow stores) stalled on store forwarding.
+    for (unsigned i = 0; i < count; ++i) {
         rte_mbuf* m = packets[i];
-        ParsedPacket& p = parsed[i];
-        parsePacket(frameOf(m), p);
+        const ParsedPacket& p = parsed[i];
         if (p.error != DropReason::None) {
             drop(ports[i], m, p.error);
             continue;
