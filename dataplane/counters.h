@@ -25,6 +25,7 @@ struct PortCounters {
     Counter rxPackets, rxBytes, txPackets, txBytes;
     Counter arpIn, arpReplies, arpRequestsSent, gratuitousArpsSent, icmpEchoReplies;
     Counter toHost, fromHost;  // exception path
+    Counter handedToPeer;      // segments of a peer's flows on a VIP taken over from it
     Counter drops[kDropReasonCount];
 };
 

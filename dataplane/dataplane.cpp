@@ -318,7 +318,7 @@ Dataplane::~Dataplane() {
 }
 
 Expected<void> Dataplane::publish() {
-    SnapshotInput input{&config_, self_, portIds_, macs_, owned_, &live_, options_.maglevSize};
+    SnapshotInput input{&config_, self_, portIds_, macs_, owned_, &live_, options_.maglevSize, &handOvers_};
     auto built = buildSnapshot(input, slots_);
     if (!built) return built.error();
     const Snapshot* old = current_.exchange(new Snapshot(std::move(*built)), std::memory_order_acq_rel);
@@ -338,7 +338,23 @@ Expected<void> Dataplane::setOwnedVips(std::vector<Ipv4Address> vips) {
         owned_ = std::move(previous);
         return ok;
     }
+    // A released VIP's hand-over ends with it (a later claim names its own peer).
+    for (Ipv4Address vip : previous)
+        if (std::find(owned_.begin(), owned_.end(), vip) == owned_.end()) handOvers_.erase(vip);
     return {};
+}
+
+Expected<void> Dataplane::handOverFrom(Ipv4Address vip, Ipv4Address peer, uint32_t durationMs) {
+    auto previous = handOvers_.find(vip);
+    std::optional<HandOver> before;
+    if (previous != handOvers_.end()) before = previous->second;
+    handOvers_[vip] = HandOver{peer, clockMs(tscEpoch_) + durationMs};
+    if (auto ok = publish(); !ok) {
+        if (before) handOvers_[vip] = *before;
+        else handOvers_.erase(vip);
+        return ok;
+    }
+    return sendArpRequest(peer);  // resolved before the first segment needs it
 }
 
 Expected<void> Dataplane::setLiveBackends(const std::string& pool, std::vector<config::Backend> live) {
@@ -466,7 +482,8 @@ std::string Dataplane::statsJson() const {
             .field("gratuitous_arps_sent", sumPorts(p, &PortCounters::gratuitousArpsSent))
             .field("icmp_echo_replies", sumPorts(p, &PortCounters::icmpEchoReplies))
             .field("to_host", sumPorts(p, &PortCounters::toHost))
-            .field("from_host", sumPorts(p, &PortCounters::fromHost));
+            .field("from_host", sumPorts(p, &PortCounters::fromHost))
+            .field("handed_to_peer", sumPorts(p, &PortCounters::handedToPeer));
         json.key("drops").beginObject();
         for (size_t r = 1; r < kDropReasonCount; ++r)
             json.field(toString(static_cast<DropReason>(r)), portDrops(p, static_cast<DropReason>(r)));
@@ -560,6 +577,8 @@ std::string Dataplane::statsText() const {
             if (uint64_t n = portDrops(p, static_cast<DropReason>(r)))
                 drops += " " + std::string(toString(static_cast<DropReason>(r))) + "=" + std::to_string(n);
         if (!drops.empty()) out += "           drops" + drops + "\n";
+        if (uint64_t n = sumPorts(p, &PortCounters::handedToPeer))
+            out += "           handed to peer " + std::to_string(n) + "\n";
     }
     out += "vips\n";
     uint16_t vipIndex = 0;

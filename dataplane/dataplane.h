@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <map>
 #include <optional>
 #include <utility>
 #include <string>
@@ -69,6 +70,11 @@ public:
     // The live members of a pool: new flows use only these; flows already on a back end
     // that stays live are untouched (Maglev), flows on a removed one keep their entry.
     Expected<void> setLiveBackends(const std::string& pool, std::vector<config::Backend> live);
+    // `vip` is being taken over from `peer` (its previous owner, alive, on the VIP's
+    // subnet): for `durationMs` after the claim, TCP segments of flows this node does not
+    // know go on to the peer, which still holds their state (seed 004 §B.2); new flows
+    // (SYN) stay here. Call before the claim; releasing the VIP ends it.
+    Expected<void> handOverFrom(Ipv4Address vip, Ipv4Address peer, uint32_t durationMs);
     // Announces `vip` by gratuitous ARP on the port facing its subnet.
     Expected<void> sendGratuitousArp(Ipv4Address vip);
     // Resolves the MAC of `address` (an ARP request) ahead of the first flow.
@@ -107,6 +113,7 @@ private:
     std::vector<MacAddress> macs_;
     std::vector<int> exceptionIds_;  // per port: DPDK id of its exception TAP, or -1
     std::vector<Ipv4Address> owned_;
+    std::map<Ipv4Address, HandOver> handOvers_;
     LiveBackends live_;
     BackendSlots slots_;
 

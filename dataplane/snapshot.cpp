@@ -118,7 +118,18 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
         if (index == vipIndex.end()) return makeError("VIP " + vip.toString() + " is not configured");
         int port = snapshot.portFacing(vip.value);
         if (port < 0) return makeError("VIP " + vip.toString() + " is on no dataplane port's subnet");
-        snapshot.ownedVips.push_back({vip.value, index->second, static_cast<uint8_t>(port)});
+        VipView view{vip.value, index->second, static_cast<uint8_t>(port)};
+        if (input.handOvers) {
+            auto handOver = input.handOvers->find(vip);
+            if (handOver != input.handOvers->end()) {
+                if (!snapshot.ports[static_cast<size_t>(port)].contains(handOver->second.peer.value))
+                    return makeError("VIP " + vip.toString() + ": hand-over peer " +
+                                     handOver->second.peer.toString() + " is not on its subnet");
+                view.handOverPeer = handOver->second.peer.value;
+                view.handOverUntilMs = handOver->second.untilMs;
+            }
+        }
+        snapshot.ownedVips.push_back(view);
     }
     std::sort(snapshot.ownedVips.begin(), snapshot.ownedVips.end(),
               [](const VipView& a, const VipView& b) { return a.address < b.address; });

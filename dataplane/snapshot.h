@@ -36,6 +36,15 @@ struct VipView {
     uint32_t address = 0;
     uint16_t counterIndex = 0;  // position in the configuration, stable across snapshots
     uint8_t port = 0;           // index into Snapshot::ports of the port facing its subnet
+    // Taken over from a live peer (seed 004 §B.2): TCP segments of flows this node does not
+    // know (no SYN) go on to the peer, which still handles them, until `handOverUntilMs`.
+    uint32_t handOverPeer = 0;  // the peer's address on the VIP's subnet; 0: none
+    uint32_t handOverUntilMs = 0;
+};
+
+struct HandOver {
+    Ipv4Address peer;
+    uint32_t untilMs = 0;  // worker clock (clockMs)
 };
 
 struct BackendView {
@@ -107,6 +116,7 @@ struct SnapshotInput {
     std::vector<Ipv4Address> ownedVips;
     const LiveBackends* live = nullptr;
     uint32_t maglevSize = 65537;
+    const std::map<Ipv4Address, HandOver>* handOvers = nullptr;  // by VIP
 };
 
 // Checks the input against the configuration (every owned VIP configured, every back end

@@ -255,6 +255,22 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
         toHost(port, m, p);
         return;
     }
+    // Two packets of one new flow in the same batch both missed the bulk lookup: the
+    // second finds the entry the first created among this batch's new flows.
+    FlowKey forwardKey = keyOf(p);
+    for (unsigned i = 0; i < batchCreatedCount_; ++i) {
+        if (batchCreated_[i]->forward == forwardKey) {
+            forward(batchCreated_[i], false, m, p, nowMs);
+            return;
+        }
+    }
+    // A segment of a TCP flow we do not know, on a VIP just taken over: the previous
+    // owner still handles that flow (it has the NAT state), so it goes on to it.
+    if (vip->handOverPeer && p.proto == kProtoTcp && !(p.tcpFlags & kTcpSyn) &&
+        static_cast<int32_t>(vip->handOverUntilMs - nowMs) > 0) {
+        handToPeer(port, m, vip->handOverPeer, nowMs);
+        return;
+    }
     const ServiceView* service = plan.service;
     if (!service) {
         drop(port, m, DropReason::NoService);
@@ -271,15 +287,6 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
     if (p.ttl <= 1) {
         drop(port, m, DropReason::TtlExceeded);
         return;
-    }
-    // Two packets of one new flow in the same batch both missed the bulk lookup: the
-    // second finds the entry the first created among this batch's new flows.
-    FlowKey forwardKey = keyOf(p);
-    for (unsigned i = 0; i < batchCreatedCount_; ++i) {
-        if (batchCreated_[i]->forward == forwardKey) {
-            forward(batchCreated_[i], false, m, p, nowMs);
-            return;
-        }
     }
     const BackendView& backend = *plan.backend;
     ConnectionInit init;
@@ -317,6 +324,17 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
     counters_.backends[init.backend].newFlows.add();
     counters_.vips[init.vip].newFlows.add();
     forward(conn, false, m, p, nowMs);
+}
+
+void Worker::handToPeer(unsigned port, rte_mbuf* m, uint32_t peer, uint32_t nowMs) {
+    MacAddress peerMac;
+    if (!resolveNeighbour(port, peer, nowMs, peerMac)) {
+        drop(port, m, DropReason::NoNeighbour);  // TCP resends; the ARP request is out
+        return;
+    }
+    setEthernet(frameOf(m), peerMac, snapshot_->ports[port].mac);
+    counters_.ports[port].handedToPeer.add();
+    send(port, m);
 }
 
 void Worker::handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {

@@ -92,6 +92,8 @@ private:
     void planNewFlows(uint64_t missed, const uint8_t* keyPacket, unsigned keyCount,
                       const ParsedPacket* parsed, NewFlowPlan* plans);
     void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const NewFlowPlan& plan, uint32_t nowMs);
+    // L2 redirect, unchanged above Ethernet, to the peer that handles the packet's flow.
+    void handToPeer(unsigned port, rte_mbuf* m, uint32_t peer, uint32_t nowMs);
     // The reply tuple of a new flow to `backend`; fullnat: from the next source port of
     // the worker's NAT port slice.
     FlowKey reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p);

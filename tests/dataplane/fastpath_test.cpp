@@ -415,6 +415,65 @@ TEST_F(FastPath, FullnatTcpBothDirectionsWithStatesAndExpiry) {
     EXPECT_EQ(services[0].packets, 6u);
 }
 
+TEST_F(FastPath, HandOverSendsSegmentsOfUnknownFlowsToThePreviousOwner) {
+    resolveBackends();
+    const uint32_t vip = ip("198.18.0.100");
+    const uint32_t peer = ip("198.18.0.2");
+    const MacAddress peerMac = mac(0x02);
+    // The VIP was the peer's: released here first (as before a claim), then handed over.
+    ASSERT_TRUE(dp_->setOwnedVips({*Ipv4Address::parse("198.18.0.101")}).ok());
+    ASSERT_TRUE(dp_->handOverFrom(*Ipv4Address::parse("198.18.0.100"), *Ipv4Address::parse("198.18.0.2"), 1000).ok());
+    ASSERT_TRUE(dp_->setOwnedVips({*Ipv4Address::parse("198.18.0.100"), *Ipv4Address::parse("198.18.0.101")}).ok());
+    // (The hand-over's 1 s runs on the worker clock from now; this test's passes are
+    // stamped 10..13 ms, then 2000 ms.)
+    // The peer's address is resolved ahead (the request is in probe form).
+    Sent asked = step(10);
+    ASSERT_EQ(asked.ext.size(), 1u);
+    ArpFields request = readArp(asked.ext[0], parsePacket(asked.ext[0]));
+    EXPECT_EQ(request.targetIp, peer);
+    inject(kExt, test::buildArp(portMac_[kExt], {kArpReply, peerMac, peer, portMac_[kExt], 0}));
+    step(11);
+
+    // A segment of a flow this node never saw goes to the peer, untouched above Ethernet.
+    auto segment = buildFrame(fromClient(vip, 80, kProtoTcp, kTcpAck, 41000));
+    inject(kExt, segment);
+    Sent handed = step(12);
+    ASSERT_EQ(handed.ext.size(), 1u);
+    EXPECT_TRUE(handed.in.empty());
+    EXPECT_EQ(MacAddress::load(&handed.ext[0][0]), peerMac);
+    EXPECT_EQ(MacAddress::load(&handed.ext[0][6]), portMac_[kExt]);
+    EXPECT_TRUE(std::equal(segment.begin() + 12, segment.end(), handed.ext[0].begin() + 12));
+    EXPECT_EQ(dp_->connections().size(), 0u);
+
+    // A new flow (SYN) stays here; its later segments find their entry.
+    inject(kExt, buildFrame(fromClient(vip, 80, kProtoTcp, kTcpSyn, 42000)));
+    inject(kExt, buildFrame(fromClient(vip, 80, kProtoTcp, kTcpAck, 42000)));
+    Sent local = step(13);
+    EXPECT_EQ(local.in.size(), 2u);
+    EXPECT_TRUE(local.ext.empty());
+    EXPECT_EQ(dp_->connections().size(), 1u);
+    EXPECT_NE(dp_->statsJson().find("\"handed_to_peer\":1"), std::string::npos) << dp_->statsJson();
+
+    // The hand-over lasts its time: after it, an unknown segment starts a flow here.
+    inject(kExt, buildFrame(fromClient(vip, 80, kProtoTcp, kTcpAck, 41000)));
+    Sent later = step(2000);
+    EXPECT_EQ(later.in.size(), 1u);
+    EXPECT_TRUE(later.ext.empty());
+
+    // Releasing the VIP ends the hand-over; a claim without one keeps everything here.
+    ASSERT_TRUE(dp_->handOverFrom(*Ipv4Address::parse("198.18.0.100"), *Ipv4Address::parse("198.18.0.2"), 1'000'000).ok());
+    ASSERT_TRUE(dp_->setOwnedVips({*Ipv4Address::parse("198.18.0.101")}).ok());
+    ASSERT_TRUE(dp_->setOwnedVips({*Ipv4Address::parse("198.18.0.100"), *Ipv4Address::parse("198.18.0.101")}).ok());
+    step(2000);  // the peer's ARP request
+    inject(kExt, buildFrame(fromClient(vip, 80, kProtoTcp, kTcpAck, 43000)));
+    Sent again = step(2001);
+    EXPECT_EQ(again.in.size(), 1u);
+    EXPECT_TRUE(again.ext.empty());
+
+    // A peer off the VIP's subnet is refused, and nothing changes.
+    EXPECT_FALSE(dp_->handOverFrom(*Ipv4Address::parse("198.18.0.100"), *Ipv4Address::parse("198.19.0.2"), 1000).ok());
+}
+
 TEST_F(FastPath, DnatKeepsTheClientAddressBothDirections) {
     resolveBackends();
     for (uint8_t proto : {kProtoUdp, kProtoTcp}) {
