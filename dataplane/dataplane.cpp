@@ -344,17 +344,19 @@ Expected<void> Dataplane::setOwnedVips(std::vector<Ipv4Address> vips) {
     return {};
 }
 
-Expected<void> Dataplane::handOverFrom(Ipv4Address vip, Ipv4Address peer, uint32_t durationMs) {
+Expected<void> Dataplane::handOverFrom(Ipv4Address vip, std::optional<Ipv4Address> peer, uint32_t durationMs) {
     auto previous = handOvers_.find(vip);
     std::optional<HandOver> before;
     if (previous != handOvers_.end()) before = previous->second;
-    handOvers_[vip] = HandOver{peer, clockMs(tscEpoch_) + durationMs};
+    if (peer) handOvers_[vip] = HandOver{*peer, clockMs(tscEpoch_) + durationMs};
+    else handOvers_.erase(vip);
     if (auto ok = publish(); !ok) {
         if (before) handOvers_[vip] = *before;
         else handOvers_.erase(vip);
         return ok;
     }
-    return sendArpRequest(peer);  // resolved before the first segment needs it
+    if (!peer) return {};
+    return sendArpRequest(*peer);  // resolved before the first segment needs it
 }
 
 Expected<void> Dataplane::setLiveBackends(const std::string& pool, std::vector<config::Backend> live) {

@@ -71,10 +71,11 @@ public:
     // that stays live are untouched (Maglev), flows on a removed one keep their entry.
     Expected<void> setLiveBackends(const std::string& pool, std::vector<config::Backend> live);
     // `vip` is being taken over from `peer` (its previous owner, alive, on the VIP's
-    // subnet): for `durationMs` after the claim, TCP segments of flows this node does not
-    // know go on to the peer, which still holds their state (seed 004 §B.2); new flows
-    // (SYN) stay here. Call before the claim; releasing the VIP ends it.
-    Expected<void> handOverFrom(Ipv4Address vip, Ipv4Address peer, uint32_t durationMs);
+    // subnet): for `durationMs` from now, TCP segments of flows this node does not know go
+    // on to the peer, which still holds their state (seed 004 §B.2); new flows (SYN) stay
+    // here. Call before the claim; releasing the VIP ends it, and so does a call without
+    // a peer (a claim with nobody to hand over from).
+    Expected<void> handOverFrom(Ipv4Address vip, std::optional<Ipv4Address> peer, uint32_t durationMs);
     // Announces `vip` by gratuitous ARP on the port facing its subnet.
     Expected<void> sendGratuitousArp(Ipv4Address vip);
     // Resolves the MAC of `address` (an ARP request) ahead of the first flow.

@@ -39,6 +39,25 @@ DataplaneActuator::~DataplaneActuator() {
 
 Expected<void> DataplaneActuator::publish() { return dataplane_.setOwnedVips(owned_); }
 
+void DataplaneActuator::claim(Ipv4Address vip, bool probeFirst, NodeId handOverFrom) {
+    std::optional<Ipv4Address> peer;
+    if (handOverFrom != kNoNode) {
+        const config::Node* node = config_.cluster.findNode(handOverFrom);
+        for (const config::Subnet& subnet : config_.subnets)
+            if (node && subnet.prefix.contains(vip)) peer = node->addressOn(subnet.name);
+        if (!peer)
+            RG_WARN(Vip, "VIP %s: node %u has no address on its subnet; its older flows end here",
+                    vip.toString().c_str(), handOverFrom);
+    }
+    // Set (or cleared) before the claim publishes the VIP, so the first snapshot that
+    // owns it already knows where older flows go.
+    auto handed = dataplane_.handOverFrom(vip, peer, config_.dataplane.timeouts.establishedMs);
+    if (!handed)
+        RG_WARN(Vip, "VIP %s: hand-over from node %u: %s", vip.toString().c_str(), handOverFrom,
+                handed.error().message.c_str());
+    sequencer_.claim(vip, probeFirst);
+}
+
 namespace {
 // Calls `each(link, subnet)` for every subnet with VIPs and a host interface of this node.
 template <typename Each>

@@ -46,7 +46,9 @@ public:
     // and puts every VIP on the host side of its port.
     Expected<void> start();
 
-    void claim(Ipv4Address vip, bool probeFirst) override { sequencer_.claim(vip, probeFirst); }
+    // With a hand-over, the peer's address on the VIP's subnet gets the VIP's unknown TCP
+    // segments for the established-flow timeout (dataplane.timeouts.established_ms).
+    void claim(Ipv4Address vip, bool probeFirst, NodeId handOverFrom) override;
     void release(Ipv4Address vip) override { sequencer_.release(vip); }
     void announce(Ipv4Address vip) override { sequencer_.announce(vip); }
     NodeLoad measuredLoad() override;

@@ -33,7 +33,11 @@ public:
     // Finds the interfaces, opens the sockets and removes VIPs a killed predecessor left.
     Expected<void> start();
 
-    void claim(Ipv4Address vip, bool probeFirst) override { sequencer_.claim(vip, probeFirst); }
+    // The host stack keeps no per-flow state to hand over: in kernel mode the older flows
+    // of a VIP that moves end with the move (the fast path sends them on to the peer).
+    void claim(Ipv4Address vip, bool probeFirst, NodeId /*handOverFrom*/) override {
+        sequencer_.claim(vip, probeFirst);
+    }
     void release(Ipv4Address vip) override { sequencer_.release(vip); }
     void announce(Ipv4Address vip) override { sequencer_.announce(vip); }
     NodeLoad measuredLoad() override { return {}; }

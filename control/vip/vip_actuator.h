@@ -15,7 +15,9 @@ public:
     virtual ~VipActuator() = default;
     // Start answering for `vip` and announce it (gratuitous ARPs, repeated per the timers).
     // With probeFirst, first make sure no other host uses the address (seed 003's probe).
-    virtual void claim(Ipv4Address vip, bool probeFirst) = 0;
+    // `handOverFrom`: the live peer that answered for it until now (kNoNode: none), which
+    // keeps the VIP's older flows; where it can, the actuator sends their packets on to it.
+    virtual void claim(Ipv4Address vip, bool probeFirst, NodeId handOverFrom) = 0;
     // Stop answering at once.
     virtual void release(Ipv4Address vip) = 0;
     // Already answering: announce again (after a partition heals).

@@ -52,7 +52,7 @@ std::vector<Effect> VipManager::onToken(Clock::time_point now, const std::vector
     rebalancePreferences(table, members, live, loads, changed);
     balanceLoad(now, table, members, loads, changed);
     if (changed) ++table.version;
-    return reconcile(table, membershipGrew);
+    return reconcile(table, membershipGrew, members);
 }
 
 std::vector<Effect> VipManager::onLeftRing() {
@@ -297,7 +297,8 @@ NodeId VipManager::choose(const VipEntry& entry, const VipTable& table,
                              [&](NodeId a, NodeId b) { return key(a) < key(b); });
 }
 
-std::vector<Effect> VipManager::reconcile(const VipTable& table, bool membershipGrew) {
+std::vector<Effect> VipManager::reconcile(const VipTable& table, bool membershipGrew,
+                                          const std::vector<NodeId>& members) {
     std::vector<Effect> effects;
     // Releases first: the shell applies effects in order, before the token moves on.
     for (auto it = answering_.begin(); it != answering_.end();) {
@@ -314,8 +315,11 @@ std::vector<Effect> VipManager::reconcile(const VipTable& table, bool membership
         bool mine = !e.closed && e.current == self_;
         if (mine && !answering_.count(e.address)) {
             auto seen = lastSeenOwner_.find(e.address);
-            bool ownerUnknown = seen == lastSeenOwner_.end() || seen->second == kNoNode;
-            effects.push_back({EffectKind::Claim, e.address, ownerUnknown});
+            NodeId previous = seen == lastSeenOwner_.end() ? kNoNode : seen->second;
+            bool ownerUnknown = previous == kNoNode;
+            bool peerAlive = previous != self_ && !ownerUnknown &&
+                             std::find(members.begin(), members.end(), previous) != members.end();
+            effects.push_back({EffectKind::Claim, e.address, ownerUnknown, peerAlive ? previous : kNoNode});
             ++counters_.claims;
             answering_.insert(e.address);
         } else if (mine && membershipGrew) {

@@ -36,6 +36,9 @@ struct Effect {
     EffectKind kind;
     Ipv4Address vip;
     bool probeFirst = false;  // Claim of a VIP nobody was known to own: ARP-probe it first
+    // Claim of a VIP a live peer answered for until now (a move): that peer still handles
+    // the VIP's older flows, and their packets go on to it (seed 004 §B.2).
+    NodeId handOverFrom = kNoNode;
     bool operator==(const Effect&) const = default;
 };
 
@@ -99,7 +102,7 @@ private:
                               const std::set<NodeId>& live, const LoadTable& loads, bool& changed);
     void balanceLoad(Clock::time_point now, VipTable& table, const std::vector<NodeId>& members,
                      const LoadTable& loads, bool& changed);
-    std::vector<Effect> reconcile(const VipTable& table, bool membershipGrew);
+    std::vector<Effect> reconcile(const VipTable& table, bool membershipGrew, const std::vector<NodeId>& members);
 
     NodeId choose(const VipEntry& entry, const VipTable& table, const std::vector<NodeId>& members,
                   const LoadTable& loads, NodeId exclude) const;

@@ -80,10 +80,11 @@ void VipService::onLeftRing() { apply(manager_.onLeftRing()); }
 
 void VipService::apply(const std::vector<Effect>& effects) {
     for (const Effect& e : effects) {
-        RG_INFO(Vip, "%s %s%s", std::string(toString(e.kind)).c_str(), e.vip.toString().c_str(),
-                e.probeFirst ? " (probing first: no known owner)" : "");
+        std::string why = e.probeFirst ? " (probing first: no known owner)" : "";
+        if (e.handOverFrom != kNoNode) why = " (its older flows stay with node " + std::to_string(e.handOverFrom) + ")";
+        RG_INFO(Vip, "%s %s%s", std::string(toString(e.kind)).c_str(), e.vip.toString().c_str(), why.c_str());
         switch (e.kind) {
-            case EffectKind::Claim: actuator_.claim(e.vip, e.probeFirst); break;
+            case EffectKind::Claim: actuator_.claim(e.vip, e.probeFirst, e.handOverFrom); break;
             case EffectKind::Release: actuator_.release(e.vip); break;
             case EffectKind::Announce: actuator_.announce(e.vip); break;
         }

@@ -120,7 +120,10 @@ TEST(VipManager, ColdStartClaimsProbeFirstFailoverDoesNot) {
     ring.kill(2);
     auto failover = ring.visit(1);
     ASSERT_FALSE(failover.empty());
-    for (const Effect& e : failover) EXPECT_FALSE(e.probeFirst) << e.vip.toString();
+    for (const Effect& e : failover) {
+        EXPECT_FALSE(e.probeFirst) << e.vip.toString();
+        EXPECT_EQ(e.handOverFrom, kNoNode) << "a dead owner's flows cannot be handed over";
+    }
 }
 
 TEST(VipManager, AloneNodeClaimsEverything) {
@@ -224,7 +227,8 @@ TEST(VipManager, OperatorMoveSetsPreferenceAndMovesReleaseFirst) {
     EXPECT_EQ(ring.ownerOf("198.18.0.102"), kNoNode);
     ring.visit(1);
     auto claimed = ring.visit(2);
-    EXPECT_EQ(claimed, (std::vector<Effect>{{EffectKind::Claim, ip("198.18.0.102"), false}}));
+    // Node 3 is alive and keeps the VIP's older flows: node 2 sends their packets on to it.
+    EXPECT_EQ(claimed, (std::vector<Effect>{{EffectKind::Claim, ip("198.18.0.102"), false, 3}}));
     EXPECT_EQ(ring.table().find(ip("198.18.0.102"))->preferred, 2u);
 }
 

@@ -13,7 +13,10 @@ namespace {
 struct RecordingActuator : VipActuator {
     std::vector<std::string> calls;
     NodeLoad load;
-    void claim(Ipv4Address vip, bool probe) override { calls.push_back("claim " + vip.toString() + (probe ? " probe" : "")); }
+    void claim(Ipv4Address vip, bool probe, NodeId handOverFrom) override {
+        calls.push_back("claim " + vip.toString() + (probe ? " probe" : "") +
+                        (handOverFrom != kNoNode ? " from " + std::to_string(handOverFrom) : ""));
+    }
     void release(Ipv4Address vip) override { calls.push_back("release " + vip.toString()); }
     void announce(Ipv4Address vip) override { calls.push_back("announce " + vip.toString()); }
     NodeLoad measuredLoad() override { return load; }
