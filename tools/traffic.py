@@ -1,10 +1,12 @@
-"""Live traffic through a test cluster, shared by the demo and the benchmarks:
+"""Live traffic through a test cluster, shared by the demo, the tests and the benchmarks:
 a sequenced UDP probe stream (tools/udp_probe) from a client to a VIP and back from a
-back end, and the kernel forwarding that carries it while the fast path is off."""
+back end, the kernel forwarding that carries it while the fast path is off, and
+long-lived HTTP keep-alive connections."""
 import json
 import re
 import signal
 import subprocess
+import sys
 import threading
 
 from cluster_harness import BUILD
@@ -93,3 +95,53 @@ class ProbeStream:
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(10)
         self.reader.join(5)
+
+
+# Runs inside the client namespace: keep-alive connections driven by commands on stdin.
+# "open VIP N" opens N connections and asks each for /id; "again" asks on the same ones.
+# Answers are JSON lists of back-end names; a connection that broke answers "broken: ...".
+_KEEPALIVE = r"""
+import http.client, json, sys
+conns = []
+def ask(c):
+    try:
+        c.request("GET", "/id")
+        return c.getresponse().read().decode().strip()
+    except Exception as error:
+        return "broken: " + type(error).__name__
+for line in sys.stdin:
+    words = line.split()
+    if words[0] == "open":
+        conns = [http.client.HTTPConnection(words[1], 80, timeout=5) for _ in range(int(words[2]))]
+        print(json.dumps([ask(c) for c in conns]), flush=True)
+    elif words[0] == "again":
+        print(json.dumps([ask(c) for c in conns]), flush=True)
+"""
+
+
+class KeepAliveClients:
+    """HTTP/1.1 keep-alive connections from a client to a VIP that stay open between
+    questions: which back end each reached, and whether it still answers later."""
+
+    def __init__(self, client, vip, count):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", client.namespace, sys.executable, "-c", _KEEPALIVE],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.first = self._ask(f"open {vip} {count}")
+
+    def _ask(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def again(self):
+        return self._ask("again")
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

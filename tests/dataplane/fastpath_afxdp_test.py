@@ -12,12 +12,12 @@ between a client namespace and two real nginx back ends (tools/topology.py). Che
 Needs root (namespaces, XDP); exit 77 without it."""
 import json
 import os
-import subprocess
 import sys
 import time
 
 from cluster_harness import Cluster, require_root, unique_name
 from topology import Topology, wait_until
+from traffic import KeepAliveClients
 
 CONFIG = """\
 cluster:
@@ -76,23 +76,6 @@ for _ in range(count):
 print(json.dumps({"seen": seen, "bad": bad}))
 """
 
-# Runs inside the client namespace: keep-alive connections driven by commands on stdin.
-KEEPALIVE = r"""
-import http.client, json, sys
-conns = []
-def ask(c):
-    c.request("GET", "/id")
-    return c.getresponse().read().decode().strip()
-for line in sys.stdin:
-    words = line.split()
-    if words[0] == "open":
-        conns = [http.client.HTTPConnection(words[1], 80, timeout=5) for _ in range(int(words[2]))]
-        print(json.dumps([ask(c) for c in conns]), flush=True)
-    elif words[0] == "again":
-        print(json.dumps([ask(c) for c in conns]), flush=True)
-"""
-
-
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -140,23 +123,13 @@ def main():
             assert ext["arp_replies"] >= 1 and ext["drops"]["truncated"] == 0, ext
             print("ok   stats --json counts flows, ARP and drops")
 
-            keep = subprocess.Popen(["ip", "netns", "exec", client.namespace, sys.executable, "-c", KEEPALIVE],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            try:
-                keep.stdin.write("open 198.18.0.100 16\n")
-                keep.stdin.flush()
-                before = json.loads(keep.stdout.readline())
-                assert set(before) == {"backend1", "backend2"}, before
+            with KeepAliveClients(client, "198.18.0.100", 16) as keep:
+                assert set(keep.first) == {"backend1", "backend2"}, keep.first
                 cluster.ctl(1, "live-backends", "web", "198.19.0.51:80")
-                keep.stdin.write("again\n")
-                keep.stdin.flush()
-                after = json.loads(keep.stdout.readline())
-                assert after == before, (before, after)  # every open connection kept its back end
+                after = keep.again()
+                assert after == keep.first, (keep.first, after)  # every open connection kept its back end
                 seen, bad = fetch(topo, client, "198.18.0.100", "/file-1k", 200, 1024)
                 assert bad == 0 and seen == {1: 200}, seen  # new flows avoid the removed one
-            finally:
-                keep.stdin.close()
-                keep.wait(10)
             print("ok   back end removed at run time: new flows avoid it, open connections untouched")
 
             assert topo.run(client, "ping", "-c", "1", "-W", "2", "198.18.0.1", check=False).returncode == 0
