@@ -3,7 +3,9 @@
 network namespaces, starts a ringgated on each gateway from config/examples/demo-3.yaml,
 shows the ring and the VIP table through ringgatectl, then kills the owner of a VIP
 under a live probe stream and shows the outage, the client's ARP cache following the
-VIP, and the VIP going home when its preferred node returns. Tears everything down at
+VIP, and the VIP going home when its preferred node returns; last, an operator moves a
+VIP while keep-alive connections are open through it, and they keep working (the new
+owner hands their segments to the gateway that holds them). Tears everything down at
 the end unless --keep is given (then `python3 tools/topology.py down demo` removes it).
 
 The nodes run the DPDK fast path on AF_XDP ports: the probe stream and HTTP requests go
@@ -17,9 +19,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_harness import RINGGATECTL, SOURCE, Cluster, private_config  # noqa: E402
 from topology import Topology, TopologyError, wait_until  # noqa: E402
-from traffic import EXTERNAL_VIP, ProbeStream, start_echo  # noqa: E402
+from traffic import EXTERNAL_VIP, KeepAliveClients, ProbeStream, start_echo  # noqa: E402
 
 EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
+MOVED_VIP = "198.18.0.101"  # fullnat, persistence 1: the operator moves it
 
 
 def step(title):
@@ -48,9 +51,9 @@ def run_demo(topo, keep):
         print(f"node {node}: pid {cluster.nodes[node].proc.pid}, log {cluster.nodes[node].log_path}")
     wait_until(lambda: len(cluster.query(3, "members")["members"]) == 3, 15, "three members")
 
-    def owner():
+    def owner(vip=EXTERNAL_VIP):
         for node in (n for n in (1, 2, 3) if cluster.nodes[n].proc.poll() is None):
-            if any(v["vip"] == EXTERNAL_VIP and v["answered_here"] for v in cluster.query(node, "vips")["vips"]):
+            if any(v["vip"] == vip and v["answered_here"] for v in cluster.query(node, "vips")["vips"]):
                 return node
         return None
 
@@ -106,6 +109,22 @@ def run_demo(topo, keep):
     finally:
         stream.stop()
     print(f"probe stream: {stream.summary}")
+
+    holder = owner(MOVED_VIP)
+    target = next(n for n in (1, 2, 3) if n != holder)
+    step(f"operator move of {MOVED_VIP} (node {holder} -> {target}) with connections open through it")
+    with KeepAliveClients(client, MOVED_VIP, 4) as connections:
+        print(f"4 keep-alive HTTP connections through node {holder}, answered by: {connections.first}")
+        print(cluster.ctl(target, "vip", "move", MOVED_VIP, str(target)).stdout.rstrip())
+        wait_until(lambda: owner(MOVED_VIP) == target, 15, f"{MOVED_VIP} on node {target}")
+        again = connections.again()
+        print(f"the same connections after the move, answered by: {again}")
+        if again != connections.first:
+            raise TopologyError(f"open connections did not survive the move: {connections.first} -> {again}")
+    handed = cluster.query(target, "stats")["ports"][0]["handed_to_peer"]
+    print(f"node {target} handed {handed} segments of node {holder}'s flows back to it; "
+          f"new connections are node {target}'s own:")
+    show(topo, client, "curl", "-s", "--max-time", "3", f"http://{MOVED_VIP}/id")
 
     if keep:
         print(f"\nThe cluster stays up (--keep). Try:\n"
