@@ -97,8 +97,14 @@ std::vector<uint8_t> udpFrame(const Mac& src, const Mac& dst, const ringgate::Ip
     frame[12] = 0x08;
     frame[13] = 0x00;
     uint8_t* ip = &frame[14];
-    auto put16 = [](uint8_t* p, uint16_t v) { p[0] = static_cast<uint8_t>(v >> 8); p[1] = static_cast<uint8_t>(v); };
-    auto put32 = [&](uint8_t* p, uint32_t v) { put16(p, static_cast<uint16_t>(v >> 16)); put16(p + 2, static_cast<uint16_t>(v)); };
+    auto put16 = [](uint8_t* p, uint16_t v) {
+        p[0] = static_cast<uint8_t>(v >> 8);
+        p[1] = static_cast<uint8_t>(v);
+    };
+    auto put32 = [&](uint8_t* p, uint32_t v) {
+        put16(p, static_cast<uint16_t>(v >> 16));
+        put16(p + 2, static_cast<uint16_t>(v));
+    };
     ip[0] = 0x45;
     put16(ip + 2, static_cast<uint16_t>(size - 14));
     put16(ip + 6, 0x4000);
@@ -143,9 +149,9 @@ int runGenerate(unsigned ifindex, const std::vector<uint8_t>& frame, uint32_t fl
         ctx.data_end = static_cast<uint32_t>(frame.size());
         ctx.ingress_ifindex = ifindex;
         while (!stop.load(std::memory_order_relaxed)) {
-            LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<uint32_t>(frame.size()),
-                        .ctx_in = &ctx, .ctx_size_in = sizeof ctx, .repeat = 1u << 16,
-                        .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+            LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+                        .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &ctx,
+                        .ctx_size_in = sizeof ctx, .repeat = 1u << 16, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
             if (int rc = bpf_prog_test_run_opts(progFd, &opts); rc != 0 && errno != EINTR) {
                 failure = "BPF_PROG_RUN (live frames): " + errnoText(errno);
                 break;

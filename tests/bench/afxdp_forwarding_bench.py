@@ -5,13 +5,16 @@
     generator namespace          DUT namespace                 sink namespace
     eth0 198.18.0.201  ==veth==  ext0 198.18.0.1 | int0 198.19.0.1  ==veth==  eth0 198.19.0.51
 
-Devices under test, run alternately (A B A B ...) on the same veths, each owning both
-ends through the DPDK AF_XDP PMD (copy mode: veths have no zero-copy) with one polling
-worker lcore on CPU 1 and its main lcore on CPU 0:
-  testpmd   dpdk-testpmd --forward-mode=mac, --eth-peer set to the sink's MAC
-  ringgate  build/control/ringgated, one gateway: UDP service 198.18.0.100:9000 -> back
-            end 198.19.0.51:9000 (--nat dnat, default, or fullnat), ringgate's own XDP
-            program steering the VIP's traffic to the fast path
+Devices under test, run alternately (A B C A B C ...) on the same veths, each owning
+both ends through the DPDK AF_XDP PMD (copy mode: veths have no zero-copy; the same
+devargs) with one worker lcore on CPU 1 and its main lcore on CPU 0:
+  testpmd           dpdk-testpmd --forward-mode=mac, --eth-peer set to the sink's MAC
+  ringgate          build/control/ringgated, one gateway: UDP service 198.18.0.100:9000
+                    -> back end 198.19.0.51:9000 (--nat dnat, default, or fullnat),
+                    ringgate's own XDP program steering the VIP's traffic to the fast
+                    path; `idle: poll`, a worker that spins like testpmd's (like for like:
+                    the ratio of the goal)
+  ringgate-backoff  the same with the default `idle: backoff` (--no-backoff leaves it out)
 Generator (pinned to CPU 0): an XDP program run with BPF_PROG_RUN in live-frames mode
 (afxdp_bench_xdp generate) sends 64-byte UDP frames to the DUT's MAC and the VIP:port, the
 source port cycling over --flows ports, i.e. that many flows, which ringgate's connection
@@ -22,19 +25,22 @@ and passes ARP to the sink's kernel, which answers ringgate's resolution of the 
 
 Each round: start the DUT, start the generator, wait for forwarded frames, warm up, then
 count over a fixed window: frames at the sink (Mpps) and the DUT process's CPU time
-(utime+stime; cycles/packet = CPU seconds x TSC Hz / frames). The kernel's receive work
-for the DUT (veth NAPI, XDP program, copy into the UMEM) runs on the generator's CPU in
-softirq and is not in the DUT's figure, for either DUT; its transmit work (copy, veth,
-the sink's XDP) is. Medians over the rounds; ratio = ringgate / testpmd cycles/packet
-(goal <= 1.15). Forwarding is checked in every round: every frame at the sink carries the
-right MACs and the untouched (testpmd) or translated (ringgate) destination, and for
-ringgate `ringgatectl stats --json` counts what the sink saw and exactly --flows new flows.
+(utime+stime; cycles/packet = CPU seconds x TSC Hz / frames), besides the DUT's sleeps
+(voluntary context switches) and what its socket refused (veth counters). The kernel's
+receive work for the DUT (veth NAPI, XDP program, copy into the UMEM) runs in softirq on
+the generator's CPU, or in the DUT's own recvfrom when the PMD's preferred busy polling
+picks it up; its transmit work (copy, veth, the sink's XDP) runs in the DUT's sendto. Only
+what runs in the DUT's context is in its figure, alike for every DUT. Medians over the
+rounds; ratio = ringgate / testpmd cycles/packet (goal <= 1.15). Forwarding is checked in
+every round: every frame at the sink carries the right MACs and the untouched (testpmd)
+or translated (ringgate) destination, and for ringgate `ringgatectl stats --json` counts
+what the sink saw and exactly --flows new flows.
 
 Prints a table; the last line is one JSON object. Needs root; exit 77 without it or
 without dpdk-testpmd, 1 when forwarding is wrong (or the goal is missed and
 --require-goal is given).
 Usage: afxdp_forwarding_bench.py [--rounds 4] [--window 4] [--warmup 1] [--flows 8192]
-                                 [--nat dnat|fullnat] [--quick] [--require-goal]
+                                 [--nat dnat|fullnat] [--no-backoff] [--quick] [--require-goal]
 """
 import argparse
 import json
@@ -54,6 +60,7 @@ from topology import (EXTERNAL_NET, INTERNAL_NET, Host, Topology, TopologyError,
 BENCH_TOOL = BUILD / "tests" / "dataplane" / "afxdp_bench_xdp"
 VIP, VIP_PORT = "198.18.0.100", 9000
 INTERNAL_VIP = "198.19.0.100"
+DPDK_RUNTIME = Path("/var/run/dpdk")
 GOAL_COST_RATIO = 1.15
 FRAME_BYTES = 64
 WORKER_CPU = 1        # both DUTs' polling lcore
@@ -187,7 +194,7 @@ class TestpmdDut:
         self.log = topo.work_dir / "testpmd.log"
         self.proc = None
 
-    def start(self, run):
+    def start(self):
         # The same PMD and devargs ringgated uses (dataplane/eal.cpp), its default XDP
         # program instead of ringgate's; one forwarding lcore, like ringgated's one worker.
         self.log.write_text("")
@@ -195,8 +202,9 @@ class TestpmdDut:
         for n, ifname in enumerate(("ext0", "int0")):
             vdevs += ["--vdev", f"net_af_xdp{n},iface={ifname},start_queue=0,queue_count=1"]
         # Line-buffered, so that its "Press enter to exit" (forwarding started) shows in the log.
-        cmd = ["stdbuf", "-oL", "dpdk-testpmd", "-l", f"{GENERATOR_CPU},{WORKER_CPU}", "--main-lcore", str(GENERATOR_CPU),
-               "--no-huge", "-m", "512", "--no-pci", "--file-prefix", f"{self.topo.name}-testpmd-{run}",
+        cmd = ["stdbuf", "-oL", "dpdk-testpmd", "-l", f"{GENERATOR_CPU},{WORKER_CPU}",
+               "--main-lcore", str(GENERATOR_CPU), "--no-huge", "-m", "512", "--no-pci",
+               "--file-prefix", self.file_prefix(),
                *vdevs, "--log-level", "lib.eal:warning", "--",
                "--forward-mode=mac", f"--eth-peer=0,{self.topo.clients()[0].macs['eth0']}",
                f"--eth-peer=1,{self.sink.macs['eth0']}", "--total-num-mbufs=16384", "--nb-cores=1"]
@@ -207,6 +215,9 @@ class TestpmdDut:
                 raise TopologyError(f"dpdk-testpmd exited with {self.proc.returncode}:\n{self.log.read_text()}")
             return "Press enter to exit" in self.log.read_text(errors="replace")
         wait_until(ready, timeout=30, what="dpdk-testpmd forwarding")
+
+    def file_prefix(self):
+        return f"{self.topo.name}-testpmd"
 
     def pid(self):
         return self.proc.pid
@@ -230,7 +241,7 @@ class RinggateDut:
         self.name, self.topo, self.dut = name, topo, dut
         self.cluster = Cluster(config, topo.work_dir, topo)
 
-    def start(self, run):
+    def start(self):
         self.cluster.start(1)
 
         def resolved():
@@ -249,6 +260,9 @@ class RinggateDut:
             for reason, count in port["drops"].items():
                 drops[reason] = drops.get(reason, 0) + count
         return {"service_packets": service["packets"], "new_flows": service["new_flows"], "drops": drops}
+
+    def file_prefix(self):
+        return f"ringgate-{self.topo.name}-1"  # dataplane/eal.cpp: ringgate-<cluster>-<node>
 
     def stop(self):
         self.cluster.stop(1)
@@ -281,15 +295,15 @@ def snapshot(topo, dut_runner, generator, sink):
     return {"time": time.monotonic(), "cpu": cpu_seconds(dut_runner.pid()),
             "sleeps": voluntary_switches(dut_runner.pid()),
             "sent": generator.ask()["frames_sent"], "sink": sink.ask(), "dut": dut_runner.counters(),
-            # what the DUT's XDP program handed to its AF_XDP socket, and what it could not
-            # (the socket's RX ring full: the DUT did not keep up)
-            "to_socket": ext0["rx_queue_0_xdp_redirect"], "ring_full": ext0["rx_queue_0_drops"]}
+            # what the DUT's XDP program handed to its AF_XDP socket, and what the socket
+            # refused (no free buffer: the DUT did not keep up; DPDK counts them as imissed)
+            "to_socket": ext0["rx_queue_0_xdp_redirect"], "socket_drops": ext0["rx_queue_0_drops"]}
 
 
-def measure_round(topo, dut_runner, run, args, hz, sink):
+def measure_round(topo, dut_runner, args, hz, sink):
     gen_host, dut = topo.clients()[0], topo.gateway(1)
     detach_leftover_xdp(topo, dut)
-    dut_runner.start(run)
+    dut_runner.start()
     generator = None
     try:
         generator = LineTool(topo, gen_host, [
@@ -311,6 +325,8 @@ def measure_round(topo, dut_runner, run, args, hz, sink):
             generator.stop()
         dut_runner.stop()
         detach_leftover_xdp(topo, dut)
+        # EAL leaves its runtime directory behind; this one is the run's own.
+        shutil.rmtree(DPDK_RUNTIME / dut_runner.file_prefix(), ignore_errors=True)
     return evaluate(dut_runner.name, before, after, hz, args)
 
 
@@ -322,7 +338,7 @@ def evaluate(name, before, after, hz, args):
     result = {"dut": name, "seconds": seconds, "frames": frames, "mpps": frames / seconds / 1e6,
               "offered_mpps": (after["sent"] - before["sent"]) / seconds / 1e6,
               "to_socket_mpps": (after["to_socket"] - before["to_socket"]) / seconds / 1e6,
-              "ring_full_mpps": (after["ring_full"] - before["ring_full"]) / seconds / 1e6,
+              "socket_drops_mpps": (after["socket_drops"] - before["socket_drops"]) / seconds / 1e6,
               "cpu_share": cpu / seconds,
               "sleeps_per_s": (after["sleeps"] - before["sleeps"]) / seconds,
               "cycles_per_packet": cpu * hz / frames if frames else float("inf"), "problems": []}
@@ -402,12 +418,13 @@ def main():
         try:
             for run in range(args.rounds):
                 for runner in duts:
-                    result = measure_round(topo, runner, run, args, hz, sink)
+                    result = measure_round(topo, runner, args, hz, sink)
                     rounds[runner.name].append(result)
                     print(f"round {run + 1} {runner.name:<16} {result['mpps']:.3f} Mpps "
                           f"{result['cycles_per_packet']:>7,.0f} cycles/pkt  CPU {result['cpu_share']:>4.0%}  "
                           f"sleeps {result['sleeps_per_s']:>5.0f}/s  offered {result['offered_mpps']:.2f}  "
-                          f"to socket {result['to_socket_mpps']:.3f}  ring full {result['ring_full_mpps']:.3f} Mpps"
+                          f"to socket {result['to_socket_mpps']:.3f}  "
+                          f"socket drops {result['socket_drops_mpps']:.3f} Mpps"
                           + (f"  drops {result['ringgate_drops']}" if result.get("ringgate_drops") else "")
                           + (f"  problems: {'; '.join(result['problems'])}" if result["problems"] else ""),
                           flush=True)
@@ -415,7 +432,7 @@ def main():
             sink.stop()
 
     keys = ["mpps", "cycles_per_packet", "cpu_share", "sleeps_per_s", "offered_mpps", "to_socket_mpps",
-            "ring_full_mpps"]
+            "socket_drops_mpps"]
     summary = {dut_name: {k: median(results, k) for k in keys} for dut_name, results in rounds.items()}
     base = summary["testpmd"]
     for dut_name, s in summary.items():
@@ -427,10 +444,10 @@ def main():
     print(f"AF_XDP over veth, {FRAME_BYTES}-byte UDP frames, {args.flows} flows, ringgate {args.nat}, "
           f"medians of {args.rounds} alternating rounds of {args.window:g} s, TSC {hz / 1e6:.0f} MHz")
     print(f"{'DUT':<18}{'Mpps':>7}{'cycles/pkt':>12}{'cost vs testpmd':>17}{'CPU':>6}{'sleeps/s':>10}"
-          f"{'ring full Mpps':>16}")
+          f"{'socket drops Mpps':>19}")
     for dut_name, s in summary.items():
         print(f"{dut_name:<18}{s['mpps']:>7.3f}{s['cycles_per_packet']:>12,.0f}{s['cost_ratio']:>16.2f}x"
-              f"{s['cpu_share']:>6.0%}{s['sleeps_per_s']:>10.0f}{s['ring_full_mpps']:>16.3f}")
+              f"{s['cpu_share']:>6.0%}{s['sleeps_per_s']:>10.0f}{s['socket_drops_mpps']:>19.3f}")
     like = summary["ringgate"]
     goal_met = like["cost_ratio"] <= GOAL_COST_RATIO
     print(f"ringgate (polling) / testpmd: cost {like['cost_ratio']:.2f}x (goal <= {GOAL_COST_RATIO}: "
