@@ -144,14 +144,17 @@ int runGenerate(unsigned ifindex, const std::vector<uint8_t>& frame, uint32_t fl
     std::atomic<bool> stop{false};
     std::string failure;
     std::thread sender([&] {
-        // XDP_TX in live-frames mode leaves through the run's ingress interface.
+        // XDP_TX in live-frames mode leaves through the run's ingress interface. Each run
+        // ends in a synchronize_rcu (milliseconds on a loaded machine) that would idle
+        // the generator half of the time with short runs: 1 M frames per run (~0.3 s)
+        // keep it under a few percent, and bound how long stopping takes.
         xdp_md ctx{};
         ctx.data_end = static_cast<uint32_t>(frame.size());
         ctx.ingress_ifindex = ifindex;
         while (!stop.load(std::memory_order_relaxed)) {
             LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
                         .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &ctx,
-                        .ctx_size_in = sizeof ctx, .repeat = 1u << 16, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+                        .ctx_size_in = sizeof ctx, .repeat = 1u << 20, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
             if (int rc = bpf_prog_test_run_opts(progFd, &opts); rc != 0 && errno != EINTR) {
                 failure = "BPF_PROG_RUN (live frames): " + errnoText(errno);
                 break;

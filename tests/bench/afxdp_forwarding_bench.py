@@ -293,6 +293,7 @@ def voluntary_switches(pid):
 def snapshot(topo, dut_runner, generator, sink):
     ext0 = veth_stats(topo.gateway(1).namespace, "ext0")
     return {"time": time.monotonic(), "cpu": cpu_seconds(dut_runner.pid()),
+            "generator_cpu": cpu_seconds(generator.proc.pid),
             "sleeps": voluntary_switches(dut_runner.pid()),
             "sent": generator.ask()["frames_sent"], "sink": sink.ask(), "dut": dut_runner.counters(),
             # what the DUT's XDP program handed to its AF_XDP socket, and what the socket
@@ -341,6 +342,8 @@ def evaluate(name, before, after, hz, args):
               "socket_drops_mpps": (after["socket_drops"] - before["socket_drops"]) / seconds / 1e6,
               "cpu_share": cpu / seconds,
               "sleeps_per_s": (after["sleeps"] - before["sleeps"]) / seconds,
+              # CPU 0 is shared: what the generator (and the receive softirq it runs) got
+              "generator_cpu_share": (after["generator_cpu"] - before["generator_cpu"]) / seconds,
               "cycles_per_packet": cpu * hz / frames if frames else float("inf"), "problems": []}
     problems = result["problems"]
     if frames == 0:
@@ -422,7 +425,8 @@ def main():
                     rounds[runner.name].append(result)
                     print(f"round {run + 1} {runner.name:<16} {result['mpps']:.3f} Mpps "
                           f"{result['cycles_per_packet']:>7,.0f} cycles/pkt  CPU {result['cpu_share']:>4.0%}  "
-                          f"sleeps {result['sleeps_per_s']:>5.0f}/s  offered {result['offered_mpps']:.2f}  "
+                          f"sleeps {result['sleeps_per_s']:>5.0f}/s  offered {result['offered_mpps']:.2f} "
+                          f"(generator CPU {result['generator_cpu_share']:.0%})  "
                           f"to socket {result['to_socket_mpps']:.3f}  "
                           f"socket drops {result['socket_drops_mpps']:.3f} Mpps"
                           + (f"  drops {result['ringgate_drops']}" if result.get("ringgate_drops") else "")
@@ -431,8 +435,8 @@ def main():
         finally:
             sink.stop()
 
-    keys = ["mpps", "cycles_per_packet", "cpu_share", "sleeps_per_s", "offered_mpps", "to_socket_mpps",
-            "socket_drops_mpps"]
+    keys = ["mpps", "cycles_per_packet", "cpu_share", "sleeps_per_s", "offered_mpps", "generator_cpu_share",
+            "to_socket_mpps", "socket_drops_mpps"]
     summary = {dut_name: {k: median(results, k) for k in keys} for dut_name, results in rounds.items()}
     base = summary["testpmd"]
     for dut_name, s in summary.items():
