@@ -17,6 +17,15 @@ std::string ConfigError::toString() const {
            ": " + reason;
 }
 
+std::string LoadResult::report(std::string_view program) const {
+    std::string text;
+    for (const ConfigError& error : errors) text += error.toString() + "\n";
+    if (!errors.empty())
+        text += std::string(program) + ": " + std::to_string(errors.size()) +
+                (errors.size() == 1 ? " error in " : " errors in ") + errors.front().file + "\n";
+    return text;
+}
+
 namespace {
 
 constexpr uint32_t kMaxTimerMs = 600'000;

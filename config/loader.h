@@ -24,6 +24,10 @@ struct ConfigError {
 struct LoadResult {
     std::optional<Config> config;     // set only when `errors` is empty
     std::vector<ConfigError> errors;  // in file order
+
+    // What every program prints for a refused file: each error on its own line, then
+    // "PROGRAM: N errors in FILE".
+    std::string report(std::string_view program) const;
 };
 
 // Files larger than this are refused before parsing: no real cluster needs more, and

@@ -45,9 +45,7 @@ int main(int argc, char** argv) {
 
     auto loaded = config::loadFile(*configPath);
     if (!loaded.config) {
-        for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
-        std::fprintf(stderr, "ringgated: %zu error%s in %s\n", loaded.errors.size(),
-                     loaded.errors.size() == 1 ? "" : "s", configPath->c_str());
+        std::fputs(loaded.report("ringgated").c_str(), stderr);
         return 2;
     }
     if (args->has("check-config")) {

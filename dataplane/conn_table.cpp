@@ -162,6 +162,8 @@ InsertResult ConnectionTable::insert(unsigned owner, const ConnectionInit& init,
         return InsertResult::Full;
     }
     o.freeStack.pop_back();
+    // The next new flow fills the entry now on top: start bringing it in.
+    if (!o.freeStack.empty()) rte_prefetch0(&entries_[o.freeStack.back()]);
     conn->inUse.store(1, std::memory_order_relaxed);
     o.inUse.fetch_add(1, std::memory_order_relaxed);
     if (inserted) *inserted = conn;

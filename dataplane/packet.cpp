@@ -134,18 +134,25 @@ std::string MacAddress::toString() const {
     return text;
 }
 
-ParsedPacket parsePacket(ConstBytes frame) {
-    ParsedPacket p;
+void parsePacket(ConstBytes frame, ParsedPacket& p) {
+    // Field by field: `p = ParsedPacket{}` went through a stack temporary and a wide copy
+    // that stalled on its own narrow stores.
+    p.kind = PacketKind::Other;
+    p.error = DropReason::None;
+    p.l3 = kEthHeaderLen;
+    p.l4 = p.l4Len = 0;
+    p.proto = p.ttl = p.tcpFlags = p.icmpType = p.icmpCode = 0;
+    p.src = p.dst = 0;
+    p.srcPort = p.dstPort = p.arpOp = 0;
     if (frame.size() < kEthHeaderLen) {
         p.error = DropReason::Truncated;
-        return p;
+        return;
     }
     switch (load16(frame.data() + 12)) {
         case kEtherTypeArp: parseArp(frame, p); break;
         case kEtherTypeIpv4: parseIpv4(frame, p); break;
         default: break;
     }
-    return p;
 }
 
 bool isIcmpError(uint8_t type) {

@@ -46,6 +46,10 @@ enum class WorkerCommand : uint8_t { GratuitousArp = 1, ArpRequest = 2 };
 class Worker {
 public:
     static constexpr unsigned kBurst = 32;
+    // Packets of all ports gathered for one classification and one connection-table bulk
+    // lookup: the lookup's memory misses overlap across the whole batch (rte_hash's bulk
+    // maximum is 64).
+    static constexpr unsigned kBatch = 64;
 
     Worker(unsigned id, const WorkerShared& shared, rte_ring* commands);
 
@@ -60,8 +64,9 @@ public:
     // One pass for a thread that is not a launched worker: online, poll, quiescent, offline.
     unsigned step(uint32_t nowMs);
 
-    // The packet path on mbufs received on snapshot port `port` (exposed for benchmarks).
-    void processBurst(unsigned port, rte_mbuf** packets, unsigned count, uint32_t nowMs);
+    // The packet path on a batch of up to kBatch mbufs; `ports[i]` is the snapshot port
+    // packet i arrived on.
+    void processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned count, uint32_t nowMs);
     void flush();
 
     const WorkerCounters& counters() const { return counters_; }
@@ -77,7 +82,19 @@ private:
     void handleIcmp(unsigned port, rte_mbuf* m, const ParsedPacket& p);
     void forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
                  uint32_t nowMs);
-    void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    // What the new-flow path decides before inserting: the service, the Maglev back end
+    // and the tuple the back end's replies will carry (service null: none for the packet).
+    struct NewFlowPlan {
+        const ServiceView* service = nullptr;
+        const BackendView* backend = nullptr;
+        FlowKey reverse;
+    };
+    void planNewFlows(uint64_t missed, const uint8_t* keyPacket, unsigned keyCount,
+                      const ParsedPacket* parsed, NewFlowPlan* plans);
+    void newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const NewFlowPlan& plan, uint32_t nowMs);
+    // The reply tuple of a new flow to `backend`; fullnat: from the next source port of
+    // the worker's NAT port slice.
+    FlowKey reverseKey(const ServiceView& service, const BackendView& backend, const ParsedPacket& p);
     void runCommands(uint32_t nowMs);
     void sendArp(unsigned port, uint32_t targetIp, bool gratuitous);
     void send(unsigned port, rte_mbuf* m);
@@ -98,8 +115,8 @@ private:
     uint32_t nextNatPort_ = 0;
     TxBuffer tx_[kMaxPorts];
     TxBuffer hostTx_[kMaxPorts];  // toward each port's exception interface
-    Connection* burstCreated_[kBurst];  // flows created while handling the current burst
-    unsigned burstCreatedCount_ = 0;
+    Connection* batchCreated_[kBatch];  // flows created while handling the current batch
+    unsigned batchCreatedCount_ = 0;
     WorkerCounters counters_;
 };
 

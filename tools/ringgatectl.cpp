@@ -62,8 +62,7 @@ int main(int argc, char** argv) {
         if (!node) return usageError(node.error().message);
         auto loaded = config::loadFile(*configPath);
         if (!loaded.config) {
-            for (const auto& error : loaded.errors)
-                std::fprintf(stderr, "%s\n", error.toString().c_str());
+            std::fputs(loaded.report("ringgatectl").c_str(), stderr);
             return 2;
         }
         if (!loaded.config->cluster.findNode(static_cast<config::NodeId>(*node)))

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     if (auto path = args->option("config")) {
         auto loaded = config::loadFile(*path);
         if (!loaded.config) {
-            for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
+            std::fputs(loaded.report("ringgate-registry").c_str(), stderr);
             return 2;
         }
         if (!loaded.config->registry) return usageError(*path + " has no registry section");

@@ -70,9 +70,29 @@ Expected<void> DataplaneActuator::clearHostVips(const config::Config& config, co
     return result;
 }
 
+Expected<void> DataplaneActuator::addressExceptionInterfaces() {
+    const config::Node* node = config_.cluster.findNode(self_);
+    for (const config::Port& port : config_.dataplane.ports) {
+        if (port.exceptionInterface.empty()) continue;
+        auto primary = node->addressOn(port.subnet);
+        const config::Subnet* subnet = config_.findSubnet(port.subnet);
+        if (!primary || !subnet) continue;  // validation guarantees both; nothing to give otherwise
+        auto link = findHostLinkByName(port.exceptionInterface);
+        if (!link) return makeError("port " + port.name + ": exception interface: " + link.error().message);
+        auto added = hostAddresses_.add(*link, *primary, subnet->prefix.length);
+        if (!added)
+            return makeError("port " + port.name + ": address " + primary->toString() + " on " +
+                             port.exceptionInterface + ": " + added.error().message);
+        RG_INFO(Vip, "port %s: the host reaches subnet %s through %s as %s/%u", port.name.c_str(),
+                subnet->name.c_str(), link->name.c_str(), primary->toString().c_str(), subnet->prefix.length);
+    }
+    return {};
+}
+
 Expected<void> DataplaneActuator::start() {
     if (auto cleared = publish(); !cleared) return cleared;
     if (auto opened = hostAddresses_.open(); !opened) return opened;
+    if (auto addressed = addressExceptionInterfaces(); !addressed) return addressed;
     Expected<void> result;
     forEachVipLink(config_, self_, [&](const HostLink& link, const config::Subnet& subnet) {
         if (!result) return;

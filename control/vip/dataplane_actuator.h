@@ -55,6 +55,10 @@ public:
 
 private:
     Expected<void> publish();
+    // PMD ports: the host's side of a port is its exception TAP, which the fast path has
+    // just created; it gets the node's primary address on the port's subnet, so that the
+    // host's own traffic (the token ring, management, SSH) flows through it.
+    Expected<void> addressExceptionInterfaces();
 
     const config::Config& config_;
     config::NodeId self_;

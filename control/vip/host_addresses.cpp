@@ -35,6 +35,21 @@ void addAttribute(AddressRequest& request, uint16_t type, const void* data, size
 
 }  // namespace
 
+namespace {
+// Completes `link` (its name set) with the index and MAC of that interface.
+Expected<HostLink> completeLink(ifaddrs* addresses, HostLink link, const std::string& wanted) {
+    for (ifaddrs* a = addresses; a && !link.name.empty(); a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_PACKET || link.name != a->ifa_name) continue;
+        auto* ll = reinterpret_cast<sockaddr_ll*>(a->ifa_addr);
+        link.index = ll->sll_ifindex;
+        link.mac = dataplane::MacAddress::load(ll->sll_addr);
+    }
+    ::freeifaddrs(addresses);
+    if (link.name.empty() || link.index == 0) return makeError("no interface " + wanted);
+    return link;
+}
+}  // namespace
+
 Expected<HostLink> findHostLink(Ipv4Address address) {
     ifaddrs* addresses = nullptr;
     if (::getifaddrs(&addresses) != 0) return makeError("getifaddrs: " + errnoText());
@@ -43,15 +58,15 @@ Expected<HostLink> findHostLink(Ipv4Address address) {
         if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
         if (ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr) == address.value) link.name = a->ifa_name;
     }
-    for (ifaddrs* a = addresses; a && !link.name.empty(); a = a->ifa_next) {
-        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_PACKET || link.name != a->ifa_name) continue;
-        auto* ll = reinterpret_cast<sockaddr_ll*>(a->ifa_addr);
-        link.index = ll->sll_ifindex;
-        link.mac = dataplane::MacAddress::load(ll->sll_addr);
-    }
-    ::freeifaddrs(addresses);
-    if (link.name.empty() || link.index == 0) return makeError("no interface holds " + address.toString());
-    return link;
+    return completeLink(addresses, std::move(link), "holds " + address.toString());
+}
+
+Expected<HostLink> findHostLinkByName(const std::string& name) {
+    ifaddrs* addresses = nullptr;
+    if (::getifaddrs(&addresses) != 0) return makeError("getifaddrs: " + errnoText());
+    HostLink link;
+    link.name = name;
+    return completeLink(addresses, std::move(link), "named " + name);
 }
 
 HostAddresses::~HostAddresses() {

@@ -20,6 +20,7 @@ struct HostLink {
 
 // The interface holding `address`, with its index and MAC.
 Expected<HostLink> findHostLink(Ipv4Address address);
+Expected<HostLink> findHostLinkByName(const std::string& name);
 
 class HostAddresses {
 public:

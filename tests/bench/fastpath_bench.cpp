@@ -8,9 +8,12 @@
 // table lookup, NAT, tx burst, amortised expiry) is inside the timed window; building the
 // frames is not. Phases:
 //   1. new connections: SYNs of N distinct flows (a quarter fullnat, the rest dnat),
+//      32 a pass, the median pass,
 //   2. established flows: random flows out of N, both directions, R rounds, median,
-//   3. io baseline: the same rings forwarded without processing (our own loop),
-//   4. dpdk-testpmd --forward-mode=io on net_ring and on net_null (separate processes).
+//   3. baselines in the same run: the connection table alone (one rte_hash bulk lookup of
+//      the same kind of keys and a read of each entry: the floor the table's memory misses
+//      set), the same rings forwarded without processing (our own io loop), and
+//      dpdk-testpmd --forward-mode=io on net_ring and on net_null (separate processes).
 // The last line is one JSON object.
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
@@ -273,11 +276,12 @@ int main(int argc, char** argv) {
     // faults without hugepages), then every entry expires; the second fill is measured,
     // on a table in its steady state (entries and hash slots recycled through RCU).
     std::vector<Flow> table(flows);
-    // A quarter fullnat, at most a quarter of the source ports one NAT address offers
-    // (kBackends back ends x ~64 K ports): fuller than that, 16 consecutive ports may all be
-    // taken for the chosen back end and a new flow is refused (no_nat_port).
-    uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * 64000 / 4);
-    double newCycles[2] = {0, 0};
+    // A quarter fullnat, at most a quarter of the (back end, NAT port) pairs the node's
+    // port block offers: fuller than that, 16 consecutive ports may all be taken for the
+    // chosen back end and a new flow is refused (no_nat_port).
+    uint32_t natPorts = config::kNatPortLast - config::kNatPortFirst + 1;
+    uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * natPorts / 4);
+    std::vector<double> newCycles[2];  // per pass, per connection created
     uint32_t created[2] = {0, 0};
     std::vector<FlowKey> keys(kBurst);
     auto fill = [&](bool measure) {
@@ -295,13 +299,15 @@ int main(int argc, char** argv) {
             uint64_t t1 = rte_rdtsc_precise();
             rig.collect();
             if (!measure) continue;
-            newCycles[kind] += static_cast<double>(t1 - t0);
+            unsigned made = 0;
             for (unsigned i = 0; i < count; ++i) {
                 auto hit = dp.connections().lookup(keys[i]);
                 if (!hit.conn) continue;
                 table[base + i] = Flow{keys[i], hit.conn->reverse};
-                ++created[kind];
+                ++made;
             }
+            created[kind] += made;
+            if (made > 0) newCycles[kind].push_back(static_cast<double>(t1 - t0) / made);
         }
     };
     fill(false);
@@ -314,8 +320,9 @@ int main(int argc, char** argv) {
                      created[0] + created[1], flows, dp.statsText().c_str());
         return 1;
     }
-    double dnatNewPerSec = static_cast<double>(hz) / (newCycles[0] / created[0]);
-    double fullnatNewPerSec = static_cast<double>(hz) / (newCycles[1] / created[1]);
+    double newCyclesDnat = median(newCycles[0]), newCyclesFullnat = median(newCycles[1]);
+    double dnatNewPerSec = static_cast<double>(hz) / newCyclesDnat;
+    double fullnatNewPerSec = static_cast<double>(hz) / newCyclesFullnat;
 
     // ---- 2. Established flows, and 3. the io baseline on the same rings --------------
     std::mt19937 random(42);
@@ -333,7 +340,7 @@ int main(int argc, char** argv) {
     uint64_t emptyStart = rte_rdtsc_precise();
     for (unsigned p = 0; p < 10000; ++p) worker.step(now);
     double emptyPass = static_cast<double>(rte_rdtsc_precise() - emptyStart) / 10000;
-    std::vector<double> established, io;
+    std::vector<double> established, io, tableAlone;
     // Each pass is timed alone and a round reports its median pass: on a shared machine a
     // pass that lost the CPU to another process would otherwise count its whole time slice.
     std::vector<double> passCycles(passes);
@@ -348,8 +355,53 @@ int main(int argc, char** argv) {
         }
         return median(passCycles);
     };
+    // The connection table alone: what one bulk lookup of a pass's 64 keys (half client,
+    // half back-end side, random flows as above) and a read of each entry cost.
+    volatile uint64_t entrySink = 0;
+    auto tableLookupPass = [&] {
+        std::vector<FlowKey> lookupKeys(2 * kBurst);
+        const FlowKey* pointers[2 * kBurst];
+        ConnectionTable::Hit hits[2 * kBurst];
+        uint64_t sink = 0;
+        for (unsigned p = 0; p < passes; ++p) {
+            for (unsigned i = 0; i < 2 * kBurst; ++i) {
+                const Flow& flow = table[pick(random)];
+                lookupKeys[i] = i < kBurst ? flow.forward : flow.reverse;
+                pointers[i] = &lookupKeys[i];
+            }
+            uint64_t t0 = rte_rdtsc_precise();
+            uint64_t found = dp.connections().lookupBulk(pointers, 2 * kBurst, hits);
+            for (unsigned i = 0; i < 2 * kBurst; ++i)
+                if (found >> i & 1) sink += hits[i].conn->lastSeenMs.load(std::memory_order_relaxed);
+            passCycles[p] = static_cast<double>(rte_rdtsc_precise() - t0) / (2 * kBurst);
+            if (found != ~uint64_t{0}) std::fprintf(stderr, "fastpath_bench: a table lookup missed\n");
+        }
+        entrySink = sink;  // keeps the entry reads
+        return median(passCycles);
+    };
+    // The memory beneath it: independent reads of random cache lines of a DPDK buffer as
+    // large as the table (64 a pass, like the lookups). rte_hash reads two buckets and a key
+    // per lookup and the fast path one entry: four such lines per packet.
+    size_t floorBytes = std::min<size_t>(dp.connections().memoryBytes(), size_t{1} << 31);
+    auto* floorBuffer = static_cast<uint64_t*>(rte_zmalloc("bench_floor", floorBytes, 64));
+    std::uniform_int_distribution<size_t> pickLine(0, floorBytes / 64 - 1);
+    auto randomLinePass = [&] {
+        size_t lines[2 * kBurst];
+        uint64_t sink = 0;
+        for (unsigned p = 0; p < passes; ++p) {
+            for (auto& line : lines) line = pickLine(random) * 8;
+            uint64_t t0 = rte_rdtsc_precise();
+            for (size_t line : lines) sink += floorBuffer[line];
+            passCycles[p] = static_cast<double>(rte_rdtsc_precise() - t0) / (2 * kBurst);
+        }
+        entrySink = sink;
+        return median(passCycles);
+    };
+    std::vector<double> lineReads;
     for (unsigned r = 0; r < rounds; ++r) {
         established.push_back(medianPass([&] { worker.step(now); }));
+        tableAlone.push_back(tableLookupPass());
+        if (floorBuffer) lineReads.push_back(randomLinePass());
         rte_mbuf* burst[kBurst];
         io.push_back(medianPass([&] {
             for (unsigned port = 0; port < 2; ++port) {
@@ -363,6 +415,9 @@ int main(int argc, char** argv) {
     for (auto& s : dp.serviceStats()) forwarded += s.packets;
     double cyclesPerPacket = median(established);
     double ioCycles = median(io);
+    double tableCycles = median(tableAlone);
+    double lineCycles = median(lineReads);
+    rte_free(floorBuffer);
     double heapPerFlow = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / flows;
     double tablePerFlow = static_cast<double>(dp.connections().memoryBytes()) / flows;
 
@@ -375,12 +430,16 @@ int main(int argc, char** argv) {
     double mhz = static_cast<double>(hz) / 1e6;
     std::printf("fast path, %u flows in the table (%u fullnat, %u dnat), 64-byte TCP, TSC %.0f MHz, %s\n", flows,
                 created[1], created[0], mhz, args->has("hugepages") ? "hugepages" : "no hugepages");
-    std::printf("  new connections, dnat      %10.0f /s per core (%.0f cycles each)\n", dnatNewPerSec,
-                newCycles[0] / created[0]);
-    std::printf("  new connections, fullnat   %10.0f /s per core (%.0f cycles each)\n", fullnatNewPerSec,
-                newCycles[1] / created[1]);
+    std::printf("  new connections, dnat      %10.0f /s per core (%.0f cycles each, median pass)\n", dnatNewPerSec,
+                newCyclesDnat);
+    std::printf("  new connections, fullnat   %10.0f /s per core (%.0f cycles each, median pass)\n",
+                fullnatNewPerSec, newCyclesFullnat);
     std::printf("  established flows          %10.1f cycles/packet  %6.2f Mpps/core (median pass, median of %u rounds)\n",
                 cyclesPerPacket, mhz / cyclesPerPacket, rounds);
+    std::printf("  connection table alone     %10.1f cycles/packet  (bulk lookup + entry read; ringgate = %.2fx)\n",
+                tableCycles, cyclesPerPacket / tableCycles);
+    std::printf("  random DRAM line read      %10.1f cycles/line    (independent reads over %zu MiB; 4 lines = %.0f)\n",
+                lineCycles, floorBytes >> 20, 4 * lineCycles);
     std::printf("  empty worker pass          %10.0f cycles\n", emptyPass);
     std::printf("  io baseline, same rings    %10.1f cycles/packet  %6.2f Mpps/core\n", ioCycles, mhz / ioCycles);
     if (testpmdRing > 0 || testpmdNull > 0) {
@@ -397,6 +456,8 @@ int main(int argc, char** argv) {
         .field("established_cycles_per_packet", cyclesPerPacket)
         .field("established_mpps_per_core", mhz / cyclesPerPacket)
         .field("io_baseline_cycles_per_packet", ioCycles)
+        .field("table_alone_cycles_per_packet", tableCycles)
+        .field("random_line_read_cycles", lineCycles)
         .field("testpmd_io_net_ring_cycles_per_packet", testpmdRing)
         .field("testpmd_io_net_null_cycles_per_packet", testpmdNull)
         .field("new_connections_per_second_dnat", dnatNewPerSec)

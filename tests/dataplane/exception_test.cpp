@@ -73,7 +73,8 @@ dataplane:
         ASSERT_TRUE(started.ok()) << started.error().message;
         Dataplane& dp = **started;
         portMac = dp.snapshot().ports[0].mac;
-        // What an operator does once: the node's address on the exception interface.
+        // ringgated's VIP actuator addresses the TAP (tests/vip/dataplane_actuator_test);
+        // this test drives the Dataplane alone, so it does that itself.
         ASSERT_EQ(sh("ip link set rgx-ext up && ip addr add 198.18.0.1/24 dev rgx-ext && "
                      "ip neigh replace 198.18.0.10 lladdr 02:00:00:00:00:c1 dev rgx-ext"), 0);
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

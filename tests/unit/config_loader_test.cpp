@@ -78,6 +78,16 @@ TEST(ConfigLoader, ReportsEveryErrorNotJustTheFirst) {
     EXPECT_EQ(errorsOf(text).size(), 2u);
 }
 
+TEST(ConfigLoader, ReportListsEachErrorThenTheCount) {
+    std::string text = kMinimal;
+    text += "timers: { token_interval_ms: abc, handoff_retries: 99 }\n";
+    auto loaded = loadString(text, "two.yaml");
+    std::string report = loaded.report("prog");
+    EXPECT_EQ(report, loaded.errors[0].toString() + "\n" + loaded.errors[1].toString() +
+                          "\nprog: 2 errors in two.yaml\n");
+    EXPECT_EQ(loadString(kMinimal, "ok.yaml").report("prog"), "");
+}
+
 TEST(ConfigLoader, TimersThatCannotWorkTogether) {
     std::string text = kMinimal;
     text += "timers: { token_interval_ms: 200, token_loss_timeout_ms: 250 }\n";
