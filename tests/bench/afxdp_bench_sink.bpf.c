@@ -6,8 +6,9 @@
  *
  * Besides the total it counts how frames arrive, so the benchmark can tell a forwarder
  * that works from one that merely moves bytes: addressed to the sink's MAC from the DUT's
- * MAC, and with the destination untouched (to the VIP, as testpmd's mac forwarding leaves
- * it) or translated (to the back end, as ringgate's NAT must). */
+ * MAC, with the destination untouched (to the VIP, as testpmd's mac forwarding leaves it)
+ * or translated (to the back end, as ringgate's NAT must), and from the client (testpmd,
+ * dnat) or from the NAT source (fullnat). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -23,6 +24,8 @@ const volatile __be32 vip_address;
 const volatile __be16 vip_port;
 const volatile __be32 backend_address;
 const volatile __be16 backend_port;
+const volatile __be32 client_address; /* the generator's: kept by testpmd and dnat */
+const volatile __be32 nat_address;    /* fullnat's source */
 
 /* Read by user space through the skeleton's .bss. The sink's NAPI may run on any CPU,
  * hence atomic adds. The benchmark checks that the counters of wrong frames stay at 0
@@ -32,6 +35,9 @@ __u64 wrong_macs = 0;    /* not to sink_mac from dut_mac */
 __u64 to_vip = 0;        /* UDP to vip_address:vip_port (not translated) */
 __u64 to_backend = 0;    /* UDP to backend_address:backend_port (translated) */
 __u64 to_other = 0;      /* anything else */
+__u64 from_client = 0;   /* source client_address */
+__u64 from_nat = 0;      /* source nat_address */
+__u64 from_other = 0;    /* any other source */
 
 static __always_inline int same_mac(const __u8 *a, const volatile __u8 *b) {
     for (int i = 0; i < ETH_ALEN; i++)
@@ -51,9 +57,18 @@ int bench_sink(struct xdp_md *ctx) {
         __sync_fetch_and_add(&wrong_macs, 1);
     struct iphdr *ip = (void *)(eth + 1);
     struct udphdr *udp = (void *)(ip + 1);
-    if ((void *)(udp + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
+    if ((void *)(udp + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP) {
         __sync_fetch_and_add(&to_other, 1);
-    else if (ip->daddr == vip_address && udp->dest == vip_port)
+        __sync_fetch_and_add(&from_other, 1);
+        return XDP_DROP;
+    }
+    if (ip->saddr == client_address)
+        __sync_fetch_and_add(&from_client, 1);
+    else if (ip->saddr == nat_address)
+        __sync_fetch_and_add(&from_nat, 1);
+    else
+        __sync_fetch_and_add(&from_other, 1);
+    if (ip->daddr == vip_address && udp->dest == vip_port)
         __sync_fetch_and_add(&to_vip, 1);
     else if (ip->daddr == backend_address && udp->dest == backend_port)
         __sync_fetch_and_add(&to_backend, 1);

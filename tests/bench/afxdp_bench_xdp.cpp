@@ -8,7 +8,7 @@
 //       ports from PORT (N flows). Every line read on stdin is answered with
 //       {"frames_sent": N}; end of input stops it.
 //   afxdp_bench_xdp sink --interface IF --sink-mac MAC --dut-mac MAC
-//                        --vip ADDR:PORT --backend ADDR:PORT
+//                        --vip ADDR:PORT --backend ADDR:PORT --client ADDR --nat-source ADDR
 //       attaches the sink to IF (native XDP): IPv4 is counted and dropped, the rest goes
 //       to the kernel. Prints {"attached": true}, then answers every line on stdin with
 //       the counters; end of input detaches it.
@@ -45,13 +45,13 @@ constexpr const char* kProgram = "afxdp_bench_xdp";
 constexpr const char* kHelp = R"(usage: afxdp_bench_xdp generate --interface IF --src-mac MAC --dst-mac MAC
                               --src ADDR:PORT --dst ADDR:PORT [--flows N] [--size BYTES]
        afxdp_bench_xdp sink --interface IF --sink-mac MAC --dut-mac MAC
-                            --vip ADDR:PORT --backend ADDR:PORT
+                            --vip ADDR:PORT --backend ADDR:PORT --client ADDR --nat-source ADDR
 
 generate  UDP frames out of IF at the kernel's pace (BPF_PROG_RUN, live frames), source
           port cycling over N ports (default 4096) from PORT, BYTES long (default 64);
           each line on stdin is answered with {"frames_sent": N}; EOF stops
 sink      native XDP on IF: IPv4 counted (total, wrong MACs, to the VIP, to the back end,
-          to anything else)
+          to anything else, from the client, from the NAT source, from anyone else)
           and dropped, everything else passed to the kernel; each line on stdin is
           answered with the counters; EOF detaches and exits
 
@@ -175,7 +175,7 @@ int runGenerate(unsigned ifindex, const std::vector<uint8_t>& frame, uint32_t fl
 }
 
 int runSink(unsigned ifindex, const Mac& sinkMac, const Mac& dutMac, const ringgate::Ipv4Endpoint& vip,
-            const ringgate::Ipv4Endpoint& backend) {
+            const ringgate::Ipv4Endpoint& backend, ringgate::Ipv4Address client, ringgate::Ipv4Address natSource) {
     afxdp_bench_sink* skel = afxdp_bench_sink__open();
     if (!skel) return runtimeError("open sink program: " + errnoText(errno));
     // The skeleton types .rodata as const volatile: written once, before loading.
@@ -186,6 +186,8 @@ int runSink(unsigned ifindex, const Mac& sinkMac, const Mac& dutMac, const ringg
     rodata->vip_port = htons(vip.port);
     rodata->backend_address = htonl(backend.address.value);
     rodata->backend_port = htons(backend.port);
+    rodata->client_address = htonl(client.value);
+    rodata->nat_address = htonl(natSource.value);
     if (int rc = afxdp_bench_sink__load(skel); rc != 0) {
         afxdp_bench_sink__destroy(skel);
         return runtimeError("load sink program: " + errnoText(rc));
@@ -206,6 +208,9 @@ int runSink(unsigned ifindex, const Mac& sinkMac, const Mac& dutMac, const ringg
             .field("to_vip", read(skel->bss->to_vip))
             .field("to_backend", read(skel->bss->to_backend))
             .field("to_other", read(skel->bss->to_other))
+            .field("from_client", read(skel->bss->from_client))
+            .field("from_nat", read(skel->bss->from_nat))
+            .field("from_other", read(skel->bss->from_other))
             .endObject();
         return json.str();
     });
@@ -220,7 +225,7 @@ int main(int argc, char** argv) {
     using namespace ringgate;
     auto start = cli::startProgram(kProgram, argc, argv,
                                    {{"interface", "src-mac", "dst-mac", "src", "dst", "flows", "size", "sink-mac",
-                                     "dut-mac", "vip", "backend"},
+                                     "dut-mac", "vip", "backend", "client", "nat-source"},
                                     {}},
                                    kHelp, /*positionalAllowed=*/true);
     if (!start.args) return start.exitStatus;
@@ -265,7 +270,13 @@ int main(int argc, char** argv) {
         auto vip = endpoint("vip"), backend = endpoint("backend");
         if (!sinkMac || !dutMac) return fail("sink needs --sink-mac and --dut-mac as xx:xx:xx:xx:xx:xx");
         if (!vip || !backend) return fail("sink needs --vip and --backend as ADDR:PORT");
-        return runSink(ifindex, *sinkMac, *dutMac, *vip, *backend);
+        auto address = [&](const char* name) -> std::optional<Ipv4Address> {
+            auto text = args->option(name);
+            return text ? Ipv4Address::parse(*text) : std::nullopt;
+        };
+        auto client = address("client"), natSource = address("nat-source");
+        if (!client || !natSource) return fail("sink needs --client and --nat-source as ADDR");
+        return runSink(ifindex, *sinkMac, *dutMac, *vip, *backend, *client, *natSource);
     }
     return fail("unknown mode '" + mode + "' (expected generate or sink)");
 }

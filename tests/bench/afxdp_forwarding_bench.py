@@ -33,8 +33,9 @@ picks it up; its transmit work (copy, veth, the sink's XDP) runs in the DUT's se
 what runs in the DUT's context is in its figure, alike for every DUT. Medians over the
 rounds; ratio = ringgate / testpmd cycles/packet (goal <= 1.15). Forwarding is checked in
 every round: every frame at the sink carries the right MACs and the untouched (testpmd)
-or translated (ringgate) destination, and for ringgate `ringgatectl stats --json` counts
-what the sink saw and exactly --flows new flows.
+or translated (ringgate) destination and source (the client's, fullnat's NAT source), and
+for ringgate `ringgatectl stats --json` counts what the sink saw and exactly --flows new
+flows.
 
 Prints a table; the last line is one JSON object. Needs root; exit 77 without it or
 without dpdk-testpmd, 1 when forwarding is wrong (or the goal is missed and
@@ -244,10 +245,14 @@ class RinggateDut:
     def start(self):
         self.cluster.start(1)
 
-        def resolved():
+        # Ready when the back end is resolved and the node owns its VIPs: a fullnat flow
+        # created before it owns the internal VIP takes the node's own address as its
+        # source (by design) and would keep it.
+        def ready():
             stats = self.cluster.query(1, "stats")
-            return any(b["live"] for b in stats["backends"]) and stats["neighbours"] >= 1
-        wait_until(resolved, timeout=20, what="ringgated resolving its back end")
+            return (any(b["live"] for b in stats["backends"]) and stats["neighbours"] >= 1
+                    and all(v["owned"] for v in stats["vips"]))
+        wait_until(ready, timeout=20, what="ringgated owning its VIPs and resolving its back end")
 
     def pid(self):
         return self.cluster.nodes[1].proc.pid
@@ -348,8 +353,10 @@ def evaluate(name, before, after, hz, args):
     problems = result["problems"]
     if frames == 0:
         problems.append("nothing reached the sink")
-    # testpmd's mac forwarding leaves the destination (the VIP) alone; ringgate translates it.
-    wrong = ["wrong_macs", "to_other", "to_backend" if name == "testpmd" else "to_vip"]
+    # testpmd's mac forwarding leaves the addresses alone; ringgate translates the
+    # destination (the VIP) to the back end, and in fullnat the source to the NAT source.
+    wrong = ["wrong_macs", "to_other", "to_backend" if name == "testpmd" else "to_vip", "from_other",
+             "from_client" if name != "testpmd" and args.nat == "fullnat" else "from_nat"]
     for counter in wrong:
         if delta[counter]:
             problems.append(f"{delta[counter]} of {frames} frames {counter}")
@@ -416,7 +423,8 @@ def main():
         rounds = {runner.name: [] for runner in duts}
         sink = LineTool(topo, sink_host, [
             "sink", "--interface", "eth0", "--sink-mac", sink_host.macs["eth0"], "--dut-mac", dut.macs["int0"],
-            "--vip", f"{VIP}:{VIP_PORT}", "--backend", f"{sink_host.address}:{VIP_PORT}"], "sink")
+            "--vip", f"{VIP}:{VIP_PORT}", "--backend", f"{sink_host.address}:{VIP_PORT}",
+            "--client", topo.clients()[0].address, "--nat-source", INTERNAL_VIP], "sink")
         sink.read()  # {"attached": true}
         try:
             for run in range(args.rounds):
@@ -456,7 +464,7 @@ def main():
     goal_met = like["cost_ratio"] <= GOAL_COST_RATIO
     print(f"ringgate (polling) / testpmd: cost {like['cost_ratio']:.2f}x (goal <= {GOAL_COST_RATIO}: "
           f"{'met' if goal_met else 'NOT met'}), throughput testpmd/ringgate {like['throughput_ratio']:.2f}x")
-    print("forwarding checked: " + ("every frame right (MACs, destination, ringgate counters, flows)"
+    print("forwarding checked: " + ("every frame right (MACs, addresses, ringgate counters, flows)"
                                     if not problems else "; ".join(problems)))
     print(json.dumps({
         "bench": "afxdp_forwarding", "frame_bytes": FRAME_BYTES, "flows": args.flows, "nat": args.nat,
