@@ -289,11 +289,14 @@ class Topology:
         return sh("ip", "netns", "exec", namespace, *cmd, check=check, timeout=timeout)
 
     def spawn(self, host, cmd, log_path=None, **popen_args):
-        """Starts a long-running process in a namespace; teardown kills it."""
+        """Starts a long-running process in a namespace; teardown kills it. Its output goes
+        to log_path (or nowhere) unless popen_args name stdout/stderr (e.g. a pipe)."""
         namespace = host if isinstance(host, str) else host.namespace
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-        proc = subprocess.Popen(["ip", "netns", "exec", namespace, *cmd], stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True, **popen_args)
+        popen_args.setdefault("stdout", out)
+        popen_args.setdefault("stderr", subprocess.STDOUT)
+        proc = subprocess.Popen(["ip", "netns", "exec", namespace, *cmd], start_new_session=True,
+                                **popen_args)
         self.processes.append(proc.pid)
         self.save()
         return proc
