@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -28,8 +29,11 @@ constexpr unsigned kExpireBudgetIdleMin = 64;
 constexpr unsigned kExpireBudgetIdleMax = 4096;
 // Fullnat: source ports to try before giving up on a new flow.
 constexpr unsigned kNatPortAttempts = 16;
-// Idle passes spent spinning before the first sleep (keeps latency low under light load).
-constexpr unsigned kIdleSpins = 64;
+// How long a worker keeps polling after its last packet before it first sleeps. Under load
+// a socket's RX ring runs empty for tens of microseconds between the sender's bursts; a
+// worker that slept then (64 empty passes were enough before) lost part of the next burst
+// (tests/bench/afxdp_forwarding_bench.py). Idle, it costs one such spin per quiet spell.
+constexpr uint64_t kIdleSpinUs = 200;
 constexpr unsigned kCommandsPerPass = 16;
 
 Bytes frameOf(rte_mbuf* m) { return Bytes(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)); }
@@ -512,18 +516,21 @@ unsigned Worker::step(uint32_t nowMs) {
 
 void Worker::run(const std::atomic<bool>& stop) {
     rte_rcu_qsbr_thread_online(shared_.rcu, id_);
-    unsigned idlePasses = 0;
+    // A sleep of 1 µs would last the default 50 µs of timer slack: ask for precise ones.
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+    const uint64_t spinCycles = rte_get_tsc_hz() / 1'000'000 * kIdleSpinUs;
+    uint64_t lastPacketAt = rte_get_tsc_cycles();
     uint32_t sleepUs = 0;
     while (!stop.load(std::memory_order_relaxed)) {
         uint32_t nowMs = clockMs(shared_.tscEpoch);
         unsigned received = poll(nowMs);
         rte_rcu_qsbr_quiescent(shared_.rcu, id_);
         if (received > 0 || !shared_.idleBackoff) {
-            idlePasses = 0;
+            lastPacketAt = rte_get_tsc_cycles();
             sleepUs = 0;
             continue;
         }
-        if (++idlePasses < kIdleSpins) continue;
+        if (rte_get_tsc_cycles() - lastPacketAt < spinCycles) continue;
         // Idle: sleep, doubling up to the configured maximum. Offline while asleep so that
         // the control thread's RCU synchronisation does not wait for us.
         sleepUs = sleepUs == 0 ? 1 : std::min(sleepUs * 2, shared_.idleSleepMaxUs);
