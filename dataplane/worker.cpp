@@ -147,19 +147,19 @@ void Worker::processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned cou
     if (keyCount == 0) return;
 
     // One bulk lookup for the whole batch: rte_hash pipelines its own bucket and key
-    // prefetches, and the hits' entries are prefetched before they are used.
+    // prefetches (and lookupBulk prefetches each hit's entry).
     ConnectionTable::Hit hits[kBatch];
     NewFlowPlan plans[kBatch];
     batchCreatedCount_ = 0;
     uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
-    uint64_t all = keyCount == 64 ? ~uint64_t{0} : (uint64_t{1} << keyCount) - 1;
+    uint64_t all = keyCount == kBatch ? ~uint64_t{0} : (uint64_t{1} << keyCount) - 1;
     if (found != all) planNewFlows(~found & all, keyPacket, keyCount, parsed, plans);
     // Touch every hit's entry in one tight loop before forwarding any: independent loads,
     // so the core keeps many entry misses in flight instead of one per forward().
     uint8_t touched = 0;
     for (uint64_t m = found; m; m &= m - 1)
         touched |= hits[__builtin_ctzll(m)].conn->state.load(std::memory_order_relaxed);
-    asm volatile("" : : "r"(touched));
+    asm volatile("" : : "r"(touched));  // keeps the loads: their only use is the cache
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);

@@ -50,6 +50,7 @@ public:
     // lookup: the lookup's memory misses overlap across the whole batch (rte_hash's bulk
     // maximum is 64).
     static constexpr unsigned kBatch = 64;
+    static_assert(kBatch == 64, "hit masks are 64 bits, one per key of a batch");
 
     Worker(unsigned id, const WorkerShared& shared, rte_ring* commands);
 
