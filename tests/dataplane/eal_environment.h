@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,5 +41,17 @@ private:
     std::vector<std::string> extra_;
     int memoryMb_;
 };
+
+// main() of a test that needs root and a network namespace of its own (TAPs, addresses on
+// them): skips (77) without them, else runs every test with the EAL up. `needs` says why.
+inline int runInPrivateNetwork(int argc, char** argv, const char* needs) {
+    ::testing::InitGoogleTest(&argc, argv);
+    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+        std::fprintf(stderr, "needs root for %s; skipping\n", needs);
+        return 77;
+    }
+    ::testing::AddGlobalTestEnvironment(new EalEnvironment({}, 256));
+    return RUN_ALL_TESTS();
+}
 
 }  // namespace ringgate::dataplane::test

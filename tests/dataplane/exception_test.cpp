@@ -32,8 +32,7 @@ using test::writePcap;
 int sh(const std::string& command) { return std::system(command.c_str()); }
 
 TEST(ExceptionPath, HostTrafficCrossesTheTapBothWays) {
-    std::string dir = "/tmp/rg-exception-test-" + std::to_string(::getpid());
-    std::filesystem::create_directories(dir);
+    test::PcapDir dir("exception-test");
     test::FrameSpec ping;
     ping.srcMac = mac(0xc1);
     ping.dstMac = MacAddress::broadcast();  // whatever the port's MAC is, the host takes it
@@ -43,8 +42,8 @@ TEST(ExceptionPath, HostTrafficCrossesTheTapBothWays) {
     ping.icmpRest = 0x4242002a;
     ping.payload = {1, 2, 3, 4, 5, 6, 7, 8};
     auto arp = test::buildArp(MacAddress::broadcast(), {kArpRequest, mac(0xc2), ip("198.18.0.11"), {}, ip("198.18.0.1")});
-    writePcap(dir + "/ext-in.pcap", {test::buildFrame(ping), arp});
-    writePcap(dir + "/int-in.pcap", {});
+    writePcap(dir / "ext-in.pcap", {test::buildFrame(ping), arp});
+    writePcap(dir / "int-in.pcap", {});
     std::string yaml = R"(
 cluster:
   name: exc
@@ -62,7 +61,7 @@ dataplane:
         exception_interface: rgx-ext }
     - { name: int, subnet: internal, driver: pcap, pcap_rx: DIR/int-in.pcap, pcap_tx: DIR/int-out.pcap }
 )";
-    for (size_t at; (at = yaml.find("DIR")) != std::string::npos;) yaml.replace(at, 3, dir);
+    yaml = dir.expand(yaml);
     auto loaded = config::loadString(yaml, "exception.yaml");
     ASSERT_TRUE(loaded.config) << loaded.errors[0].toString();
     MacAddress portMac;
@@ -88,7 +87,7 @@ dataplane:
         EXPECT_GE(fromHost(), 2u);
     }
     bool echoed = false, arpAnswered = false;
-    for (const auto& frame : readPcap(dir + "/ext-out.pcap")) {
+    for (const auto& frame : readPcap(dir / "ext-out.pcap")) {
         ParsedPacket p = parsePacket(frame);
         if (p.kind == PacketKind::Ipv4 && p.proto == kProtoIcmp && p.icmpType == kIcmpEchoReply &&
             p.src == ip("198.18.0.1") && p.dst == ip("198.18.0.10")) {
@@ -105,18 +104,11 @@ dataplane:
     }
     EXPECT_TRUE(echoed);
     EXPECT_TRUE(arpAnswered);
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
 }  // namespace ringgate::dataplane
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-        std::fprintf(stderr, "needs root for a private network namespace and a TAP; skipping\n");
-        return 77;
-    }
-    ::testing::AddGlobalTestEnvironment(new ringgate::dataplane::test::EalEnvironment({}, 256));
-    return RUN_ALL_TESTS();
+    return ringgate::dataplane::test::runInPrivateNetwork(argc, argv, "a private network namespace and a TAP");
 }

@@ -2,12 +2,34 @@
 // what they sent: enough of the format for net_pcap, nothing more.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 namespace ringgate::dataplane::test {
+
+// A directory of its own for a test's pcap files (/tmp/rg-NAME-PID), removed at the end;
+// expand() puts its path for DIR in a configuration's text.
+struct PcapDir {
+    explicit PcapDir(const std::string& name) : path("/tmp/rg-" + name + "-" + std::to_string(::getpid())) {
+        std::filesystem::create_directories(path);
+    }
+    ~PcapDir() { std::filesystem::remove_all(path); }
+    PcapDir(const PcapDir&) = delete;
+    PcapDir& operator=(const PcapDir&) = delete;
+
+    std::string expand(std::string text) const {
+        for (size_t at; (at = text.find("DIR")) != std::string::npos;) text.replace(at, 3, path);
+        return text;
+    }
+    std::string operator/(const std::string& file) const { return path + "/" + file; }
+
+    const std::string path;
+};
 
 inline void writePcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
     std::ofstream out(path, std::ios::binary);

@@ -26,8 +26,7 @@ using test::readPcap;
 using test::writePcap;
 
 TEST(PcapPorts, ArpAndEchoAnsweredBackEndsResolvedMalformedCounted) {
-    std::string dir = "/tmp/rg-pcap-test-" + std::to_string(::getpid());
-    std::filesystem::create_directories(dir);
+    test::PcapDir dir("pcap-test");
     test::FrameSpec ping;
     ping.srcMac = mac(0xc1);
     ping.src = ip("198.18.0.10");
@@ -36,10 +35,10 @@ TEST(PcapPorts, ArpAndEchoAnsweredBackEndsResolvedMalformedCounted) {
     ping.payload = {1, 2, 3, 4};
     auto truncated = test::buildFrame(ping);
     truncated.resize(30);
-    writePcap(dir + "/ext-in.pcap",
+    writePcap(dir / "ext-in.pcap",
               {test::buildArp(MacAddress::broadcast(), {kArpRequest, mac(0xc1), ip("198.18.0.10"), {}, ip("198.18.0.100")}),
                test::buildFrame(ping), truncated});
-    writePcap(dir + "/int-in.pcap", {});
+    writePcap(dir / "int-in.pcap", {});
 
     std::string yaml = R"(
 cluster:
@@ -64,7 +63,7 @@ dataplane:
     - { name: ext, subnet: external, driver: pcap, pcap_rx: DIR/ext-in.pcap, pcap_tx: DIR/ext-out.pcap }
     - { name: int, subnet: internal, driver: pcap, pcap_rx: DIR/int-in.pcap, pcap_tx: DIR/int-out.pcap }
 )";
-    for (size_t at; (at = yaml.find("DIR")) != std::string::npos;) yaml.replace(at, 3, dir);
+    yaml = dir.expand(yaml);
     auto loaded = config::loadString(yaml, "pcap.yaml");
     ASSERT_TRUE(loaded.config) << loaded.errors[0].toString();
     {
@@ -77,7 +76,7 @@ dataplane:
         EXPECT_EQ(dp.portDrops(0, DropReason::Truncated), 1u);
     }  // closing the ports flushes the output captures
 
-    auto ext = readPcap(dir + "/ext-out.pcap");
+    auto ext = readPcap(dir / "ext-out.pcap");
     ASSERT_EQ(ext.size(), 2u);
     ArpFields reply = readArp(ext[0], parsePacket(ext[0]));
     EXPECT_EQ(reply.op, kArpReply);
@@ -88,7 +87,7 @@ dataplane:
     EXPECT_EQ(echo.dst, ip("198.18.0.10"));
     EXPECT_TRUE(test::checksumsValid(ext[1]));
 
-    auto in = readPcap(dir + "/int-out.pcap");
+    auto in = readPcap(dir / "int-out.pcap");
     std::vector<uint32_t> asked;
     for (const auto& frame : in) {
         ArpFields request = readArp(frame, parsePacket(frame));
@@ -98,7 +97,6 @@ dataplane:
     }
     std::sort(asked.begin(), asked.end());
     EXPECT_EQ(asked, (std::vector<uint32_t>{ip("198.19.0.51"), ip("198.19.0.52")}));
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

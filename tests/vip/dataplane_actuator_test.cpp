@@ -40,10 +40,9 @@ std::set<std::string> addressesOn(const std::string& name) {
 }
 
 TEST(DataplaneActuator, AddressesTheExceptionTapsAndPutsEveryVipOnThem) {
-    std::string dir = "/tmp/rg-actuator-test-" + std::to_string(::getpid());
-    std::filesystem::create_directories(dir);
-    dataplane::test::writePcap(dir + "/ext-in.pcap", {});
-    dataplane::test::writePcap(dir + "/int-in.pcap", {});
+    dataplane::test::PcapDir dir("actuator-test");
+    dataplane::test::writePcap(dir / "ext-in.pcap", {});
+    dataplane::test::writePcap(dir / "int-in.pcap", {});
     std::string yaml = R"(
 cluster:
   name: act
@@ -62,7 +61,7 @@ dataplane:
     - { name: int, subnet: internal, driver: pcap, pcap_rx: DIR/int-in.pcap, pcap_tx: DIR/int-out.pcap,
         exception_interface: rgx-int }
 )";
-    for (size_t at; (at = yaml.find("DIR")) != std::string::npos;) yaml.replace(at, 3, dir);
+    yaml = dir.expand(yaml);
     auto loaded = config::loadString(yaml, "actuator.yaml");
     ASSERT_TRUE(loaded.config) << loaded.errors[0].toString();
     dataplane::DataplaneOptions options;
@@ -83,18 +82,11 @@ dataplane:
     // Without the actuator nothing may keep the host answering for a VIP.
     EXPECT_EQ(addressesOn("rgx-ext"), (std::set<std::string>{"198.18.0.1/24"}));
     started->reset();
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
 }  // namespace ringgate::vip
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-        std::fprintf(stderr, "needs root for a private network namespace and TAPs; skipping\n");
-        return 77;
-    }
-    ::testing::AddGlobalTestEnvironment(new ringgate::dataplane::test::EalEnvironment({}, 256));
-    return RUN_ALL_TESTS();
+    return ringgate::dataplane::test::runInPrivateNetwork(argc, argv, "a private network namespace and TAPs");
 }
