@@ -207,6 +207,19 @@ void ConnectionTable::reclaim(unsigned owner) {
     rte_rcu_qsbr_dq_reclaim(owners_[owner]->deferred, 64, nullptr, nullptr, nullptr);
 }
 
+std::vector<ConnectionSample> ConnectionTable::sample(uint32_t vip, size_t limit, size_t maxScan) const {
+    std::vector<ConnectionSample> out;
+    size_t end = std::min(capacity_, maxScan);
+    for (size_t i = 0; i < end && out.size() < limit; ++i) {
+        const Connection& conn = entries_[i];
+        if (conn.inUse.load(std::memory_order_acquire) != 1) continue;
+        if (vip != 0 && conn.forward.dst != vip) continue;
+        out.push_back({conn.forward, conn.reverse, static_cast<FlowState>(conn.state.load(std::memory_order_relaxed)),
+                       conn.lastSeenMs.load(std::memory_order_relaxed), conn.service, conn.backend});
+    }
+    return out;
+}
+
 size_t ConnectionTable::sliceSize(unsigned owner) const {
     return owners_[owner]->end - owners_[owner]->begin;
 }

@@ -59,6 +59,16 @@ struct ConnectionInit {
 
 enum class InsertResult : uint8_t { Inserted, Full, ReverseTaken };
 
+// A copy of one connection for the control thread (`ringgatectl connections`).
+struct ConnectionSample {
+    FlowKey forward;
+    FlowKey reverse;
+    FlowState state = FlowState::Closed;
+    uint32_t lastSeenMs = 0;
+    uint16_t service = 0;
+    uint16_t backend = 0;
+};
+
 struct ConnectionTableConfig {
     std::string name = "rg_conn";
     uint32_t capacity = 1u << 20;  // connections (each uses two hash keys)
@@ -96,6 +106,12 @@ public:
     unsigned expire(unsigned owner, uint32_t nowMs, const FlowTimeouts& timeouts, unsigned budget);
     // Owner-only: returns entries whose grace period is over to the free stack.
     void reclaim(unsigned owner);
+
+    // Control thread, while the workers run: up to `limit` connections in use whose client
+    // tuple goes to `vip` (0: any), examining at most `maxScan` entries. An entry freed and
+    // reused during the copy may show mixed fields: a view for operators, never a basis
+    // for forwarding.
+    std::vector<ConnectionSample> sample(uint32_t vip, size_t limit, size_t maxScan) const;
 
     size_t size() const;  // connections in use (all owners)
     size_t sliceSize(unsigned owner) const;

@@ -88,6 +88,10 @@ public:
 
     std::string statsText() const;
     std::string statsJson() const;
+    // Up to `limit` connections of `vip` (all VIPs without one): client, VIP, service,
+    // back end, NAT source, state, idle time (connections_view.cpp).
+    std::string connectionsText(std::optional<Ipv4Address> vip, size_t limit) const;
+    std::string connectionsJson(std::optional<Ipv4Address> vip, size_t limit) const;
     std::vector<ServiceStats> serviceStats() const;
     // Sum of one port counter over workers, e.g. portDrops(0, DropReason::Truncated).
     uint64_t portDrops(unsigned port, DropReason reason) const;
@@ -106,6 +110,8 @@ private:
     Expected<void> command(WorkerCommand command, Ipv4Address address);
     void stopWorkers();
     uint64_t sumPorts(unsigned port, Counter PortCounters::* field) const;
+    std::vector<ConnectionSample> sampleConnections(std::optional<Ipv4Address> vip, size_t limit) const;
+    const std::string& serviceName(uint16_t index) const;
 
     config::Config config_;
     config::NodeId self_;

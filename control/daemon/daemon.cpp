@@ -2,6 +2,7 @@
 
 #include <csignal>
 
+#include "common/cli.h"
 #include "common/json_writer.h"
 #include "common/log.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
@@ -109,6 +110,24 @@ void Daemon::registerCommands() {
                       if (!dataplane_) return Reply::error(request.format, "the fast path is off");
                       return Reply{true, request.format == Format::Json ? dataplane_->statsJson()
                                                                         : dataplane_->statsText()};
+                  });
+    commands_.add("connections", "connections [VIP] [MAX]  the fast path's connections (of VIP; at most MAX, default 100)",
+                  [this](const Request& request) {
+                      std::optional<Ipv4Address> vip;
+                      size_t limit = 100;
+                      for (const std::string& arg : request.args) {
+                          if (auto address = Ipv4Address::parse(arg)) {
+                              vip = address;
+                          } else if (auto number = cli::parseNumber("MAX", arg, 1, 100000)) {
+                              limit = static_cast<size_t>(*number);
+                          } else {
+                              return Reply::error(request.format, "usage: connections [VIP] [MAX]: '" + arg +
+                                                                      "' is neither a VIP nor a count (1-100000)");
+                          }
+                      }
+                      if (!dataplane_) return Reply::error(request.format, "the fast path is off");
+                      return Reply{true, request.format == Format::Json ? dataplane_->connectionsJson(vip, limit)
+                                                                        : dataplane_->connectionsText(vip, limit)};
                   });
     commands_.add("garp", "garp VIP           announce an owned VIP by gratuitous ARP from the fast path",
                   [this](const Request& request) {

@@ -8,7 +8,7 @@ between a client namespace and two real nginx back ends (tools/topology.py). Che
     back end are untouched;
   - the node's own address still reaches the host stack (XDP_PASS);
   - an idle gateway uses under 5% of a core;
-  - `ringgatectl stats --json` counts what happened.
+  - `ringgatectl stats --json` counts what happened; `connections --json` lists flows.
 Needs root (namespaces, XDP); exit 77 without it."""
 import json
 import os
@@ -125,6 +125,15 @@ def main():
 
             with KeepAliveClients(client, "198.18.0.100", 16) as keep:
                 assert set(keep.first) == {"backend1", "backend2"}, keep.first
+                listed = cluster.query(1, "connections", "198.18.0.100", "1000")
+                open_ones = [c for c in listed["connections"] if c["state"] == "established"]
+                assert len(open_ones) >= 16 and listed["shown"] <= listed["total"], listed["shown"]
+                assert all(c["service"] == "web-dnat" and c["client"].startswith("198.18.0.201:") and
+                           c["nat_source"] == c["client"] and c["backend"] in ("198.19.0.51:80", "198.19.0.52:80")
+                           for c in listed["connections"]), listed["connections"][:3]
+                refused = cluster.ctl(1, "connections", "bogus", check=False)
+                assert refused.returncode != 0 and "neither a VIP nor a count" in refused.stdout + refused.stderr, refused
+                print("ok   `connections --json` lists the open dnat connections with their back ends")
                 cluster.ctl(1, "live-backends", "web", "198.19.0.51:80")
                 after = keep.again()
                 assert after == keep.first, (keep.first, after)  # every open connection kept its back end

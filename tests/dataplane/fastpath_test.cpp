@@ -668,6 +668,31 @@ TEST_F(FastPath, RemovedBackendGetsNoNewFlowsAndOthersKeepTheirs) {
     EXPECT_FALSE(dp_->setLiveBackends("nope", {}).ok());
 }
 
+TEST_F(FastPath, ConnectionsListedForOperatorsWithFilterAndLimit) {
+    resolveBackends();
+    inject(kExt, buildFrame(fromClient(ip("198.18.0.100"), 80, kProtoTcp, kTcpSyn, 40001)));  // fullnat
+    inject(kExt, buildFrame(fromClient(ip("198.18.0.101"), 80, kProtoTcp, kTcpSyn, 40002)));  // dnat
+    Sent sent = step(1);
+    ASSERT_EQ(sent.in.size(), 2u);
+    ParsedPacket fullnat = parsePacket(sent.in[0]);
+    std::string all = dp_->connectionsJson(std::nullopt, 100);
+    EXPECT_NE(all.find("\"total\":2,\"shown\":2"), std::string::npos) << all;
+    EXPECT_NE(all.find("\"client\":\"198.18.0.10:40001\",\"vip\":\"198.18.0.100:80\",\"protocol\":\"tcp\","
+                       "\"service\":\"web\""), std::string::npos) << all;
+    // fullnat replies come to this node's NAT source and port; dnat ones to the client.
+    EXPECT_NE(all.find("\"nat_source\":\"" + Ipv4Address{fullnat.src}.toString() + ":" +
+                       std::to_string(fullnat.srcPort) + "\""), std::string::npos) << all;
+    EXPECT_NE(all.find("\"service\":\"webd\",\"backend\":\""), std::string::npos) << all;
+    EXPECT_NE(all.find("\"nat_source\":\"198.18.0.10:40002\",\"state\":\"syn_sent\""), std::string::npos) << all;
+    std::string dnatOnly = dp_->connectionsJson(*Ipv4Address::parse("198.18.0.101"), 100);
+    EXPECT_NE(dnatOnly.find("\"shown\":1"), std::string::npos) << dnatOnly;
+    EXPECT_EQ(dnatOnly.find("40001"), std::string::npos) << dnatOnly;
+    EXPECT_NE(dp_->connectionsJson(std::nullopt, 1).find("\"shown\":1"), std::string::npos);
+    std::string text = dp_->connectionsText(std::nullopt, 100);
+    EXPECT_NE(text.find("198.18.0.10:40002"), std::string::npos) << text;
+    EXPECT_NE(text.find("2 shown of 2 connections"), std::string::npos) << text;
+}
+
 TEST_F(FastPath, StatsReportCountersAsJsonAndText) {
     resolveBackends();
     inject(kExt, buildFrame(fromClient(ip("198.18.0.100"), 80, kProtoTcp, kTcpSyn)));
