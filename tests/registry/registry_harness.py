@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -148,6 +149,28 @@ class Postgres:
 
     def stop(self):
         subprocess.run([str(PG_CLUSTER), "stop", str(self.directory)], capture_output=True)
+
+
+def run_on_store(prefix, run, backends, registries, log_hosts, log_lines=15):
+    """Builds a RingTopology and runs `run(topo, store, postgres)` on the store that
+    RINGGATE_TEST_STORE names (sqlite, the default, or postgresql: a throwaway cluster in
+    /tmp); on failure prints the log tails of `log_hosts(topo)` before re-raising."""
+    store = os.environ.get("RINGGATE_TEST_STORE", "sqlite")
+    name = f"{prefix}{os.getpid() % 100000}{store[0]}"
+    postgres = None
+    topo = RingTopology.build(name, backends=backends, registries=registries)
+    with topo:
+        try:
+            if store == "postgresql":
+                postgres = Postgres(tempfile.mkdtemp(prefix="ringgate-pg-", dir="/tmp"))
+            run(topo, store, postgres)
+        except BaseException:
+            for host in log_hosts(topo):
+                print(f"--- {host.namespace} log tail:\n{topo.tail(host, log_lines)}", file=sys.stderr)
+            raise
+        finally:
+            if postgres:
+                postgres.stop()
 
 
 def store_args(topo, store, name, postgres=None):

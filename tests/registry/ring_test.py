@@ -9,14 +9,10 @@ servers and every agent's buddy list equals its table entry":
   (SIGTERM, claims 15-16); two crashed servers come back. Hostile lines to an agent's
   listener and to the registry are refused and counted, and change nothing.
 """
-import os
-import sys
-import tempfile
 import time
 
-from registry_harness import (BUDDY_BIN, BUDDY_PORT, PORT, REGISTRY_BIN, Postgres, RingTopology,
-                              TopologyError, agent_status, call, ctl, require_root, ring_problem,
-                              store_args, wait_for)
+from registry_harness import (BUDDY_BIN, BUDDY_PORT, PORT, REGISTRY_BIN, TopologyError, agent_status, call, ctl,
+                              require_root, ring_problem, run_on_store, store_args, wait_for)
 
 BOUND = 10.0        # seconds: 3 silent probes at 200 ms, repair, confirmation, slack
 INTERVAL_MS = 200
@@ -24,22 +20,7 @@ INTERVAL_MS = 200
 
 def main():
     require_root()
-    store = os.environ.get("RINGGATE_TEST_STORE", "sqlite")
-    name = f"reg{os.getpid() % 100000}{store[0]}"
-    postgres = None
-    topo = RingTopology.build(name, backends=20, registries=1)
-    with topo:
-        try:
-            if store == "postgresql":
-                postgres = Postgres(tempfile.mkdtemp(prefix="ringgate-pg-", dir="/tmp"))
-            run(topo, store, postgres)
-        except BaseException:
-            for host in topo.registries + topo.ring[:3]:
-                print(f"--- {host.namespace} log tail:\n{topo.tail(host)}", file=sys.stderr)
-            raise
-        finally:
-            if postgres:
-                postgres.stop()
+    run_on_store("reg", run, backends=20, registries=1, log_hosts=lambda topo: topo.registries + topo.ring[:3])
     print("ring test passed")
 
 

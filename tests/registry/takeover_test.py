@@ -11,14 +11,11 @@ monitor. Then reg2 dies under a stream of deletes: the first in line (reg3) take
 reg1 follows it, and nothing acknowledged is lost either way. Finally reg3 is stopped
 normally (SIGTERM releases the address) and reg1 takes over.
 """
-import os
-import sys
-import tempfile
 import threading
 import time
 
-from registry_harness import (PORT, REGISTRY_BIN, SERVICE, Postgres, RingTopology, TopologyError, call, ctl,
-                              require_root, store_args, wait_for)
+from registry_harness import (PORT, REGISTRY_BIN, SERVICE, TopologyError, call, ctl, require_root, run_on_store,
+                              store_args, wait_for)
 
 CLIENTS = 20
 SERVERS = 200
@@ -26,22 +23,7 @@ SERVERS = 200
 
 def main():
     require_root()
-    store = os.environ.get("RINGGATE_TEST_STORE", "sqlite")
-    name = f"rgt{os.getpid() % 100000}{store[0]}"
-    postgres = None
-    topo = RingTopology.build(name, backends=0, registries=3)
-    with topo:
-        try:
-            if store == "postgresql":
-                postgres = Postgres(tempfile.mkdtemp(prefix="ringgate-pg-", dir="/tmp"))
-            run(topo, store, postgres)
-        except BaseException:
-            for host in topo.registries:
-                print(f"--- {host.namespace} log tail:\n{topo.tail(host, 30)}", file=sys.stderr)
-            raise
-        finally:
-            if postgres:
-                postgres.stop()
+    run_on_store("rgt", run, backends=0, registries=3, log_hosts=lambda topo: topo.registries, log_lines=30)
     print("takeover test passed")
 
 
