@@ -345,14 +345,11 @@ Expected<void> Dataplane::setOwnedVips(std::vector<Ipv4Address> vips) {
 }
 
 Expected<void> Dataplane::handOverFrom(Ipv4Address vip, std::optional<Ipv4Address> peer, uint32_t durationMs) {
-    auto previous = handOvers_.find(vip);
-    std::optional<HandOver> before;
-    if (previous != handOvers_.end()) before = previous->second;
+    auto before = handOvers_;
     if (peer) handOvers_[vip] = HandOver{*peer, clockMs(tscEpoch_) + durationMs};
     else handOvers_.erase(vip);
     if (auto ok = publish(); !ok) {
-        if (before) handOvers_[vip] = *before;
-        else handOvers_.erase(vip);
+        handOvers_ = std::move(before);
         return ok;
     }
     if (!peer) return {};

@@ -13,7 +13,8 @@
 namespace ringgate::dataplane::test {
 
 // A directory of its own for a test's pcap files (/tmp/rg-NAME-PID), removed at the end;
-// expand() puts its path for DIR in a configuration's text.
+// ports() writes the configuration's two pcap ports (ext on subnet external, int on
+// internal) reading DIR/<port>-in.pcap and writing DIR/<port>-out.pcap.
 struct PcapDir {
     explicit PcapDir(const std::string& name) : path("/tmp/rg-" + name + "-" + std::to_string(::getpid())) {
         std::filesystem::create_directories(path);
@@ -22,9 +23,16 @@ struct PcapDir {
     PcapDir(const PcapDir&) = delete;
     PcapDir& operator=(const PcapDir&) = delete;
 
-    std::string expand(std::string text) const {
-        for (size_t at; (at = text.find("DIR")) != std::string::npos;) text.replace(at, 3, path);
-        return text;
+    // The `dataplane.ports` list; a non-empty name gives the port that exception interface.
+    std::string ports(const std::string& extException = "", const std::string& intException = "") const {
+        auto port = [&](const char* name, const char* subnet, const std::string& exception) {
+            std::string line = std::string("    - { name: ") + name + ", subnet: " + subnet +
+                               ", driver: pcap, pcap_rx: " + path + "/" + name + "-in.pcap, pcap_tx: " + path + "/" +
+                               name + "-out.pcap";
+            if (!exception.empty()) line += ", exception_interface: " + exception;
+            return line + " }\n";
+        };
+        return "  ports:\n" + port("ext", "external", extException) + port("int", "internal", intException);
     }
     std::string operator/(const std::string& file) const { return path + "/" + file; }
 

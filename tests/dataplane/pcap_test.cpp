@@ -59,11 +59,7 @@ services:
 dataplane:
   lcores: [1]
   tables: { connections: 1024, neighbours: 64 }
-  ports:
-    - { name: ext, subnet: external, driver: pcap, pcap_rx: DIR/ext-in.pcap, pcap_tx: DIR/ext-out.pcap }
-    - { name: int, subnet: internal, driver: pcap, pcap_rx: DIR/int-in.pcap, pcap_tx: DIR/int-out.pcap }
-)";
-    yaml = dir.expand(yaml);
+)" + dir.ports();
     auto loaded = config::loadString(yaml, "pcap.yaml");
     ASSERT_TRUE(loaded.config) << loaded.errors[0].toString();
     {

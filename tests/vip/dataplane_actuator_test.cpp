@@ -55,13 +55,7 @@ subnets:
 dataplane:
   lcores: [1]
   tables: { connections: 1024, neighbours: 64 }
-  ports:
-    - { name: ext, subnet: external, driver: pcap, pcap_rx: DIR/ext-in.pcap, pcap_tx: DIR/ext-out.pcap,
-        exception_interface: rgx-ext }
-    - { name: int, subnet: internal, driver: pcap, pcap_rx: DIR/int-in.pcap, pcap_tx: DIR/int-out.pcap,
-        exception_interface: rgx-int }
-)";
-    yaml = dir.expand(yaml);
+)" + dir.ports("rgx-ext", "rgx-int");
     auto loaded = config::loadString(yaml, "actuator.yaml");
     ASSERT_TRUE(loaded.config) << loaded.errors[0].toString();
     dataplane::DataplaneOptions options;
