@@ -4,17 +4,9 @@
 
 #include <cstdint>
 
-namespace ringgate::dataplane {
+#include "common/hash.h"
 
-// The 64-bit finaliser of MurmurHash3: cheap and mixes every input bit into every output bit.
-constexpr uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+namespace ringgate::dataplane {
 
 // A flow's 5-tuple as the client sent it; selects the Maglev slot of a new flow.
 constexpr uint32_t flowHash(uint32_t src, uint32_t dst, uint16_t srcPort, uint16_t dstPort,
