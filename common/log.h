@@ -23,6 +23,7 @@ enum class Category : int {
     Registry,
     Buddy,
     Management,
+    Flows,
     Count_,
 };
 

@@ -171,6 +171,17 @@ struct Dataplane {
     std::vector<Port> ports;
 };
 
+// Flows across the cluster (docs/FLOWS.md): records of every connection on two nodes,
+// symmetric routing, SYN-ACK holding, adoption of a dead node's flows.
+struct Flows {
+    bool enabled = true;          // with two or more nodes
+    uint16_t port = 0;            // UDP port of flow records on every subnet; 0: cluster.port + 1
+    uint32_t holdMs = 50;         // longest a packet waits for its flow's record
+    uint32_t holdPackets = 256;   // packets one worker may hold at once
+    uint32_t budgetMb = 256;      // memory for records held for other nodes
+    uint16_t portOr(uint16_t clusterPort) const { return port ? port : static_cast<uint16_t>(clusterPort + 1); }
+};
+
 struct Config {
     std::string sourcePath;
     Cluster cluster;
@@ -182,6 +193,7 @@ struct Config {
     std::optional<Registry> registry;
     Management management;
     Dataplane dataplane;
+    Flows flows;
 
     const Subnet* findSubnet(const std::string& name) const;
     const BackendPool* findPool(const std::string& name) const;

@@ -339,6 +339,17 @@ void readDataplane(MapReader& root, Dataplane& dataplane) {
     map.finish();
 }
 
+void readFlows(MapReader& root, Flows& flows) {
+    if (!root.has("flows")) return;
+    MapReader map(root.child("flows"), "flows", root.diagnostics());
+    map.boolean("enabled", flows.enabled, false);
+    map.u16("port", flows.port, 1, 65535, false);
+    map.u32("hold_ms", flows.holdMs, 1, 10'000, false);
+    map.u32("hold_packets", flows.holdPackets, 1, 65'536, false);
+    map.u32("budget_mb", flows.budgetMb, 1, 1u << 20, false);
+    map.finish();
+}
+
 LoadResult parse(std::string_view text, const std::string& name) {
     Diagnostics diag(name);
     LoadResult result;
@@ -388,6 +399,7 @@ LoadResult parse(std::string_view text, const std::string& name) {
     readRegistry(top, config.registry);
     readManagement(top, config.management);
     readDataplane(top, config.dataplane);
+    readFlows(top, config.flows);
     top.finish();
 
     // Cross-field rules only make sense on a structurally sound file.

@@ -251,6 +251,26 @@ void validateDataplane(const Config& config, Diagnostics& diag) {
     }
 }
 
+void validateFlows(const Config& config, Diagnostics& diag) {
+    const Flows& f = config.flows;
+    if (!f.enabled) return;
+    if (f.port == 0 && config.cluster.port == 65535)
+        diag.errorAt("flows.port", "cluster.port is 65535, so cluster.port + 1 does not exist: set flows.port");
+    uint16_t port = f.portOr(config.cluster.port);
+    if (port == config.cluster.port)
+        diag.errorAt("flows.port", "port " + std::to_string(port) + " is cluster.port's; flow records need their own");
+    if (config.dataplane.enabled && inNatPorts(port))
+        diag.errorAt("flows.port", "port " + std::to_string(port) + " is in the fullnat port range " +
+                                       std::to_string(kNatPortFirst) + "-" + std::to_string(kNatPortLast) +
+                                       ", which the fast path takes");
+    // Connection entries name their handler in 16 bits.
+    for (size_t i = 0; i < config.cluster.nodes.size(); ++i)
+        if (config.cluster.nodes[i].id > 65535)
+            diag.errorAt(at("cluster.nodes", i) + ".id",
+                         "node id " + std::to_string(config.cluster.nodes[i].id) +
+                             " is above 65535, the largest flow records carry (or set flows.enabled: false)");
+}
+
 }  // namespace
 
 void validate(const Config& config, Diagnostics& diag) {
@@ -261,6 +281,7 @@ void validate(const Config& config, Diagnostics& diag) {
     validateManagement(config, diag);
     validateRegistry(config, diag);
     validateDataplane(config, diag);
+    validateFlows(config, diag);
 }
 
 }  // namespace ringgate::config

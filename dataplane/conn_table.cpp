@@ -153,6 +153,8 @@ InsertResult ConnectionTable::insert(unsigned owner, const ConnectionInit& init,
     conn->service = init.service;
     conn->backend = init.backend;
     conn->vip = init.vip;
+    conn->handler.store(init.handler, std::memory_order_relaxed);
+    conn->flags.store(init.flags, std::memory_order_relaxed);
     conn->lastSeenMs.store(init.nowMs, std::memory_order_relaxed);
     conn->state.store(static_cast<uint8_t>(init.state), std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
@@ -183,7 +185,7 @@ void ConnectionTable::remove(unsigned owner, Connection* conn) {
 }
 
 unsigned ConnectionTable::expire(unsigned owner, uint32_t nowMs, const FlowTimeouts& timeouts,
-                                 unsigned budget) {
+                                 unsigned budget, ExpirySink* sink) {
     Owner& o = *owners_[owner];
     if (o.end == o.begin) return 0;
     unsigned removed = 0;
@@ -191,11 +193,13 @@ unsigned ConnectionTable::expire(unsigned owner, uint32_t nowMs, const FlowTimeo
         Connection* conn = &entries_[o.cursor];
         if (++o.cursor == o.end) o.cursor = o.begin;
         if (conn->inUse.load(std::memory_order_relaxed) != 1) continue;
+        if (conn->flags.load(std::memory_order_relaxed) & entry::kPinned) continue;
         uint32_t idle = nowMs - conn->lastSeenMs.load(std::memory_order_relaxed);
         auto state = static_cast<FlowState>(conn->state.load(std::memory_order_relaxed));
         // Idle times above 2^31 ms mean lastSeen is ahead of `nowMs` (another worker's
         // clock read a moment later): the flow is fresh.
         if (idle < (1u << 31) && idle > timeoutMs(state, timeouts)) {
+            if (sink) sink->expired(*conn);
             remove(owner, conn);
             ++removed;
         }
@@ -215,9 +219,17 @@ std::vector<ConnectionSample> ConnectionTable::sample(uint32_t vip, size_t limit
         if (conn.inUse.load(std::memory_order_acquire) != 1) continue;
         if (vip != 0 && conn.forward.dst != vip) continue;
         out.push_back({conn.forward, conn.reverse, static_cast<FlowState>(conn.state.load(std::memory_order_relaxed)),
-                       conn.lastSeenMs.load(std::memory_order_relaxed), conn.service, conn.backend});
+                       conn.lastSeenMs.load(std::memory_order_relaxed), conn.service, conn.backend,
+                       conn.handler.load(std::memory_order_relaxed), conn.flags.load(std::memory_order_relaxed)});
     }
     return out;
+}
+
+unsigned ConnectionTable::ownerOf(const Connection* conn) const {
+    uint32_t index = indexOf(conn);
+    for (const auto& owner : owners_)
+        if (index >= owner->begin && index < owner->end) return owner->id;
+    return 0;
 }
 
 size_t ConnectionTable::sliceSize(unsigned owner) const {

@@ -25,19 +25,32 @@ struct rte_rcu_qsbr_dq;
 
 namespace ringgate::dataplane {
 
+// What kind of entry a Connection is (Connection::flags).
+namespace entry {
+// Another node handles the flow (docs/FLOWS.md): packets that hit the entry go on, L2, to
+// `handler`; nothing is translated here. Kept as a replica, for a VIP this node owns after
+// a move, or as the cache of an answer from the flow's authority.
+constexpr uint8_t kRemote = 1;
+// A remote entry the control plane ends (a replica): never idle-expired by the fast path.
+constexpr uint8_t kPinned = 2;
+constexpr uint8_t kFullNat = 4;
+}  // namespace entry
+
 struct alignas(64) Connection {
     FlowKey forward;  // client -> VIP, as the client sends
     FlowKey reverse;  // back end -> client (dnat) or NAT source (fullnat), as it replies
     MacAddress clientMac;   // the L2 neighbour the client's packets came from
     MacAddress backendMac;
-    uint16_t clientPort = 0;   // DPDK port ids
+    uint16_t clientPort = 0;   // indices into the snapshot's ports
     uint16_t backendPort = 0;
     uint16_t service = 0;      // counter indices
     uint16_t backend = 0;
     uint16_t vip = 0;
+    std::atomic<uint16_t> handler{0};  // node id of the node that translates the flow
     std::atomic<uint32_t> lastSeenMs{0};
     std::atomic<uint8_t> state{0};   // FlowState
     std::atomic<uint8_t> inUse{0};   // written by the owner only
+    std::atomic<uint8_t> flags{0};   // entry::k*
 };
 static_assert(sizeof(Connection) == 64);
 
@@ -53,8 +66,17 @@ struct ConnectionInit {
     uint16_t service = 0;
     uint16_t backend = 0;
     uint16_t vip = 0;
+    uint16_t handler = 0;
+    uint8_t flags = 0;
     FlowState state = FlowState::SynSent;
     uint32_t nowMs = 0;
+};
+
+// Told about every entry expiry removes, before its keys go (the flow records' "ended").
+class ExpirySink {
+public:
+    virtual ~ExpirySink() = default;
+    virtual void expired(const Connection& conn) = 0;
 };
 
 enum class InsertResult : uint8_t { Inserted, Full, ReverseTaken };
@@ -67,6 +89,8 @@ struct ConnectionSample {
     uint32_t lastSeenMs = 0;
     uint16_t service = 0;
     uint16_t backend = 0;
+    uint16_t handler = 0;
+    uint8_t flags = 0;
 };
 
 struct ConnectionTableConfig {
@@ -102,8 +126,10 @@ public:
     // Owner-only: removes both keys; the entry is reused after a grace period.
     void remove(unsigned owner, Connection* conn);
     // Owner-only: examines up to `budget` entries of the owner's slice from where the last
-    // call stopped and removes the expired ones; returns how many it removed.
-    unsigned expire(unsigned owner, uint32_t nowMs, const FlowTimeouts& timeouts, unsigned budget);
+    // call stopped and removes the expired ones (pinned entries never expire), telling
+    // `sink` of each first; returns how many it removed.
+    unsigned expire(unsigned owner, uint32_t nowMs, const FlowTimeouts& timeouts, unsigned budget,
+                    ExpirySink* sink = nullptr);
     // Owner-only: returns entries whose grace period is over to the free stack.
     void reclaim(unsigned owner);
 
@@ -112,6 +138,9 @@ public:
     // reused during the copy may show mixed fields: a view for operators, never a basis
     // for forwarding.
     std::vector<ConnectionSample> sample(uint32_t vip, size_t limit, size_t maxScan) const;
+
+    // The worker whose slice holds `conn` (the only one that may remove it).
+    unsigned ownerOf(const Connection* conn) const;
 
     size_t size() const;  // connections in use (all owners)
     size_t sliceSize(unsigned owner) const;

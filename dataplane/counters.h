@@ -33,7 +33,25 @@ struct TrafficCounters {
     Counter packets, bytes, newFlows;
 };
 
+// Flows across the cluster (docs/FLOWS.md).
+struct FlowCounters {
+    Counter recordsOut;          // created/ended messages handed to the cluster plane
+    Counter recordsOutDropped;   // ring to the cluster plane full (a resync repairs it)
+    Counter installed;           // entries kept for flows other nodes handle
+    Counter installFailed;       // table full, or the reply tuple belongs to another flow
+    Counter adopted;             // flows of a dead node taken over with their translation
+    Counter adoptFailed;
+    Counter removed;             // entries the cluster plane told us to forget
+    Counter toHandler;           // packets sent on to the node that handles their flow
+    Counter toAuthority;         // packets of unknown flows sent to their authority
+    Counter asks;                // questions to the authority: where does this flow live?
+    Counter held;                // packets of flows whose record had not arrived, held
+    Counter released;            // held packets sent on once their record arrived
+    // Held too long or with the buffer full: drops (hold_expired, hold_full).
+};
+
 struct alignas(64) WorkerCounters {
+    FlowCounters flows;
     PortCounters ports[kMaxPorts];
     TrafficCounters vips[kMaxVips];
     TrafficCounters services[kMaxServices];

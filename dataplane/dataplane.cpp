@@ -19,6 +19,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "dataplane/eal.h"
+#include "dataplane/flow_hash.h"
 #ifdef RINGGATE_HAVE_BPF
 #include "bpf/xdp_maps.h"
 #endif
@@ -68,6 +69,9 @@ Expected<uint16_t> createPort(const config::Port& port, size_t index, unsigned q
 DataplaneOptions defaultOptions(const config::Config& config) {
     DataplaneOptions options;
     options.timeouts = config.dataplane.timeouts;
+    options.flows = config.flows.enabled && config.cluster.nodes.size() > 1;
+    options.holdMs = config.flows.holdMs;
+    options.holdPackets = config.flows.holdPackets;
     if (const char* program = std::getenv("RINGGATE_XDP_PROGRAM")) {
         options.xdpProgram = program;
     } else {
@@ -259,14 +263,32 @@ Expected<void> Dataplane::init(std::vector<uint16_t> portIds) {
     shared.workers = workers;
     shared.idleBackoff = dp.idlePolicy == config::IdlePolicy::Backoff;
     shared.idleSleepMaxUs = dp.idleSleepMaxUs;
+    shared.holdMs = options_.holdMs;
+    shared.holdCapacity = options_.holdPackets;
+    shared.installs = &installs_;
     tscEpoch_ = rte_get_tsc_cycles();
     shared.tscEpoch = tscEpoch_;
+    auto makeRing = [&](const std::string& name, size_t elementSize, unsigned size) -> Expected<rte_ring*> {
+        rte_ring* ring = rte_ring_create_elem((name + tag).c_str(), static_cast<unsigned>(elementSize), size,
+                                              SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (!ring) return makeError("dataplane: ring " + name + ": " + std::string(rte_strerror(rte_errno)));
+        return ring;
+    };
     for (unsigned w = 0; w < workers; ++w) {
-        rte_ring* ring = rte_ring_create_elem(("rg_cmd" + tag + "_" + std::to_string(w)).c_str(), sizeof(uint64_t),
-                                              256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (!ring) return makeError("dataplane: command ring: " + std::string(rte_strerror(rte_errno)));
-        commandRings_.push_back(ring);
-        workers_.push_back(std::make_unique<Worker>(w, shared, ring));
+        std::string suffix = "_" + std::to_string(w) + "_";
+        WorkerRings rings;
+        auto commands = makeRing("rg_cmd" + suffix, sizeof(uint64_t), 256);
+        if (!commands) return commands.error();
+        commandRings_.push_back(rings.commands = *commands);
+        if (options_.flows) {
+            auto in = makeRing("rg_fin" + suffix, sizeof(FlowMessage), options_.flowRingSize);
+            if (!in) return in.error();
+            flowsIn_.push_back(rings.flowsIn = *in);
+            auto out = makeRing("rg_fout" + suffix, sizeof(FlowMessage), options_.flowRingSize);
+            if (!out) return out.error();
+            flowsOut_.push_back(rings.flowsOut = *out);
+        }
+        workers_.push_back(std::make_unique<Worker>(w, shared, rings));
     }
 
     // Resolve every back end before the first flow needs it.
@@ -312,13 +334,16 @@ Dataplane::~Dataplane() {
     table_.reset();
     delete current_.exchange(nullptr);
     for (rte_ring* ring : commandRings_) rte_ring_free(ring);
+    for (rte_ring* ring : flowsIn_) rte_ring_free(ring);
+    for (rte_ring* ring : flowsOut_) rte_ring_free(ring);
     rte_mempool_free(controlPool_);
     rte_mempool_free(pool_);
     rte_free(rcu_);
 }
 
 Expected<void> Dataplane::publish() {
-    SnapshotInput input{&config_, self_, portIds_, macs_, owned_, &live_, options_.maglevSize, &handOvers_};
+    SnapshotInput input{&config_, self_, portIds_, macs_, owned_, &live_, options_.maglevSize, &handOvers_,
+                        &holds_, options_.flows, &members_};
     auto built = buildSnapshot(input, slots_);
     if (!built) return built.error();
     const Snapshot* old = current_.exchange(new Snapshot(std::move(*built)), std::memory_order_acq_rel);
@@ -340,8 +365,90 @@ Expected<void> Dataplane::setOwnedVips(std::vector<Ipv4Address> vips) {
     }
     // A released VIP's hand-over ends with it (a later claim names its own peer).
     for (Ipv4Address vip : previous)
-        if (std::find(owned_.begin(), owned_.end(), vip) == owned_.end()) handOvers_.erase(vip);
+        if (std::find(owned_.begin(), owned_.end(), vip) == owned_.end()) {
+            handOvers_.erase(vip);
+            holds_.erase(vip);
+        }
+    if (ownedObserver_ && previous != owned_) ownedObserver_(owned_);
     return {};
+}
+
+Expected<void> Dataplane::setMembers(std::vector<uint32_t> members) {
+    std::sort(members.begin(), members.end());
+    if (members == members_) return {};
+    std::vector<uint32_t> previous = std::move(members_);
+    members_ = std::move(members);
+    if (auto ok = publish(); !ok) {
+        members_ = std::move(previous);
+        return ok;
+    }
+    // Resolve the members' addresses before the first packet must go to one of them.
+    for (uint32_t member : members_)
+        if (const config::Node* node = config_.cluster.findNode(member); node && member != self_)
+            for (const auto& address : node->addresses) (void)sendArpRequest(address.address);
+    return {};
+}
+
+Expected<void> Dataplane::holdUnknownFlows(Ipv4Address vip, uint32_t durationMs) {
+    auto before = holds_;
+    holds_[vip] = clockMs(tscEpoch_) + durationMs;
+    if (auto ok = publish(); !ok) {
+        holds_ = std::move(before);
+        return ok;
+    }
+    return {};
+}
+
+size_t Dataplane::takeFlowMessages(std::vector<FlowMessage>& out, size_t max) {
+    size_t taken = 0;
+    for (rte_ring* ring : flowsOut_) {
+        while (taken < max) {
+            FlowMessage batch[64];
+            unsigned want = static_cast<unsigned>(std::min<size_t>(64, max - taken));
+            unsigned n = rte_ring_dequeue_burst_elem(ring, batch, sizeof(FlowMessage), want, nullptr);
+            out.insert(out.end(), batch, batch + n);
+            taken += n;
+            if (n < want) break;
+        }
+    }
+    return taken;
+}
+
+bool Dataplane::putFlowMessage(const FlowMessage& message) {
+    if (flowsIn_.empty()) return false;
+    // Every message about one flow goes to the same worker, in order.
+    const FlowKey& k = message.forward;
+    size_t worker = flowHash(k.src, k.dst, k.srcPort, k.dstPort, k.proto) % flowsIn_.size();
+    FlowMessage copy = message;  // rte_ring takes a non-const pointer
+    if (rte_ring_enqueue_elem(flowsIn_[worker], &copy, sizeof copy) != 0) {
+        ++flowMessagesRefused_;
+        return false;
+    }
+    return true;
+}
+
+FlowCounterTotals Dataplane::flowCounters() const {
+    FlowCounterTotals t;
+    for (const auto& worker : workers_) {
+        const FlowCounters& f = worker->counters().flows;
+        t.recordsOut += f.recordsOut.get();
+        t.recordsOutDropped += f.recordsOutDropped.get();
+        t.installed += f.installed.get();
+        t.installFailed += f.installFailed.get();
+        t.adopted += f.adopted.get();
+        t.adoptFailed += f.adoptFailed.get();
+        t.removed += f.removed.get();
+        t.toHandler += f.toHandler.get();
+        t.toAuthority += f.toAuthority.get();
+        t.asks += f.asks.get();
+        t.held += f.held.get();
+        t.released += f.released.get();
+    }
+    for (unsigned port = 0; port < portIds_.size(); ++port) {
+        t.holdExpired += portDrops(port, DropReason::HoldExpired);
+        t.holdFull += portDrops(port, DropReason::HoldFull);
+    }
+    return t;
 }
 
 Expected<void> Dataplane::handOverFrom(Ipv4Address vip, std::optional<Ipv4Address> peer, uint32_t durationMs) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <map>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "dataplane/conn_table.h"
+#include "dataplane/flow_events.h"
 #include "dataplane/maglev.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/snapshot.h"
@@ -32,6 +34,12 @@ namespace ringgate::dataplane {
 
 struct DataplaneOptions {
     FlowTimeouts timeouts;
+    // Flows across the cluster (config flows:, docs/FLOWS.md): records out of the workers,
+    // entries for other nodes' flows in, routing of packets this node does not hold.
+    bool flows = false;
+    uint32_t holdMs = 50;
+    unsigned holdPackets = 256;
+    unsigned flowRingSize = 16384;  // messages per worker and direction
     NeighbourTimers neighbourTimers;
     uint32_t maglevSize = kMaglevDefaultSize;
     std::string xdpProgram;    // AF_XDP ports: object file of the XDP program to load
@@ -41,6 +49,13 @@ struct DataplaneOptions {
 // Options for ringgated: flow timeouts from the configuration; the XDP program from
 // $RINGGATE_XDP_PROGRAM, else the one built beside this binary.
 DataplaneOptions defaultOptions(const config::Config& config);
+
+// The workers' flow counters summed (counters.h FlowCounters).
+struct FlowCounterTotals {
+    uint64_t recordsOut = 0, recordsOutDropped = 0, installed = 0, installFailed = 0, adopted = 0,
+             adoptFailed = 0, removed = 0, toHandler = 0, toAuthority = 0, asks = 0, held = 0, released = 0,
+             holdExpired = 0, holdFull = 0;
+};
 
 struct ServiceStats {
     std::string name;
@@ -76,6 +91,24 @@ public:
     // here. Call before the claim; releasing the VIP ends it, and so does a call without
     // a peer (a claim with nobody to hand over from).
     Expected<void> handOverFrom(Ipv4Address vip, std::optional<Ipv4Address> peer, uint32_t durationMs);
+    // Flows across the cluster (docs/FLOWS.md). The live members of the ring (this node
+    // included): the workers hash packets of flows they do not hold to an authority among
+    // them, and send nothing to a node that is not one.
+    Expected<void> setMembers(std::vector<uint32_t> members);
+    // `vip` was taken over from a dead node: for `durationMs`, client packets of flows this
+    // node does not know (no SYN) wait for the flows' records instead of starting new flows.
+    Expected<void> holdUnknownFlows(Ipv4Address vip, uint32_t durationMs);
+    // Called with the new owned set whenever it changes (the flow service pulls records).
+    void onOwnedVipsChanged(std::function<void(const std::vector<Ipv4Address>&)> observer) {
+        ownedObserver_ = std::move(observer);
+    }
+    // Messages from the workers (created, ended, expired, ask), at most `max`, appended.
+    size_t takeFlowMessages(std::vector<FlowMessage>& out, size_t max);
+    // To the worker that keeps the flow's entry; false when its ring is full (counted).
+    bool putFlowMessage(const FlowMessage& message);
+    uint64_t flowMessagesRefused() const { return flowMessagesRefused_; }
+    FlowCounterTotals flowCounters() const;
+
     // Announces `vip` by gratuitous ARP on the port facing its subnet.
     Expected<void> sendGratuitousArp(Ipv4Address vip);
     // Resolves the MAC of `address` (an ARP request) ahead of the first flow.
@@ -121,6 +154,12 @@ private:
     std::vector<int> exceptionIds_;  // per port: DPDK id of its exception TAP, or -1
     std::vector<Ipv4Address> owned_;
     std::map<Ipv4Address, HandOver> handOvers_;
+    std::map<Ipv4Address, uint32_t> holds_;  // VIP -> holdUntilMs
+    std::vector<uint32_t> members_;
+    std::function<void(const std::vector<Ipv4Address>&)> ownedObserver_;
+    std::vector<rte_ring*> flowsIn_, flowsOut_;
+    std::atomic<uint64_t> installs_{0};
+    uint64_t flowMessagesRefused_ = 0;
     LiveBackends live_;
     BackendSlots slots_;
 

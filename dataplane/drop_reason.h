@@ -21,6 +21,9 @@ enum class DropReason : uint8_t {
     TableFull,      // connection table or its entry pool exhausted
     TxFull,         // the port's transmit queue did not take the packet
     UnsupportedIcmp,  // ICMP other than echo or an error about a known flow
+    HoldExpired,    // held for its flow's record longer than flows.hold_ms (the sender resends)
+    HoldFull,       // a packet to hold, with the worker's hold buffer full
+    NoPeerAddress,  // the gateway to send a flow's packet to has no address on the segment
     Count_,
 };
 
@@ -41,6 +44,9 @@ constexpr std::string_view toString(DropReason reason) {
         case DropReason::TableFull: return "table_full";
         case DropReason::TxFull: return "tx_full";
         case DropReason::UnsupportedIcmp: return "unsupported_icmp";
+        case DropReason::HoldExpired: return "hold_expired";
+        case DropReason::HoldFull: return "hold_full";
+        case DropReason::NoPeerAddress: return "no_peer_address";
         case DropReason::Count_: break;
     }
     return "?";

@@ -58,6 +58,13 @@ const ServiceView* Snapshot::findService(uint32_t vip, uint16_t port, uint8_t pr
     return nullptr;
 }
 
+int Snapshot::backendSlot(uint32_t address, uint16_t port) const {
+    uint64_t key = uint64_t{address} << 16 | port;
+    auto it = std::lower_bound(backendEndpoints.begin(), backendEndpoints.end(), key);
+    if (it == backendEndpoints.end() || *it != key) return -1;
+    return backendEndpointSlots[static_cast<size_t>(it - backendEndpoints.begin())];
+}
+
 int Snapshot::portFacing(uint32_t address) const {
     for (size_t i = 0; i < ports.size(); ++i)
         if (ports[i].contains(address)) return static_cast<int>(i);
@@ -101,14 +108,17 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
         view.primary = primary->value;
         view.network = subnet->prefix.network.value;
         view.mask = subnet->prefix.mask();
-        // Fullnat's source toward this subnet: its first VIP (an internal VIP, as the
-        // architecture says) while this node owns it, else this node's own address there,
-        // so that back ends' replies always come back to the node that holds the flow
-        // (replies to a VIP owned elsewhere would need forwarding between gateways).
+        // Fullnat's source toward this subnet: its first VIP (the internal VIP). With flows
+        // across the cluster, always: the source outlives this node, replies reach the
+        // internal VIP's owner, and the port (from this node's block) and the flow records
+        // route them to the handler (docs/FLOWS.md). Without, only while this node owns it,
+        // else its own address there, so that replies come straight back here.
         view.natSource = primary->value;
-        if (!subnet->vips.empty() &&
-            std::find(input.ownedVips.begin(), input.ownedVips.end(), subnet->vips[0].address) != input.ownedVips.end())
-            view.natSource = subnet->vips[0].address.value;
+        bool ownsFirst = !subnet->vips.empty() && std::find(input.ownedVips.begin(), input.ownedVips.end(),
+                                                            subnet->vips[0].address) != input.ownedVips.end();
+        if (!subnet->vips.empty() && (input.flows || ownsFirst)) view.natSource = subnet->vips[0].address.value;
+        for (const config::Node& node : config.cluster.nodes)
+            if (auto address = node.addressOn(port.subnet)) view.nodes.emplace_back(node.id, address->value);
         view.name = port.name;
         snapshot.ports.push_back(view);
     }
@@ -128,6 +138,10 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
                 view.handOverPeer = handOver->second.peer.value;
                 view.handOverUntilMs = handOver->second.untilMs;
             }
+        }
+        if (input.holds) {
+            auto hold = input.holds->find(vip);
+            if (hold != input.holds->end()) view.holdUntilMs = hold->second;
         }
         snapshot.ownedVips.push_back(view);
     }
@@ -165,6 +179,28 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
         }
         view.maglev = buildMaglevTable(weights, input.maglevSize);
         snapshot.services.push_back(std::move(view));
+    }
+    snapshot.flows = input.flows;
+    snapshot.self = input.self;
+    if (input.members) {
+        snapshot.members = *input.members;
+        std::sort(snapshot.members.begin(), snapshot.members.end());
+    }
+    if (input.live) {
+        std::vector<std::pair<uint64_t, uint16_t>> endpoints;
+        for (const auto& [pool, backends] : *input.live)
+            for (const config::Backend& backend : backends) {
+                int slot = slots.slotFor(pool, backend.address, backend.port);
+                if (slot < 0) return makeError("more than " + std::to_string(kMaxBackendSlots) + " back ends");
+                endpoints.emplace_back(uint64_t{backend.address.value} << 16 | backend.port,
+                                       static_cast<uint16_t>(slot));
+            }
+        std::sort(endpoints.begin(), endpoints.end());
+        for (const auto& [key, slot] : endpoints) {
+            if (!snapshot.backendEndpoints.empty() && snapshot.backendEndpoints.back() == key) continue;
+            snapshot.backendEndpoints.push_back(key);
+            snapshot.backendEndpointSlots.push_back(slot);
+        }
     }
     return snapshot;
 }

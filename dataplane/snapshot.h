@@ -4,6 +4,7 @@
 // publishes it under RCU (dataplane.cpp); workers never see a half-made one.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -29,7 +30,15 @@ struct PortView {
     uint32_t mask = 0;
     uint32_t natSource = 0;  // fullnat source address toward this subnet
     std::string name;
+    // Every configured node's address on this subnet (node id, address): where packets of
+    // flows that other gateways handle or know about are sent, L2, on this segment.
+    std::vector<std::pair<uint32_t, uint32_t>> nodes;
     bool contains(uint32_t address) const { return (address & mask) == network; }
+    uint32_t addressOf(uint32_t node) const {
+        for (const auto& [id, address] : nodes)
+            if (id == node) return address;
+        return 0;
+    }
 };
 
 struct VipView {
@@ -40,6 +49,10 @@ struct VipView {
     // know (no SYN) go on to the peer, which still handles them, until `handOverUntilMs`.
     uint32_t handOverPeer = 0;  // the peer's address on the VIP's subnet; 0: none
     uint32_t handOverUntilMs = 0;
+    // Taken over from a dead node: client packets of flows this node does not know yet are
+    // held (not made new flows) until then, while the flows' records are pulled and
+    // adopted (docs/FLOWS.md).
+    uint32_t holdUntilMs = 0;
 };
 
 struct HandOver {
@@ -81,6 +94,19 @@ struct Snapshot {
     std::vector<uint32_t> clusterVips;  // every configured VIP, sorted
     std::vector<ServiceView> services;
     PortBlock natPorts;
+    // Flows across the cluster (docs/FLOWS.md); off: every flow is this node's alone.
+    bool flows = false;
+    uint32_t self = 0;
+    std::vector<uint32_t> members;  // live members of the ring, sorted (rendezvous input)
+    // Every back end of every pool (address << 16 | port, sorted) and its counter slot: a
+    // packet from one that this node does not hold is a reply of another gateway's flow.
+    std::vector<uint64_t> backendEndpoints;
+    std::vector<uint16_t> backendEndpointSlots;
+
+    bool isMember(uint32_t node) const {
+        return std::binary_search(members.begin(), members.end(), node);
+    }
+    int backendSlot(uint32_t address, uint16_t port) const;
 
     const VipView* findOwnedVip(uint32_t address) const;
     bool isClusterVip(uint32_t address) const;
@@ -117,6 +143,9 @@ struct SnapshotInput {
     const LiveBackends* live = nullptr;
     uint32_t maglevSize = 65537;
     const std::map<Ipv4Address, HandOver>* handOvers = nullptr;  // by VIP
+    const std::map<Ipv4Address, uint32_t>* holds = nullptr;  // by VIP: holdUntilMs
+    bool flows = false;
+    const std::vector<uint32_t>* members = nullptr;  // live members (flows)
 };
 
 // Checks the input against the configuration (every owned VIP configured, every back end

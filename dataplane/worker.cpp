@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/rendezvous.h"
 #include "dataplane/flow_hash.h"
 
 namespace ringgate::dataplane {
@@ -35,6 +36,11 @@ constexpr unsigned kNatPortAttempts = 16;
 // (tests/bench/afxdp_forwarding_bench.py). Idle, it costs one such spin per quiet spell.
 constexpr uint64_t kIdleSpinUs = 200;
 constexpr unsigned kCommandsPerPass = 16;
+// Flow messages from the cluster plane applied per pass: bounded work, and a burst of
+// thousands (a resync, an adoption) still lands within milliseconds.
+constexpr unsigned kFlowMessagesPerPass = 64;
+// A flow whose packet went to its authority is asked about again at most this often.
+constexpr uint32_t kAskIntervalMs = 1000;
 
 Bytes frameOf(rte_mbuf* m) { return Bytes(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)); }
 
@@ -50,10 +56,30 @@ uint64_t packCommand(WorkerCommand command, unsigned port, uint32_t ip) {
     return uint64_t{static_cast<uint8_t>(command)} << 40 | uint64_t{port & 0xff} << 32 | ip;
 }
 
-Worker::Worker(unsigned id, const WorkerShared& shared, rte_ring* commands)
-    : id_(id), shared_(shared), commands_(commands),
+// Expiry tells the cluster plane what ended: a flow of ours, or an entry kept for another
+// node's flow that went idle.
+class Worker::ExpiryEvents : public ExpirySink {
+public:
+    explicit ExpiryEvents(Worker& worker) : worker_(worker) {}
+    void expired(const Connection& conn) override {
+        bool remote = conn.flags.load(std::memory_order_relaxed) & entry::kRemote;
+        worker_.emit(remote ? FlowMessageType::RemoteExpired : FlowMessageType::Ended, conn);
+    }
+
+private:
+    Worker& worker_;
+};
+
+Worker::Worker(unsigned id, const WorkerShared& shared, WorkerRings rings)
+    : id_(id), shared_(shared), commands_(rings.commands), flowsIn_(rings.flowsIn), flowsOut_(rings.flowsOut),
       idleExpireBudget_(static_cast<unsigned>(std::clamp<size_t>(shared.table->sliceSize(id) / 1000,
-                                                                  kExpireBudgetIdleMin, kExpireBudgetIdleMax))) {}
+                                                                  kExpireBudgetIdleMin, kExpireBudgetIdleMax))) {
+    held_.reserve(shared_.holdCapacity);
+}
+
+Worker::~Worker() {
+    for (HeldPacket& h : held_) rte_pktmbuf_free(h.m);
+}
 
 void Worker::send(unsigned port, rte_mbuf* m) {
     TxBuffer& buffer = tx_[port];
@@ -162,13 +188,17 @@ void Worker::processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned cou
     asm volatile("" : : "r"(touched));  // keeps the loads: their only use is the cache
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
-        if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, packets[i], parsed[i], nowMs);
+        if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, ports[i], packets[i], parsed[i], nowMs);
         else newFlow(ports[i], packets[i], parsed[i], plans[k], nowMs);
     }
 }
 
-void Worker::forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
+void Worker::forward(Connection* conn, bool fromBackend, unsigned arrival, rte_mbuf* m, const ParsedPacket& p,
                      uint32_t nowMs) {
+    if (conn->flags.load(std::memory_order_acquire) & entry::kRemote) {
+        toHandler(conn, arrival, m, p, nowMs);
+        return;
+    }
     unsigned in = fromBackend ? conn->backendPort : conn->clientPort;
     if (p.ttl <= 1) {
         drop(in, m, DropReason::TtlExceeded);
@@ -256,7 +286,7 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
                      uint32_t nowMs) {
     const VipView* vip = snapshot_->findOwnedVip(p.dst);
     if (!vip) {
-        toHost(port, m, p);
+        unknownFlow(port, m, p, nowMs);
         return;
     }
     // Two packets of one new flow in the same batch both missed the bulk lookup: the
@@ -264,15 +294,24 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
     FlowKey forwardKey = keyOf(p);
     for (unsigned i = 0; i < batchCreatedCount_; ++i) {
         if (batchCreated_[i]->forward == forwardKey) {
-            forward(batchCreated_[i], false, m, p, nowMs);
+            forward(batchCreated_[i], false, port, m, p, nowMs);
             return;
         }
     }
+
     // A segment of a TCP flow we do not know, on a VIP just taken over: the previous
     // owner still handles that flow (it has the NAT state), so it goes on to it.
     if (vip->handOverPeer && p.proto == kProtoTcp && !(p.tcpFlags & kTcpSyn) &&
         static_cast<int32_t>(vip->handOverUntilMs - nowMs) > 0) {
         handToPeer(port, m, vip->handOverPeer, nowMs);
+        return;
+    }
+    // A VIP just taken over from a dead node: the records of its flows are on their way
+    // (pulled from the replicas); a packet of a flow we do not know yet, but for a SYN,
+    // waits for them instead of becoming a new flow with another translation.
+    bool syn = p.proto == kProtoTcp && (p.tcpFlags & kTcpSyn);
+    if (vip->holdUntilMs && !syn && static_cast<int32_t>(vip->holdUntilMs - nowMs) > 0) {
+        hold(port, m, p, nowMs);
         return;
     }
     const ServiceView* service = plan.service;
@@ -305,6 +344,8 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
     init.service = service->counterIndex;
     init.backend = backend.counterSlot;
     init.vip = vip->counterIndex;
+    init.handler = static_cast<uint16_t>(snapshot_->self);
+    init.flags = service->nat == config::NatMode::Dnat ? 0 : entry::kFullNat;
     init.state = initialState(p.proto, p.tcpFlags);
     init.nowMs = nowMs;
 
@@ -327,7 +368,244 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
     counters_.services[init.service].newFlows.add();
     counters_.backends[init.backend].newFlows.add();
     counters_.vips[init.vip].newFlows.add();
-    forward(conn, false, m, p, nowMs);
+    if (snapshot_->flows) emit(FlowMessageType::Created, *conn);
+    forward(conn, false, port, m, p, nowMs);
+}
+
+bool Worker::isReply(const ParsedPacket& p) const {
+    // fullnat: to the NAT source (a VIP) on a NAT port; dnat: from a back end, to a client.
+    if (snapshot_->isClusterVip(p.dst)) return p.dstPort >= config::kNatPortFirst && p.dstPort <= config::kNatPortLast;
+    return snapshot_->backendSlot(p.src, p.srcPort) >= 0;
+}
+
+void Worker::unknownFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
+    const Snapshot& snap = *snapshot_;
+    if (!snap.flows || snap.members.size() < 2 || !isReply(p)) {
+        toHost(port, m, p);
+        return;
+    }
+    // A reply of a flow another gateway handles (seed 004 Fig 20): its authority knows the
+    // handler. We are the authority and the record is not here yet (a SYN-ACK outran
+    // it): hold the packet until it comes.
+    RendezvousPick pick = rendezvousPick(authorityKey(p.dst, p.dstPort, p.proto), snap.members);
+    if (pick.first == snap.self) {
+        hold(port, m, p, nowMs);
+        return;
+    }
+    if (sendToNode(port, m, pick.first, nowMs)) {
+        counters_.flows.toAuthority.add();
+        ask(p, nowMs);
+    }
+}
+
+void Worker::toHandler(Connection* conn, unsigned arrival, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
+    uint32_t handler = conn->handler.load(std::memory_order_relaxed);
+    if (!snapshot_->isMember(handler)) {
+        // Its handler is gone: the node that adopts the flow will tell us.
+        hold(arrival, m, p, nowMs);
+        return;
+    }
+    if (!(conn->flags.load(std::memory_order_relaxed) & entry::kPinned) &&
+        conn->lastSeenMs.load(std::memory_order_relaxed) != nowMs)
+        conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
+    if (sendToNode(arrival, m, handler, nowMs)) counters_.flows.toHandler.add();
+}
+
+bool Worker::sendToNode(unsigned port, rte_mbuf* m, uint32_t node, uint32_t nowMs) {
+    uint32_t address = snapshot_->ports[port].addressOf(node);
+    if (address == 0) {
+        drop(port, m, DropReason::NoPeerAddress);
+        return false;
+    }
+    MacAddress mac;
+    if (!resolveNeighbour(port, address, nowMs, mac)) {
+        drop(port, m, DropReason::NoNeighbour);  // the sender resends; the ARP request is out
+        return false;
+    }
+    // Unchanged above Ethernet: the node it goes to translates it as if it had come first.
+    setEthernet(frameOf(m), mac, snapshot_->ports[port].mac);
+    send(port, m);
+    return true;
+}
+
+void Worker::hold(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
+    if (held_.size() >= shared_.holdCapacity) {
+        drop(port, m, DropReason::HoldFull);
+        return;
+    }
+    held_.push_back({m, keyOf(p), nowMs + shared_.holdMs, static_cast<uint8_t>(port)});
+    counters_.flows.held.add();
+}
+
+void Worker::releaseHeld(uint32_t nowMs) {
+    uint64_t installs = shared_.installs ? shared_.installs->load(std::memory_order_acquire) : 0;
+    bool news = installs != installsSeen_;
+    installsSeen_ = installs;
+    if (!news && static_cast<int32_t>(held_.front().deadlineMs - nowMs) > 0) return;
+    size_t kept = 0;
+    for (size_t i = 0; i < held_.size(); ++i) {
+        HeldPacket h = held_[i];
+        if (news) {
+            ConnectionTable::Hit hit = shared_.table->lookup(h.key);
+            if (hit.conn && (!(hit.conn->flags.load(std::memory_order_acquire) & entry::kRemote) ||
+                             snapshot_->isMember(hit.conn->handler.load(std::memory_order_relaxed)))) {
+                ParsedPacket p;
+                parsePacket(frameOf(h.m), p);
+                counters_.flows.released.add();
+                forward(hit.conn, hit.fromBackend, h.port, h.m, p, nowMs);
+                continue;
+            }
+        }
+        if (static_cast<int32_t>(h.deadlineMs - nowMs) <= 0) {
+            drop(h.port, h.m, DropReason::HoldExpired);
+            continue;
+        }
+        held_[kept++] = h;
+    }
+    held_.resize(kept);
+}
+
+void Worker::emit(FlowMessageType type, const Connection& conn) {
+    if (!flowsOut_) return;
+    FlowMessage message;
+    message.type = type;
+    message.forward = conn.forward;
+    message.reverse = conn.reverse;
+    message.clientMac = conn.clientMac;
+    message.backendMac = conn.backendMac;
+    message.handler = conn.handler.load(std::memory_order_relaxed);
+    message.state = conn.state.load(std::memory_order_relaxed);
+    message.fullnat = (conn.flags.load(std::memory_order_relaxed) & entry::kFullNat) ? 1 : 0;
+    if (rte_ring_enqueue_elem(flowsOut_, &message, sizeof message) != 0) counters_.flows.recordsOutDropped.add();
+    else counters_.flows.recordsOut.add();
+}
+
+void Worker::ask(const ParsedPacket& p, uint32_t nowMs) {
+    if (!flowsOut_) return;
+    uint32_t hash = flowHash(p.src, p.dst, p.srcPort, p.dstPort, p.proto);
+    unsigned slot = hash % kAskSlots;
+    if (askedKey_[slot] == hash && nowMs - askedAt_[slot] < kAskIntervalMs) return;
+    askedKey_[slot] = hash;
+    askedAt_[slot] = nowMs;
+    FlowMessage message;
+    message.type = FlowMessageType::Ask;
+    message.forward = keyOf(p);
+    if (rte_ring_enqueue_elem(flowsOut_, &message, sizeof message) == 0) counters_.flows.asks.add();
+}
+
+void Worker::runFlowMessages(uint32_t nowMs) {
+    if (!flowsIn_) return;
+    FlowMessage messages[kFlowMessagesPerPass];
+    unsigned n = rte_ring_dequeue_burst_elem(flowsIn_, messages, sizeof(FlowMessage), kFlowMessagesPerPass, nullptr);
+    if (n == 0) return;
+    for (unsigned i = 0; i < n; ++i) {
+        switch (messages[i].type) {
+            case FlowMessageType::InstallRemote: installRemote(messages[i], nowMs); break;
+            case FlowMessageType::Adopt: adopt(messages[i], nowMs); break;
+            case FlowMessageType::RemoveRemote: forget(messages[i], nowMs); break;
+            default: break;
+        }
+    }
+    if (shared_.installs) shared_.installs->fetch_add(1, std::memory_order_release);
+}
+
+void Worker::installRemote(const FlowMessage& message, uint32_t nowMs) {
+    uint8_t flags = entry::kRemote | (message.pinned ? entry::kPinned : 0) | (message.fullnat ? entry::kFullNat : 0);
+    ConnectionTable::Hit hit = shared_.table->lookup(message.forward);
+    if (hit.conn) {
+        Connection* conn = hit.conn;
+        if (!(conn->flags.load(std::memory_order_relaxed) & entry::kRemote)) return;  // ours: a stale record
+        conn->handler.store(message.handler, std::memory_order_relaxed);
+        conn->state.store(message.state, std::memory_order_relaxed);
+        conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
+        conn->flags.store(flags, std::memory_order_release);
+        counters_.flows.installed.add();
+        return;
+    }
+    ConnectionInit init;
+    init.forward = message.forward;
+    init.reverse = message.reverse;
+    init.clientMac = message.clientMac;
+    init.backendMac = message.backendMac;
+    init.handler = message.handler;
+    init.flags = flags;
+    init.state = static_cast<FlowState>(message.state);
+    init.nowMs = nowMs;
+    if (shared_.table->insert(id_, init) == InsertResult::Inserted) counters_.flows.installed.add();
+    else counters_.flows.installFailed.add();
+}
+
+void Worker::adopt(const FlowMessage& message, uint32_t nowMs) {
+    const Snapshot& snap = *snapshot_;
+    int clientPort = snap.portFacing(message.forward.dst);
+    int backendPort = snap.portFacing(message.reverse.src);
+    if (clientPort < 0 || backendPort < 0) {
+        counters_.flows.adoptFailed.add();
+        return;
+    }
+    const ServiceView* service = snap.findService(message.forward.dst, message.forward.dstPort, message.forward.proto);
+    const VipView* vip = snap.findOwnedVip(message.forward.dst);
+    int slot = snap.backendSlot(message.reverse.src, message.reverse.srcPort);
+    // The record was made when the flow began; a flow alive to be adopted is past its
+    // handshake (its packets move it on from there).
+    auto state = static_cast<FlowState>(message.state);
+    if (message.forward.proto == kProtoTcp && (state == FlowState::SynSent || state == FlowState::SynReceived))
+        state = FlowState::Established;
+    MacAddress clientMac = message.clientMac;
+    if (clientMac.isZero()) (void)resolveNeighbour(static_cast<unsigned>(clientPort), message.forward.src, nowMs, clientMac);
+    MacAddress backendMac = message.backendMac;
+    if (backendMac.isZero()) (void)resolveNeighbour(static_cast<unsigned>(backendPort), message.reverse.src, nowMs, backendMac);
+    uint8_t flags = message.fullnat ? entry::kFullNat : 0;
+
+    ConnectionTable::Hit hit = shared_.table->lookup(message.forward);
+    if (hit.conn) {
+        Connection* conn = hit.conn;
+        if (!(conn->flags.load(std::memory_order_relaxed) & entry::kRemote)) return;  // already ours
+        // Readers look at the flags first: fill the translation, then publish it.
+        conn->clientMac = clientMac;
+        conn->backendMac = backendMac;
+        conn->clientPort = static_cast<uint16_t>(clientPort);
+        conn->backendPort = static_cast<uint16_t>(backendPort);
+        conn->service = service ? service->counterIndex : 0;
+        conn->backend = slot >= 0 ? static_cast<uint16_t>(slot) : 0;
+        conn->vip = vip ? vip->counterIndex : 0;
+        conn->state.store(static_cast<uint8_t>(state), std::memory_order_relaxed);
+        conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
+        conn->handler.store(static_cast<uint16_t>(snap.self), std::memory_order_relaxed);
+        conn->flags.store(flags, std::memory_order_release);
+        counters_.flows.adopted.add();
+        return;
+    }
+    ConnectionInit init;
+    init.forward = message.forward;
+    init.reverse = message.reverse;
+    init.clientMac = clientMac;
+    init.backendMac = backendMac;
+    init.clientPort = static_cast<uint16_t>(clientPort);
+    init.backendPort = static_cast<uint16_t>(backendPort);
+    init.service = service ? service->counterIndex : 0;
+    init.backend = slot >= 0 ? static_cast<uint16_t>(slot) : 0;
+    init.vip = vip ? vip->counterIndex : 0;
+    init.handler = static_cast<uint16_t>(snap.self);
+    init.flags = flags;
+    init.state = state;
+    init.nowMs = nowMs;
+    if (shared_.table->insert(id_, init) == InsertResult::Inserted) counters_.flows.adopted.add();
+    else counters_.flows.adoptFailed.add();
+}
+
+void Worker::forget(const FlowMessage& message, uint32_t nowMs) {
+    ConnectionTable::Hit hit = shared_.table->lookup(message.forward);
+    if (!hit.conn || !(hit.conn->flags.load(std::memory_order_relaxed) & entry::kRemote)) return;
+    counters_.flows.removed.add();
+    if (shared_.table->ownerOf(hit.conn) == id_) {
+        shared_.table->remove(id_, hit.conn);
+        return;
+    }
+    // Another worker's entry: only its owner frees it. Unpinned and long idle, its owner's
+    // next expiry sweep removes it.
+    hit.conn->flags.store(entry::kRemote, std::memory_order_relaxed);
+    hit.conn->lastSeenMs.store(nowMs - (1u << 30), std::memory_order_relaxed);
 }
 
 void Worker::handToPeer(unsigned port, rte_mbuf* m, uint32_t peer, uint32_t nowMs) {
@@ -421,6 +699,11 @@ void Worker::handleIcmp(unsigned port, rte_mbuf* m, const ParsedPacket& p) {
         return;
     }
     Connection* conn = hit.conn;
+    if (conn->flags.load(std::memory_order_acquire) & entry::kRemote) {
+        // About a flow another node translates: it goes there, as the flow's packets do.
+        toHandler(conn, port, m, p, clockMs(shared_.tscEpoch));
+        return;
+    }
     // About what we sent to the client: tell the back end, quoting what it had sent us.
     // About what we sent to the back end: tell the client, quoting what it had sent us.
     const FlowKey& original = hit.fromBackend ? conn->forward : conn->reverse;
@@ -498,9 +781,13 @@ unsigned Worker::poll(uint32_t nowMs) {
     for (unsigned port = 0; port < shared_.portCount; ++port)
         if (shared_.hasException[port]) pollException(port);
     runCommands(nowMs);
+    runFlowMessages(nowMs);
+    if (!held_.empty()) releaseHeld(nowMs);
     flush();
+    ExpiryEvents events(*this);
     counters_.expired.add(shared_.table->expire(id_, nowMs, shared_.timeouts,
-                                                received ? kExpireBudgetBusy : idleExpireBudget_));
+                                                received ? kExpireBudgetBusy : idleExpireBudget_,
+                                                snapshot_->flows ? &events : nullptr));
     shared_.table->reclaim(id_);
     counters_.loops.add();
     return received;

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "dataplane/conn_table.h"
 #include "dataplane/counters.h"
+#include "dataplane/flow_events.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/packet.h"
 #include "dataplane/snapshot.h"
@@ -38,6 +40,20 @@ struct WorkerShared {
     bool idleBackoff = true;
     uint32_t idleSleepMaxUs = 1000;
     uint64_t tscEpoch = 0;  // every worker's clock counts milliseconds from here
+    // Flows across the cluster (docs/FLOWS.md).
+    uint32_t holdMs = 50;         // longest a packet waits for its flow's record
+    unsigned holdCapacity = 256;  // packets a worker may hold at once
+    // Bumped by a worker that installed or adopted a flow from the cluster plane: the
+    // others look at their held packets again.
+    std::atomic<uint64_t>* installs = nullptr;
+};
+
+// The rings of one worker: commands (ARP) and flow messages in, flow messages out; each
+// single-producer single-consumer.
+struct WorkerRings {
+    rte_ring* commands = nullptr;
+    rte_ring* flowsIn = nullptr;   // FlowMessage, control -> worker
+    rte_ring* flowsOut = nullptr;  // FlowMessage, worker -> control
 };
 
 // Commands from the control thread, through a single-producer single-consumer ring.
@@ -52,7 +68,8 @@ public:
     static constexpr unsigned kBatch = 64;
     static_assert(kBatch == 64, "hit masks are 64 bits, one per key of a batch");
 
-    Worker(unsigned id, const WorkerShared& shared, rte_ring* commands);
+    Worker(unsigned id, const WorkerShared& shared, WorkerRings rings);
+    ~Worker();
 
     // The lcore loop: runs until `stop`, reporting RCU quiescent states every pass and
     // going offline while it sleeps.
@@ -79,10 +96,32 @@ private:
         rte_mbuf* packets[2 * kBurst];
     };
 
+    struct HeldPacket {
+        rte_mbuf* m = nullptr;
+        FlowKey key;
+        uint32_t deadlineMs = 0;
+        uint8_t port = 0;
+    };
+    class ExpiryEvents;
+
     void handleArp(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
     void handleIcmp(unsigned port, rte_mbuf* m, const ParsedPacket& p);
-    void forward(Connection* conn, bool fromBackend, rte_mbuf* m, const ParsedPacket& p,
+    void forward(Connection* conn, bool fromBackend, unsigned arrival, rte_mbuf* m, const ParsedPacket& p,
                  uint32_t nowMs);
+    // Flows across the cluster: a packet of a flow another node handles goes there; one
+    // of a flow nobody here knows goes to its authority, or waits here for its record.
+    void toHandler(Connection* conn, unsigned arrival, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    void unknownFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    bool isReply(const ParsedPacket& p) const;
+    void hold(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs);
+    void releaseHeld(uint32_t nowMs);
+    bool sendToNode(unsigned port, rte_mbuf* m, uint32_t node, uint32_t nowMs);
+    void emit(FlowMessageType type, const Connection& conn);
+    void ask(const ParsedPacket& p, uint32_t nowMs);
+    void runFlowMessages(uint32_t nowMs);
+    void installRemote(const FlowMessage& message, uint32_t nowMs);
+    void adopt(const FlowMessage& message, uint32_t nowMs);
+    void forget(const FlowMessage& message, uint32_t nowMs);
     // What the new-flow path decides before inserting: the service, the Maglev back end
     // and the tuple the back end's replies will carry (service null: none for the packet).
     struct NewFlowPlan {
@@ -112,6 +151,15 @@ private:
     unsigned id_;
     WorkerShared shared_;
     rte_ring* commands_;
+    rte_ring* flowsIn_;
+    rte_ring* flowsOut_;
+    // Held packets in arrival order (all wait the same time, so deadlines are ordered).
+    std::vector<HeldPacket> held_;
+    uint64_t installsSeen_ = 0;
+    // Asked recently (hash -> time), so that a flow is asked about once per interval.
+    static constexpr unsigned kAskSlots = 1024;
+    uint32_t askedAt_[kAskSlots] = {};
+    uint32_t askedKey_[kAskSlots] = {};
     const Snapshot* snapshot_ = nullptr;  // valid during one pass
     unsigned idleExpireBudget_;
     PortBlock natPorts_;

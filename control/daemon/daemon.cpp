@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
+#include "control/flows/flow_service.h"
 #include "control/vip/dataplane_actuator.h"
 #include "dataplane/dataplane.h"
 #endif
@@ -52,6 +53,11 @@ Expected<void> Daemon::startVipActuator() {
         auto started = dataplane::Dataplane::start(config_, self_, dataplane::defaultOptions(config_));
         if (!started) return started.error();
         dataplane_ = std::move(*started);
+        if (dataplane::defaultOptions(config_).flows) {
+            flows_ = std::make_shared<flows::FlowService>(io_, config_, self_, *dataplane_);
+            if (auto ok = flows_->start(); !ok) return ok;
+            flows_->registerCommands(commands_);
+        }
         auto actuator = std::make_unique<vip::DataplaneActuator>(io_, config_, self_, *dataplane_);
         if (auto ok = actuator->start(); !ok) return ok;
         actuator_ = std::move(actuator);
@@ -75,7 +81,11 @@ Expected<void> Daemon::start() {
     // The VIP manager rides the token: it must be on the train before the first one.
     vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
     vips_->registerCommands(commands_);
-    cluster_.setHooks(vips_.get());
+    riders_.add(vips_.get());
+#ifdef RINGGATE_HAVE_DATAPLANE
+    if (flows_) riders_.add(flows_.get());
+#endif
+    cluster_.setHooks(&riders_);
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
     if (pool_) pool_->start();

@@ -11,6 +11,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/cluster/cluster_service.h"
+#include "control/cluster/riders.h"
 #include "control/daemon/pool_follower.h"
 #include "control/vip/kernel_actuator.h"
 #include "control/vip/vip_service.h"
@@ -19,6 +20,9 @@
 
 namespace ringgate::dataplane {
 class Dataplane;
+}
+namespace ringgate::flows {
+class FlowService;
 }
 
 namespace ringgate::daemon {
@@ -55,7 +59,10 @@ private:
     std::shared_ptr<dataplane::Dataplane> dataplane_;
     // Who answers for this node's VIPs: the fast path, or the host stack when it is off.
     std::unique_ptr<vip::VipActuator> actuator_;
+    // Flows across the cluster (flows.enabled, the fast path, two or more nodes).
+    std::shared_ptr<flows::FlowService> flows_;  // shared: its type is complete only with DPDK
     std::unique_ptr<vip::VipService> vips_;
+    cluster::Riders riders_;  // the VIP manager and the flow records on the token
     std::unique_ptr<PoolFollower> pool_;  // when a pool follows ringgate-registry
     std::chrono::steady_clock::time_point startedAt_;
 };

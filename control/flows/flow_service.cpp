@@ -1,0 +1,353 @@
+#include "control/flows/flow_service.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/json_writer.h"
+#include "common/log.h"
+#include "control/cluster/train.h"
+#include "dataplane/dataplane.h"
+
+namespace ringgate::flows {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+using management::Format;
+using management::Reply;
+using management::Request;
+
+namespace {
+// The fast path is polled this often while flows are being made, and backs off to the
+// longest interval while nothing happens (an idle gateway stays idle). A SYN-ACK that
+// outran its record waits at most about one short interval plus a datagram's flight.
+constexpr std::chrono::microseconds kPollBusy{250};
+constexpr std::chrono::microseconds kPollIdle{10'000};
+constexpr size_t kMessagesPerPoll = 65536;
+constexpr size_t kDeferredLimit = 1u << 20;
+
+// A VIP that becomes ours holds unknown client flows this many hold times while its
+// records are pulled.
+constexpr uint32_t kVipHoldFactor = 4;
+
+ReplicatorOptions optionsFor(const config::Config& config, config::NodeId self) {
+    ReplicatorOptions o;
+    o.self = self;
+    // Wall-clock microseconds: a restarted daemon always has a larger incarnation.
+    o.incarnation = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+    o.sharedKey = config.cluster.sharedKey.value_or("");
+    o.budgetRecords = budgetRecords(config.flows.budgetMb);
+    return o;
+}
+
+std::array<uint8_t, 6> bytesOf(const dataplane::MacAddress& mac) { return mac.bytes; }
+}  // namespace
+
+size_t budgetRecords(uint32_t budgetMb) { return (size_t{budgetMb} << 20) / 360; }
+
+FlowTuple tupleOf(const dataplane::FlowKey& key) {
+    return FlowTuple{key.src, key.dst, key.srcPort, key.dstPort, key.proto};
+}
+
+namespace {
+dataplane::FlowKey keyOf(const FlowTuple& t) {
+    dataplane::FlowKey key;
+    key.src = t.src;
+    key.dst = t.dst;
+    key.srcPort = t.srcPort;
+    key.dstPort = t.dstPort;
+    key.proto = t.proto;
+    return key;
+}
+}  // namespace
+
+FlowRecord recordOf(const dataplane::FlowMessage& message) {
+    FlowRecord record;
+    record.forward = tupleOf(message.forward);
+    record.reverse = tupleOf(message.reverse);
+    record.handler = message.handler;
+    record.state = message.state;
+    record.nat = message.fullnat ? NatKind::FullNat : NatKind::Dnat;
+    record.clientMac = bytesOf(message.clientMac);
+    record.backendMac = bytesOf(message.backendMac);
+    return record;
+}
+
+dataplane::FlowMessage messageOf(const FlowRecord& record, dataplane::FlowMessageType type) {
+    dataplane::FlowMessage message;
+    message.type = type;
+    message.forward = keyOf(record.forward);
+    message.reverse = keyOf(record.reverse);
+    message.clientMac.bytes = record.clientMac;
+    message.backendMac.bytes = record.backendMac;
+    message.handler = static_cast<uint16_t>(record.handler);
+    message.state = record.state;
+    message.fullnat = record.nat == NatKind::FullNat ? 1 : 0;
+    return message;
+}
+
+FlowService::FlowService(asio::io_context& io, const config::Config& config, config::NodeId self,
+                         dataplane::Dataplane& dataplane)
+    : io_(io), config_(config), self_(self), dataplane_(dataplane), replicator_(optionsFor(config, self)),
+      origin_(std::chrono::steady_clock::now()), timer_(io), interval_(kPollIdle) {}
+
+FlowService::~FlowService() { stop(); }
+
+Time FlowService::now() const {
+    return std::chrono::duration_cast<Time>(std::chrono::steady_clock::now() - origin_);
+}
+
+Expected<void> FlowService::start() {
+    const config::Node* me = config_.cluster.findNode(self_);
+    if (!me) return makeError("flows: node " + std::to_string(self_) + " is not in the node map");
+    uint16_t port = config_.flows.portOr(config_.cluster.port);
+    for (const auto& subnet : config_.subnets) {
+        auto address = me->addressOn(subnet.name);
+        if (!address) continue;
+        auto path = std::make_unique<Path>(io_);
+        path->subnet = subnet.name;
+        boost::system::error_code ec;
+        udp::endpoint local(asio::ip::address_v4(address->value), port);
+        path->socket.open(udp::v4(), ec);
+        if (!ec) path->socket.bind(local, ec);
+        if (ec)
+            return makeError("flows: bind " + address->toString() + ":" + std::to_string(port) + " on subnet " +
+                             subnet.name + ": " + ec.message());
+        size_t index = paths_.size();
+        for (const auto& node : config_.cluster.nodes) {
+            auto& slots = peers_[node.id];
+            slots.resize(index + 1);
+            if (auto there = node.addressOn(subnet.name)) {
+                slots[index] = udp::endpoint(asio::ip::address_v4(there->value), port);
+                nodeAt_[{index, there->value}] = node.id;
+            }
+        }
+        paths_.push_back(std::move(path));
+    }
+    if (paths_.empty()) return makeError("flows: node " + std::to_string(self_) + " has no address on any subnet");
+    for (size_t i = 0; i < paths_.size(); ++i) receive(i);
+    dataplane_.onOwnedVipsChanged([this](const std::vector<Ipv4Address>& owned) { ownedVipsChanged(owned); });
+    ownedVipsChanged(dataplane_.ownedVips());
+    arm(kPollBusy);
+    RG_INFO(Flows, "flow records on UDP port %u over %zu subnet(s); hold %u ms; budget %zu records held for others",
+            port, paths_.size(), config_.flows.holdMs, budgetRecords(config_.flows.budgetMb));
+    return {};
+}
+
+void FlowService::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    timer_.cancel();
+    dataplane_.onOwnedVipsChanged(nullptr);
+    for (auto& path : paths_) {
+        boost::system::error_code ignored;
+        path->socket.close(ignored);
+    }
+}
+
+void FlowService::receive(size_t index) {
+    Path& path = *paths_[index];
+    path.socket.async_receive_from(asio::buffer(path.buffer), path.from,
+                                   [this, index](boost::system::error_code ec, size_t size) {
+                                       if (ec == asio::error::operation_aborted || stopped_) return;
+                                       if (!ec) {
+                                           Path& p = *paths_[index];
+                                           ++counters_.datagramsIn;
+                                           auto from = nodeAt_.find({index, p.from.address().to_v4().to_uint()});
+                                           if (from == nodeAt_.end())
+                                               ++counters_.unknownSource;
+                                           else
+                                               replicator_.receive(now(), from->second,
+                                                                   std::span<const uint8_t>(p.buffer.data(), size));
+                                           applyChanges();
+                                           sendOutgoing();
+                                       }
+                                       receive(index);
+                                   });
+}
+
+void FlowService::arm(std::chrono::microseconds after) {
+    if (stopped_) return;
+    auto deadline = replicator_.nextDeadline();
+    if (deadline) after = std::min(after, std::max(std::chrono::microseconds(0), *deadline - now()));
+    timer_.expires_after(after);
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) poll();
+    });
+}
+
+void FlowService::poll() {
+    Time t = now();
+    size_t before = messages_.size();
+    drainDataplane(t);
+    bool busy = messages_.size() != before || !deferred_.empty();
+    messages_.clear();
+    replicator_.tick(t);
+    applyChanges();
+    sendOutgoing();
+    // Busy: poll again soon; quiet: back off, doubling, to the idle interval.
+    interval_ = busy ? kPollBusy : std::min(interval_ * 2, kPollIdle);
+    arm(interval_);
+}
+
+void FlowService::drainDataplane(Time t) {
+    dataplane_.takeFlowMessages(messages_, kMessagesPerPoll);
+    for (const dataplane::FlowMessage& message : messages_) {
+        switch (message.type) {
+            case dataplane::FlowMessageType::Created: replicator_.localCreated(t, recordOf(message)); break;
+            case dataplane::FlowMessageType::Ended: replicator_.localEnded(t, tupleOf(message.forward)); break;
+            case dataplane::FlowMessageType::RemoteExpired:
+                replicator_.remoteExpired(t, tupleOf(message.forward));
+                break;
+            case dataplane::FlowMessageType::Ask: replicator_.ask(t, tupleOf(message.forward)); break;
+            default: break;
+        }
+    }
+}
+
+void FlowService::applyChanges() {
+    for (Change& change : replicator_.takeChanges()) {
+        dataplane::FlowMessage message;
+        if (auto* install = std::get_if<InstallRemote>(&change)) {
+            message = messageOf(install->record, dataplane::FlowMessageType::InstallRemote);
+            message.pinned = (install->roles & static_cast<Roles>(Role::Replica)) ? 1 : 0;
+        } else if (auto* adopt = std::get_if<Adopt>(&change)) {
+            message = messageOf(adopt->record, dataplane::FlowMessageType::Adopt);
+        } else if (auto* remove = std::get_if<RemoveRemote>(&change)) {
+            FlowRecord record;
+            record.forward = remove->forward;
+            message = messageOf(record, dataplane::FlowMessageType::RemoveRemote);
+        }
+        if (deferred_.size() < kDeferredLimit) deferred_.push_back(message);
+    }
+    // In order; what a full ring did not take waits for the next poll.
+    while (!deferred_.empty() && dataplane_.putFlowMessage(deferred_.front())) deferred_.pop_front();
+    if (!deferred_.empty()) ++counters_.changesDeferred;
+}
+
+void FlowService::sendOutgoing() {
+    for (Outgoing& out : replicator_.takeOutgoing()) {
+        auto peer = peers_.find(out.peer);
+        if (peer == peers_.end()) continue;
+        // The first subnet both share; the replicator resends what is lost.
+        for (size_t i = 0; i < peer->second.size() && i < paths_.size(); ++i) {
+            if (!peer->second[i]) continue;
+            boost::system::error_code ec;
+            paths_[i]->socket.send_to(asio::buffer(out.bytes), *peer->second[i], 0, ec);
+            if (ec) ++counters_.sendErrors;
+            else ++counters_.datagramsOut;
+            break;
+        }
+    }
+}
+
+void FlowService::ownedVipsChanged(const std::vector<Ipv4Address>& owned) {
+    std::vector<uint32_t> vips;
+    for (Ipv4Address vip : owned) vips.push_back(vip.value);
+    std::sort(vips.begin(), vips.end());
+    // A VIP new to us: until its records are here, client packets of flows we do not
+    // know wait rather than start over with another translation.
+    for (uint32_t vip : vips)
+        if (!std::binary_search(owned_.begin(), owned_.end(), vip))
+            if (auto held = dataplane_.holdUnknownFlows(Ipv4Address{vip}, kVipHoldFactor * config_.flows.holdMs); !held)
+                RG_WARN(Flows, "VIP %s: %s", Ipv4Address{vip}.toString().c_str(), held.error().message.c_str());
+    owned_ = vips;
+    replicator_.setOwnedVips(now(), std::move(vips));
+    applyChanges();
+    sendOutgoing();
+}
+
+void FlowService::onMembershipChanged(cluster::Time, const std::vector<NodeId>& members) {
+    if (auto set = dataplane_.setMembers(members); !set)
+        RG_WARN(Flows, "members: %s", set.error().message.c_str());
+    replicator_.setMembers(now(), members);
+    applyChanges();
+    sendOutgoing();
+}
+
+void FlowService::onTokenHeld(cluster::Time, cluster::Carriages& carriages, const std::vector<NodeId>&) {
+    const std::vector<uint8_t>* found = carriages.find(cluster::carriage::kConnections);
+    std::vector<uint8_t> bytes = found ? *found : std::vector<uint8_t>{};
+    replicator_.onTokenHeld(now(), bytes);
+    carriages.set(cluster::carriage::kConnections, std::move(bytes));
+    applyChanges();
+    sendOutgoing();
+}
+
+}  // namespace ringgate::flows
+
+namespace ringgate::flows {
+
+namespace {
+// One table of (name, value) rendered as text or JSON, so the two never drift apart.
+using Figures = std::vector<std::pair<const char*, uint64_t>>;
+
+Figures figuresOf(const FlowReplicator& replicator, const dataplane::FlowCounterTotals& fast,
+                  const FlowServiceCounters& shell) {
+    const ReplicatorCounters& c = replicator.counters();
+    return {
+        {"local_flows", replicator.localCount()},
+        {"held_for_others", replicator.heldForOthers()},
+        {"records_sent", c.recordsSent},
+        {"records_received", c.recordsReceived},
+        {"records_resent", c.recordsResent},
+        {"resyncs_sent", c.resyncsSent},
+        {"resyncs_received", c.resyncsReceived},
+        {"rehomed", c.rehomed},
+        {"pulls_sent", c.pullsSent},
+        {"pulls_answered", c.pullsAnswered},
+        {"adopted", c.adopted},
+        {"unsaved", c.unsaved},
+        {"asks_sent", c.asksSent},
+        {"asks_answered", c.asksAnswered},
+        {"budget_drops", c.budgetDrops},
+        {"nacks_sent", c.nacksSent},
+        {"nacks_received", c.nacksReceived},
+        {"duplicates", c.duplicates},
+        {"malformed", c.malformed},
+        {"bad_version", c.badVersion},
+        {"unauthenticated", c.unauthenticated},
+        {"stale_incarnation", c.staleIncarnation},
+        {"fastpath_records_out", fast.recordsOut},
+        {"fastpath_records_dropped", fast.recordsOutDropped},
+        {"fastpath_installed", fast.installed},
+        {"fastpath_install_failed", fast.installFailed},
+        {"fastpath_adopted", fast.adopted},
+        {"fastpath_adopt_failed", fast.adoptFailed},
+        {"fastpath_removed", fast.removed},
+        {"to_handler", fast.toHandler},
+        {"to_authority", fast.toAuthority},
+        {"cache_asks", fast.asks},
+        {"held", fast.held},
+        {"released", fast.released},
+        {"hold_expired", fast.holdExpired},
+        {"hold_full", fast.holdFull},
+        {"datagrams_in", shell.datagramsIn},
+        {"datagrams_out", shell.datagramsOut},
+        {"send_errors", shell.sendErrors},
+        {"unknown_source", shell.unknownSource},
+        {"changes_deferred", shell.changesDeferred},
+    };
+}
+}  // namespace
+
+void FlowService::registerCommands(management::CommandTable& commands) {
+    commands.add("flows", "flows              flow records across the cluster: sent, received, held, adopted, ...",
+                 [this](const Request& request) {
+                     Figures figures = figuresOf(replicator_, dataplane_.flowCounters(), counters_);
+                     if (request.format == Format::Json) {
+                         JsonWriter json;
+                         json.beginObject();
+                         for (const auto& [name, value] : figures) json.field(name, value);
+                         json.endObject();
+                         return Reply{true, json.str() + "\n"};
+                     }
+                     std::string body;
+                     for (const auto& [name, value] : figures)
+                         body += std::string(name) + " " + std::to_string(value) + "\n";
+                     return Reply{true, body};
+                 });
+}
+
+}  // namespace ringgate::flows
