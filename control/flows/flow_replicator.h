@@ -104,7 +104,13 @@ struct ReplicatorCounters {
     uint64_t badVersion = 0;         // a version this node does not speak
     uint64_t unauthenticated = 0;    // missing or wrong HMAC tag
     uint64_t notForUs = 0;           // receiver field names another node
-    uint64_t staleIncarnation = 0;   // from an older life of the sender
+    uint64_t staleIncarnation = 0;   // from an older life of the sender, or for an older life of us
+    uint64_t spoofed = 0;            // header names another sender than the one it came from
+    uint64_t conflicts = 0;          // a peer's record of a flow this node handles (ours kept)
+    uint64_t foreignRecords = 0;     // records a peer sent for a flow it does not handle
+    uint64_t datagramsReceived = 0;  // every receive() call
+    uint64_t datagramsAccepted = 0;  // = received - (malformed + badVersion + unauthenticated
+                                     //   + notForUs + staleIncarnation + spoofed)
 };
 
 // One record as this node keeps it (the operators' `connections` view).

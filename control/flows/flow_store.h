@@ -1,0 +1,64 @@
+// The replicator's store: every record a node keeps, with its roles, in a slab of stable
+// slots and two open-addressing indexes, by the client tuple (`forward`) and by the reply
+// tuple (`reverse`, what an `ask` names). No heap node per record: a million records cost
+// the slab and two arrays of 32-bit slot numbers, and steady-state inserts allocate nothing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "control/flows/flow_record.h"
+
+namespace ringgate::flows {
+
+struct StoredFlow {
+    FlowRecord record;
+    uint8_t roles = 0;         // bit set of Role; 0 marks a free slot
+    uint32_t resyncMark = 0;   // the handler's resync session that last confirmed it
+};
+
+class FlowStore {
+public:
+    static constexpr uint32_t kNone = UINT32_MAX;
+
+    uint32_t find(const FlowTuple& forward) const { return lookup(byForward_, forward, false); }
+    uint32_t findReverse(const FlowTuple& reverse) const { return lookup(byReverse_, reverse, true); }
+
+    // `record.forward` must not be present; `roles` must not be 0.
+    uint32_t insert(const FlowRecord& record, uint8_t roles);
+    void erase(uint32_t slot);
+    // Replaces the record of a slot (same forward tuple), keeping the reverse index right.
+    void update(uint32_t slot, const FlowRecord& record);
+
+    StoredFlow& at(uint32_t slot) { return slots_[slot]; }
+    const StoredFlow& at(uint32_t slot) const { return slots_[slot]; }
+    size_t size() const { return size_; }
+    // Slots to iterate: [0, slotCount()), skipping those with roles == 0.
+    uint32_t slotCount() const { return static_cast<uint32_t>(slots_.size()); }
+    void clear();
+
+private:
+    struct Index {
+        std::vector<uint32_t> cells;  // slot numbers, kEmpty or kTombstone
+        size_t used = 0;              // live + tombstones
+        size_t live = 0;
+    };
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    static constexpr uint32_t kTombstone = UINT32_MAX - 1;
+
+    const FlowTuple& keyOf(uint32_t slot, bool reverse) const {
+        return reverse ? slots_[slot].record.reverse : slots_[slot].record.forward;
+    }
+    uint32_t lookup(const Index& index, const FlowTuple& key, bool reverse) const;
+    void add(Index& index, uint32_t slot, bool reverse);
+    void remove(Index& index, uint32_t slot, bool reverse);
+    void grow(Index& index, bool reverse);
+
+    std::vector<StoredFlow> slots_;
+    std::vector<uint32_t> free_;
+    Index byForward_;
+    Index byReverse_;
+    size_t size_ = 0;
+};
+
+}  // namespace ringgate::flows
