@@ -360,6 +360,9 @@ http {{
         root {www};
         access_log {root}/access.log combined_short;
         keepalive_requests 100000;
+        # The same files at 100 kB/s per connection: downloads that stay open long
+        # enough to kill a gateway under them (tools/http_load.py).
+        location /slow/ {{ alias {www}/; limit_rate 100k; }}
     }}
 }}
 """
