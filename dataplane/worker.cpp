@@ -401,8 +401,12 @@ void Worker::unknownFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, uint
 void Worker::toHandler(Connection* conn, unsigned arrival, rte_mbuf* m, const ParsedPacket& p, uint32_t nowMs) {
     uint32_t handler = conn->handler.load(std::memory_order_relaxed);
     if (!snapshot_->isMember(handler)) {
-        // Its handler is gone: the node that adopts the flow will tell us.
-        hold(arrival, m, p, nowMs);
+        // Its handler is gone and another node adopts the flow: a reply goes to the
+        // authority (which learns the adopter first, and answers our ask); a client
+        // packet on a VIP we own waits for the adoption here.
+        if (isReply(p)) unknownFlow(arrival, m, p, nowMs);
+        else if (snapshot_->findOwnedVip(p.dst)) hold(arrival, m, p, nowMs);
+        else drop(arrival, m, DropReason::NotOurs);
         return;
     }
     if (!(conn->flags.load(std::memory_order_relaxed) & entry::kPinned) &&

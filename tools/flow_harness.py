@@ -78,3 +78,19 @@ def flows(cluster, node):
 
 def new_flows(cluster, node, service):
     return next(s for s in cluster.query(node, "stats")["services"] if s["name"] == service)["new_flows"]
+
+
+def resets_seen(topo, client):
+    """TCP resets the client's kernel took on established connections (TcpEstabResets)."""
+    out = topo.run(client, "nstat", "-az", "TcpEstabResets").stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "TcpEstabResets":
+            return int(fields[1])
+    raise RuntimeError(f"nstat printed no TcpEstabResets: {out!r}")
+
+
+def settle_members(cluster, nodes):
+    wait_until(lambda: all(sorted(m["id"] for m in cluster.query(n, "members")["members"]) == sorted(nodes)
+                           for n in nodes),
+               SETTLE, f"members {sorted(nodes)}")
