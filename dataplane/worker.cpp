@@ -299,6 +299,12 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
         }
     }
 
+    // A reply to the NAT source (the internal VIP, which this node owns) of a flow another
+    // node handles: no service listens there; its authority knows the handler.
+    if (!plan.service && snapshot_->flows && isReply(p)) {
+        unknownFlow(port, m, p, nowMs);
+        return;
+    }
     // A segment of a TCP flow we do not know, on a VIP just taken over: the previous
     // owner still handles that flow (it has the NAT state), so it goes on to it.
     if (vip->handOverPeer && p.proto == kProtoTcp && !(p.tcpFlags & kTcpSyn) &&

@@ -26,26 +26,31 @@ def start_cluster(topo, nodes=(1, 2, 3), replacements=()):
     return cluster
 
 
-def vip_view(cluster, node, vip):
-    return next(v for v in cluster.query(node, "vips")["vips"] if v["vip"] == vip)
+def owners(cluster, vips, nodes=(1, 2, 3)):
+    """For each VIP, the node that answers for it when every node agrees and no move is
+    under way, else None (one `vips` query per node)."""
+    views = {n: {v["vip"]: v for v in cluster.query(n, "vips")["vips"]} for n in nodes}
+    result = {}
+    for vip in vips:
+        seen = [views[n][vip] for n in nodes]
+        current = seen[0]["current_host"]
+        answering = [n for n in nodes if views[n][vip]["answered_here"]]
+        settled = current is not None and all(v["current_host"] == current and v["moving_to"] is None for v in seen)
+        result[vip] = current if settled and answering == [current] else None
+    return result
 
 
-def owner(cluster, vip, nodes):
-    """The node that answers for `vip` when every node agrees and no move is under way."""
-    views = [vip_view(cluster, n, vip) for n in nodes]
-    current = views[0]["current_host"]
-    if current is None or any(v["current_host"] != current or v["moving_to"] is not None for v in views):
-        return None
-    answering = [n for n in nodes if vip_view(cluster, n, vip)["answered_here"]]
-    return current if answering == [current] else None
-
-
-def place(cluster, vip, node, nodes=(1, 2, 3)):
-    """Moves `vip` to `node` and makes it stay there (persistence 1: sticky)."""
-    if owner(cluster, vip, nodes) != node:
-        cluster.query(node, "vip", "move", vip, str(node))
-        wait_until(lambda: owner(cluster, vip, nodes) == node, SETTLE, f"{vip} on node {node}")
-    cluster.query(node, "vip", "persistence", vip, "1")
+def place(cluster, vips, node, nodes=(1, 2, 3)):
+    """Moves `vips` (one or several, together) to `node` and makes them stay there
+    (persistence 1: sticky)."""
+    vips = [vips] if isinstance(vips, str) else list(vips)
+    for vip, current in owners(cluster, vips, nodes).items():
+        if current != node:
+            cluster.query(node, "vip", "move", vip, str(node))
+    wait_until(lambda: all(o == node for o in owners(cluster, vips, nodes).values()), SETTLE,
+               f"{', '.join(vips)} on node {node}")
+    for vip in vips:
+        cluster.query(node, "vip", "persistence", vip, "1")
 
 
 def load(topo, client, url, count, concurrency, size, timeout=60):

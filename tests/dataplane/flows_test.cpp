@@ -225,6 +225,27 @@ TEST_F(Flows, PacketsOfFlowsThisNodeDoesNotHold) {
     EXPECT_TRUE(asked);
 }
 
+// The internal VIP's owner is the default reply node of every fullnat flow: a reply to
+// it on another node's NAT port is no service of its own but a flow to route.
+TEST_F(Flows, FullnatReplyAtTheInternalVipsOwnerGoesToTheAuthority) {
+    ASSERT_TRUE(dp_->setOwnedVips({Ipv4Address{kFullnatVip}, Ipv4Address{kDnatVip}, Ipv4Address{kInternalVip}}).ok());
+    step(5);
+    PortBlock node3 = natPortBlock(config_.cluster, 3);
+    uint32_t members[] = {1, 2, 3};
+    uint16_t natPort = node3.first;
+    while (rendezvousPick(authorityKey(kInternalVip, natPort, kProtoTcp), members).first != 2) ++natPort;
+    FrameSpec reply = dnatReply(0, kTcpSyn | kTcpAck);
+    reply.dst = kInternalVip;
+    reply.dstPort = natPort;
+    std::vector<uint8_t> frame = buildFrame(reply);
+    inject(kInt, frame);
+    auto sent = step(10).in;
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0], withMacs(frame, kPeerMac[2], portMac_[kInt]));
+    EXPECT_EQ(drops(kInt, DropReason::NoService), 0u);
+    EXPECT_EQ(dp_->flowCounters().toAuthority, 1u);
+}
+
 TEST_F(Flows, HoldBufferIsBounded) {
     uint16_t clientPort = clientPortWithAuthority(1);
     for (unsigned i = 0; i < 6; ++i) inject(kInt, buildFrame(dnatReply(clientPort, kTcpSyn | kTcpAck)));
