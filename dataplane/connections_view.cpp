@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/json_writer.h"
+#include "common/rendezvous.h"
 #include "dataplane/dataplane.h"
 
 namespace ringgate::dataplane {
@@ -14,6 +15,19 @@ constexpr size_t kMaxScan = 1u << 20;
 
 std::string endpoint(uint32_t address, uint16_t port) {
     return Ipv4Address{address}.toString() + ":" + std::to_string(port);
+}
+
+// Why this node has the entry (docs/FLOWS.md): it handles the flow, keeps a replica of
+// another node's, or sends another node's packets on (after a move, or a cached answer).
+const char* roleOf(uint8_t flags) {
+    if (!(flags & entry::kRemote)) return "local";
+    return (flags & entry::kPinned) ? "replica" : "remote";
+}
+
+// The flow's authority and second rank among the live members (0: flows off).
+RendezvousPick ranksOf(const Snapshot& snapshot, const ConnectionSample& c) {
+    if (!snapshot.flows) return {};
+    return rendezvousPick(authorityKey(c.reverse.dst, c.reverse.dstPort, c.reverse.proto), snapshot.members);
 }
 }  // namespace
 
@@ -44,7 +58,11 @@ std::string Dataplane::connectionsJson(std::optional<Ipv4Address> vip, size_t li
             .field("nat_source", endpoint(c.reverse.dst, c.reverse.dstPort))
             .field("state", toString(c.state))
             .field("idle_ms", static_cast<uint64_t>(now - std::min(now, c.lastSeenMs)))
-            .endObject();
+            .field("handler", static_cast<uint64_t>(c.handler))
+            .field("role", roleOf(c.flags));
+        RendezvousPick ranks = ranksOf(snapshot(), c);
+        json.field("authority", static_cast<uint64_t>(ranks.first)).field("replica", static_cast<uint64_t>(ranks.second));
+        json.endObject();
     }
     json.endArray().endObject();
     return json.str() + "\n";
@@ -56,12 +74,14 @@ std::string Dataplane::connectionsText(std::optional<Ipv4Address> vip, size_t li
     std::string out;
     char line[256];
     for (const ConnectionSample& c : samples) {
-        std::snprintf(line, sizeof line, "%-21s -> %-21s %-12s via %-21s -> %-21s %-13s idle %u ms\n",
+        RendezvousPick ranks = ranksOf(snapshot(), c);
+        std::snprintf(line, sizeof line,
+                      "%-21s -> %-21s %-12s via %-21s -> %-21s %-13s idle %u ms  handler %u (%s) authority %u\n",
                       endpoint(c.forward.src, c.forward.srcPort).c_str(),
                       endpoint(c.forward.dst, c.forward.dstPort).c_str(), serviceName(c.service).c_str(),
                       endpoint(c.reverse.dst, c.reverse.dstPort).c_str(),
                       endpoint(c.reverse.src, c.reverse.srcPort).c_str(), toString(c.state),
-                      now - std::min(now, c.lastSeenMs));
+                      now - std::min(now, c.lastSeenMs), c.handler, roleOf(c.flags), ranks.first);
         out += line;
     }
     out += std::to_string(samples.size()) + " shown of " + std::to_string(table_->size()) + " connections\n";
