@@ -260,7 +260,25 @@ struct FlowReplicator::State {
     }
 
     void forgetAcknowledgedReplays(Peer& p) {
-        std::erase_if(p.replays, [&p](const Replay& r) { return r.seq <= p.link.ackedSeq(); });
+        std::vector<uint32_t> transferred;
+        std::erase_if(p.replays, [&p, &transferred](const Replay& r) {
+            if (r.seq > p.link.ackedSeq()) return false;
+            if (!r.pull) transferred.push_back(r.vip);
+            return true;
+        });
+        for (uint32_t vip : transferred) dropPulledOrphans(vip);
+    }
+
+    // Copies of a dead handler's flows wait for the VIP's owner to pull them. Once the
+    // owner has them (our Transfer is acknowledged), they go: the adopter sends its own
+    // record to the flow's holders, in its channel, and resyncs them from it if that
+    // channel restarts; a dead handler's copy left here would outlive the flow.
+    void dropPulledOrphans(uint32_t vip) {
+        for (uint32_t slot = 0; slot < store.slotCount(); ++slot) {
+            StoredFlow& e = store.at(slot);
+            if (!(e.roles & kReplica) || e.record.vip() != vip || isMember(e.record.handler)) continue;
+            replace(slot, e.record, e.roles & ~kReplica);
+        }
     }
 
     void pumpAll(Time now) {
@@ -352,6 +370,7 @@ struct FlowReplicator::State {
     }
 
     void applyBatch(Time now, Peer& p, const DatagramHeader& h, const std::vector<WireRecord>& records) {
+        for (const WireRecord& w : records) store.prefetch(w.record);
         switch (h.kind) {
             case DatagramKind::Data:
                 for (const WireRecord& w : records) {
@@ -472,11 +491,12 @@ void FlowReplicator::setMembers(Time now, std::vector<NodeId> members) {
     s.recomputeSent();
 
     // The VIPs this node owns: after a departure every peer may hold flows to adopt; after
-    // an arrival (a partition healed) the newcomers may.
-    const std::vector<uint32_t>& from = left.empty() ? joined : s.members;
-    for (uint32_t vip : s.ownedVips)
-        for (NodeId n : from)
-            if (n != s.options.self) s.pull(now, s.peer(n), vip);
+    // an arrival (a partition healed) the newcomers may, and the old members may hold
+    // copies they are no longer holders of (dropped once pulled).
+    if (!left.empty() || !joined.empty())
+        for (uint32_t vip : s.ownedVips)
+            for (NodeId n : s.members)
+                if (n != s.options.self) s.pull(now, s.peer(n), vip);
     s.pumpAll(now);
 }
 

@@ -2,50 +2,74 @@
 
 namespace ringgate::flows {
 
+namespace {
+// The tag is the hash's low half: it names the cell's home (tables stay below 2^32 cells),
+// so deletion shifts cells back without reading the slab.
+inline uint64_t hashOf(const FlowTuple& key) { return FlowTupleHash{}(key); }
+inline uint32_t tagOf(uint64_t hash) { return static_cast<uint32_t>(hash); }
+inline uint64_t cellOf(uint64_t hash, uint32_t slot) { return uint64_t{tagOf(hash)} << 32 | slot; }
+inline uint32_t slotOf(uint64_t cell) { return static_cast<uint32_t>(cell); }
+inline uint32_t cellTag(uint64_t cell) { return static_cast<uint32_t>(cell >> 32); }
+}  // namespace
+
 uint32_t FlowStore::lookup(const Index& index, const FlowTuple& key, bool reverse) const {
     if (index.cells.empty()) return kNone;
     size_t mask = index.cells.size() - 1;
-    for (size_t i = FlowTupleHash{}(key) & mask;; i = (i + 1) & mask) {
-        uint32_t cell = index.cells[i];
+    uint64_t hash = hashOf(key);
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        uint64_t cell = index.cells[i];
         if (cell == kEmpty) return kNone;
-        if (cell != kTombstone && keyOf(cell, reverse) == key) return cell;
+        if (cellTag(cell) == tagOf(hash) && keyOf(slotOf(cell), reverse) == key)
+            return slotOf(cell);
     }
 }
 
-void FlowStore::grow(Index& index, bool reverse) {
-    // Rehash at most 60% full (tombstones included) into a table twice the live count.
+void FlowStore::grow(Index& index) {
+    // At most half full: probes stay short; the table doubles.
     size_t capacity = 64;
-    while (capacity * 3 < (index.live + 1) * 5 * 2) capacity *= 2;
-    std::vector<uint32_t> old = std::move(index.cells);
+    while (capacity < (index.live + 1) * 4) capacity *= 2;
+    std::vector<uint64_t> old = std::move(index.cells);
     index.cells.assign(capacity, kEmpty);
-    index.used = index.live = 0;
-    for (uint32_t cell : old)
-        if (cell != kEmpty && cell != kTombstone) add(index, cell, reverse);
+    index.live = 0;
+    size_t mask = capacity - 1;
+    for (uint64_t cell : old) {
+        if (cell == kEmpty) continue;
+        size_t i = cellTag(cell) & mask;
+        while (index.cells[i] != kEmpty) i = (i + 1) & mask;
+        index.cells[i] = cell;
+        ++index.live;
+    }
 }
 
 void FlowStore::add(Index& index, uint32_t slot, bool reverse) {
-    if ((index.used + 1) * 5 > index.cells.size() * 3) grow(index, reverse);
+    if ((index.live + 1) * 2 > index.cells.size()) grow(index);
     size_t mask = index.cells.size() - 1;
-    size_t i = FlowTupleHash{}(keyOf(slot, reverse)) & mask;
-    while (index.cells[i] != kEmpty && index.cells[i] != kTombstone) i = (i + 1) & mask;
-    if (index.cells[i] == kEmpty) ++index.used;
-    index.cells[i] = slot;
+    uint64_t hash = hashOf(keyOf(slot, reverse));
+    size_t i = hash & mask;
+    while (index.cells[i] != kEmpty) i = (i + 1) & mask;
+    index.cells[i] = cellOf(hash, slot);
     ++index.live;
 }
 
 void FlowStore::remove(Index& index, uint32_t slot, bool reverse) {
     size_t mask = index.cells.size() - 1;
-    for (size_t i = FlowTupleHash{}(keyOf(slot, reverse)) & mask;; i = (i + 1) & mask) {
-        uint32_t cell = index.cells[i];
-        if (cell == kEmpty) return;
-        if (cell == slot) {
-            // A following empty cell ends every probe through here: no tombstone needed.
-            index.cells[i] = index.cells[(i + 1) & mask] == kEmpty ? kEmpty : kTombstone;
-            if (index.cells[i] == kEmpty) --index.used;
-            --index.live;
-            return;
-        }
+    size_t i = hashOf(keyOf(slot, reverse)) & mask;  // the slot's key is still in the slab
+    while (index.cells[i] != kEmpty && slotOf(index.cells[i]) != slot) i = (i + 1) & mask;
+    if (index.cells[i] == kEmpty) return;
+    --index.live;
+    // Shift back every later cell of the run that may move closer to its home: a lookup
+    // then never meets a hole before its key.
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+        uint64_t cell = index.cells[j];
+        if (cell == kEmpty) break;
+        size_t home = cellTag(cell) & mask;
+        // The cell may fill the hole at i when its home is not in (i, j] cyclically.
+        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (between) continue;
+        index.cells[i] = cell;
+        i = j;
     }
+    index.cells[i] = kEmpty;
 }
 
 uint32_t FlowStore::insert(const FlowRecord& record, uint8_t roles) {

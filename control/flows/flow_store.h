@@ -30,6 +30,13 @@ public:
     // Replaces the record of a slot (same forward tuple), keeping the reverse index right.
     void update(uint32_t slot, const FlowRecord& record);
 
+    // Starts loading the index cells a record's lookups will read: a batch of records then
+    // waits for memory once, not once per record.
+    void prefetch(const FlowRecord& record) const {
+        prefetchCell(byForward_, record.forward);
+        prefetchCell(byReverse_, record.reverse);
+    }
+
     StoredFlow& at(uint32_t slot) { return slots_[slot]; }
     const StoredFlow& at(uint32_t slot) const { return slots_[slot]; }
     size_t size() const { return size_; }
@@ -38,21 +45,26 @@ public:
     void clear();
 
 private:
+    // Linear probing with backward-shift deletion (no tombstones, so lookups stay short
+    // however many flows come and go). A cell holds the slot number and the upper half of
+    // the key's hash, which settles most mismatches without touching the slab.
     struct Index {
-        std::vector<uint32_t> cells;  // slot numbers, kEmpty or kTombstone
-        size_t used = 0;              // live + tombstones
+        std::vector<uint64_t> cells;  // kEmpty, or hash << 32 | slot
         size_t live = 0;
     };
-    static constexpr uint32_t kEmpty = UINT32_MAX;
-    static constexpr uint32_t kTombstone = UINT32_MAX - 1;
+    static constexpr uint64_t kEmpty = UINT64_MAX;
 
     const FlowTuple& keyOf(uint32_t slot, bool reverse) const {
         return reverse ? slots_[slot].record.reverse : slots_[slot].record.forward;
     }
     uint32_t lookup(const Index& index, const FlowTuple& key, bool reverse) const;
+    static void prefetchCell(const Index& index, const FlowTuple& key) {
+        if (!index.cells.empty())
+            __builtin_prefetch(&index.cells[FlowTupleHash{}(key) & (index.cells.size() - 1)]);
+    }
     void add(Index& index, uint32_t slot, bool reverse);
     void remove(Index& index, uint32_t slot, bool reverse);
-    void grow(Index& index, bool reverse);
+    void grow(Index& index);
 
     std::vector<StoredFlow> slots_;
     std::vector<uint32_t> free_;
