@@ -207,7 +207,7 @@ class Cluster:
                   "n=0\n"
                   "while n<%d:\n"
                   "    f,a=s.recvfrom(65536)\n"
-                  "    if a[0]!='lo' or a[2]!=socket.PACKET_OUTGOING or f[9]!=17 or f[16:20]!=dst: continue\n"
+                  "    if a[0]!='lo' or f[9]!=17 or f[16:20]!=dst: continue\n"
                   "    h=(f[0]&15)*4\n"
                   "    sp,dp=struct.unpack('!HH',f[h:h+4])\n"
                   "    if dp!=%d: continue\n"
