@@ -20,7 +20,7 @@ namespace {
 // The fast path is polled this often while flows are being made, and backs off to the
 // longest interval while nothing happens (an idle gateway stays idle). A SYN-ACK that
 // outran its record waits at most about one short interval plus a datagram's flight.
-constexpr std::chrono::microseconds kPollBusy{250};
+constexpr std::chrono::microseconds kPollBusy{1'000};
 constexpr std::chrono::microseconds kPollIdle{10'000};
 constexpr size_t kMessagesPerPoll = 65536;
 constexpr size_t kDeferredLimit = 1u << 20;

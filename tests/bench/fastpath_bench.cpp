@@ -36,9 +36,11 @@
 #include "config/loader.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/eal.h"
+#include "tests/bench/ring_rig.h"
 
 using namespace ringgate;
 using namespace ringgate::dataplane;
+using namespace ringgate::dataplane::bench;
 
 namespace {
 
@@ -58,89 +60,6 @@ constexpr unsigned kBurst = 32;
 constexpr unsigned kBackends = 32;
 constexpr uint32_t kVip = 0xC6120064;        // 198.18.0.100
 constexpr uint32_t kClientBase = 0x64400000;  // 100.64.0.0/10: clients behind a router
-
-struct Flow {
-    FlowKey forward;
-    FlowKey reverse;
-};
-
-// A 60-byte TCP frame (64 on the wire) with valid checksums.
-void writeFrame(uint8_t* p, const FlowKey& key, uint8_t flags) {
-    std::memset(p, 0, 60);
-    p[0] = 0x02;
-    p[5] = 0x01;
-    p[6] = 0x02;
-    p[11] = 0xc1;
-    store16(p + 12, kEtherTypeIpv4);
-    uint8_t* ip = p + 14;
-    ip[0] = 0x45;
-    store16(ip + 2, 40);
-    ip[8] = 64;
-    ip[9] = kProtoTcp;
-    store32(ip + 12, key.src);
-    store32(ip + 16, key.dst);
-    store16(ip + 10, internetChecksum(ConstBytes(ip, 20)));
-    uint8_t* tcp = ip + 20;
-    store16(tcp, key.srcPort);
-    store16(tcp + 2, key.dstPort);
-    tcp[12] = 0x50;
-    tcp[13] = flags;
-    store16(tcp + 14, 65535);
-    uint8_t pseudo[12];
-    store32(pseudo, key.src);
-    store32(pseudo + 4, key.dst);
-    pseudo[8] = 0;
-    pseudo[9] = kProtoTcp;
-    store16(pseudo + 10, 20);
-    uint32_t sum = checksumPartial(ConstBytes(pseudo, 12));
-    store16(tcp + 16, static_cast<uint16_t>(~checksumFold(checksumPartial(ConstBytes(tcp, 20), sum))));
-}
-
-struct Rig {
-    rte_ring* rx[2] = {};
-    rte_ring* tx[2] = {};
-    uint16_t ports[2] = {};
-    rte_mempool* pool = nullptr;
-    std::vector<rte_mbuf*> spare;
-
-    rte_mbuf* take() {
-        if (!spare.empty()) {
-            rte_mbuf* m = spare.back();
-            spare.pop_back();
-            return m;
-        }
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (m) rte_pktmbuf_append(m, 60);
-        return m;
-    }
-    void fill(unsigned port, const FlowKey* keys, unsigned count, uint8_t flags) {
-        for (unsigned i = 0; i < count; ++i) {
-            rte_mbuf* m = take();
-            if (!m) return;
-            m->data_len = 60;
-            m->pkt_len = 60;
-            writeFrame(rte_pktmbuf_mtod(m, uint8_t*), keys[i], flags);
-            rte_ring_enqueue(rx[port], m);
-        }
-    }
-    // Takes back what the ports sent (the mbufs are reused, never freed).
-    unsigned collect() {
-        unsigned n = 0;
-        for (unsigned p = 0; p < 2; ++p) {
-            void* m;
-            while (rte_ring_dequeue(tx[p], &m) == 0) {
-                spare.push_back(static_cast<rte_mbuf*>(m));
-                ++n;
-            }
-        }
-        return n;
-    }
-};
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
 
 // dpdk-testpmd io forwarding on `vdevs` for a few seconds; returns its cycles/packet.
 double testpmdCyclesPerPacket(const std::string& vdevs, const std::string& extra) {
