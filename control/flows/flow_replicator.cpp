@@ -101,6 +101,8 @@ struct FlowReplicator::State {
         ctx.counters = &counters;
         ctx.out = &out;
         members = {options.self};
+        // The budget bounds what is held for others; a node's own flows come on top.
+        store.reserve(options.budgetRecords + options.budgetRecords / 4);
     }
 
     ReplicatorOptions options;

@@ -43,6 +43,8 @@ public:
     // Slots to iterate: [0, slotCount()), skipping those with roles == 0.
     uint32_t slotCount() const { return static_cast<uint32_t>(slots_.size()); }
     void clear();
+    // Room for this many records without moving the slab.
+    void reserve(size_t records);
 
 private:
     // Linear probing with backward-shift deletion (no tombstones, so lookups stay short
