@@ -49,17 +49,28 @@ bool isData(const InFlight& f) { return f.header.kind == DatagramKind::Data; }
 
 const std::vector<NodeId> kThree = {1, 2, 3};
 
-TEST(FlowReplicator, RecordsReachExactlyTheirHoldersAndEndsRemoveThem) {
-    TestNet net;
-    for (NodeId n : kThree) net.add(n);
-    net.setMembers(kThree);
+// `members` started and settled.
+void startCluster(TestNet& net, const std::vector<NodeId>& members) {
+    for (NodeId n : members) net.add(n);
+    net.setMembers(members);
     net.run(Time(20'000));
+}
+
+// `count` flows made on node 1, delivered.
+std::vector<FlowRecord> createOnOne(TestNet& net, uint32_t count) {
     std::vector<FlowRecord> flows;
-    for (uint32_t i = 0; i < 200; ++i) {
+    for (uint32_t i = 0; i < count; ++i) {
         flows.push_back(flow(i, 1));
         net.at(1).localCreated(net.now, flows.back());
     }
     net.run(Time(20'000));
+    return flows;
+}
+
+TEST(FlowReplicator, RecordsReachExactlyTheirHoldersAndEndsRemoveThem) {
+    TestNet net;
+    startCluster(net, kThree);
+    auto flows = createOnOne(net, 200);
     size_t installs[4] = {};
     for (const FlowRecord& r : flows) {
         auto h = holders(r, kThree);
@@ -260,15 +271,8 @@ TEST(FlowReplicator, TheNewOwnerOfADeadHandlersVipAdoptsEveryFlowWithACopy) {
 
 TEST(FlowReplicator, AVipMovedLiveForwardsItsFlowsToTheirHandler) {
     TestNet net;
-    for (NodeId n : kThree) net.add(n);
-    net.setMembers(kThree);
-    net.run(Time(20'000));
-    std::vector<FlowRecord> flows;
-    for (uint32_t i = 0; i < 80; ++i) {
-        flows.push_back(flow(i, 1));
-        net.at(1).localCreated(net.now, flows.back());
-    }
-    net.run(Time(20'000));
+    startCluster(net, kThree);
+    auto flows = createOnOne(net, 80);
     net.at(1).setOwnedVips(net.now, {});
     net.at(3).setOwnedVips(net.now, {kVip});
     net.run(Time(20'000));
@@ -289,9 +293,7 @@ TEST(FlowReplicator, AVipMovedLiveForwardsItsFlowsToTheirHandler) {
 
 TEST(FlowReplicator, AnAskIsAnsweredByTheAuthorityAndCached) {
     TestNet net;
-    for (NodeId n : kThree) net.add(n);
-    net.setMembers(kThree);
-    net.run(Time(20'000));
+    startCluster(net, kThree);
     // A flow whose authority is node 2, asked about by node 3 (neither holds it as handler).
     FlowRecord r;
     for (uint32_t i = 0;; ++i) {
