@@ -53,7 +53,9 @@ def main():
             refused = cluster.ctl(2, "log-level", "cluster=loud", check=False)
             assert refused.returncode == 1 and "bad log spec" in refused.stderr
             unknown = cluster.ctl(2, "frobnicate", json_output=True, check=False)
-            assert unknown.returncode == 1 and "error" in json.loads(unknown.stderr)
+            assert unknown.returncode == 2 and "error" in json.loads(unknown.stdout), unknown
+            refused = cluster.ctl(2, "log-level", "cluster=loud", json_output=True, check=False)
+            assert refused.returncode == 1 and "bad log spec" in json.loads(refused.stdout)["error"]
             print("ok   commands, run-time log levels, refusals")
 
             sock = str(topo.work_dir / "ringgated-1.sock")
