@@ -2,11 +2,13 @@
 // Options and subcommands are declared with CLI11; the subcommands come from the command
 // catalogue the daemon serves (control/management/catalogue.h), so --help is never out of
 // step with what ringgated answers.
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -78,6 +80,18 @@ Expected<std::string> ask(const std::string& socketPath, const std::string& line
     return reply;
 }
 
+// 32 bytes from the kernel's CSPRNG, as 64 hex digits: a cluster.shared_key.
+int generateKey(const Output& out) {
+    unsigned char bytes[32];
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+        return out.fail(1, std::string("getrandom: ") + std::strerror(errno));
+    std::string key;
+    for (unsigned char b : bytes) key += fmt::format("{:02x}", b);
+    if (out.json) std::printf("%s\n", nlohmann::json{{"shared_key", key}}.dump().c_str());
+    else std::printf("%s\n", key.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +127,8 @@ int main(int argc, char** argv) {
     }
     app.add_subcommand("help", "commands this node answers (asks the node)")
         ->callback([&request] { request.command = "help"; });
+    CLI::App* genkey = app.add_subcommand(
+        "genkey", "print a new random cluster.shared_key (256 bits, hex) for every node's configuration (asks no node)");
 
     try {
         app.parse(argc, argv);
@@ -126,6 +142,7 @@ int main(int argc, char** argv) {
         return out.fail(2, e.what() + std::string(" (see --help)"));
     }
     if (!logSpec.empty() && !log::applySpec(logSpec)) return out.fail(2, "--log: bad spec '" + logSpec + "'");
+    if (genkey->parsed()) return generateKey(out);
 
     if (socketPath.empty()) {
         if (configPath.empty() || !node)

@@ -93,6 +93,8 @@ Expected<void> ClusterService::start() {
     afterInput();
     RG_INFO(Cluster, "cluster messaging on %zu subnet%s, port %u", paths_.size(), paths_.size() == 1 ? "" : "s",
             config_.cluster.port);
+    if (!config_.cluster.sharedKey)
+        RG_WARN(Cluster, "%s", std::string(kNoKeyWarning).c_str());
     return {};
 }
 
@@ -113,21 +115,21 @@ void ClusterService::receive(size_t index) {
                                    });
 }
 
-// Refused datagrams are counted by the core; the log gets at most one line a second.
+// Refused datagrams are counted by the core under named reasons; the log gets at most one
+// line a second, with the totals of every reason.
 void ClusterService::reportRefused(size_t path) {
     const MessengerCounters& c = node_.messenger().counters();
-    uint64_t refused =
-        c.malformed + c.unauthenticated + c.replayed + c.spoofed + node_.membership().counters().malformedTrains;
+    uint64_t malformedTrains = node_.membership().counters().malformedTrains;
+    uint64_t refused = c.refused() + malformedTrains;
     if (refused == refusedLogged_) return;
     Time t = now();
     if (lastRefusedLog_ && t - *lastRefusedLog_ < std::chrono::seconds(1)) return;
-    RG_WARN(Messaging, "dropped %llu refused datagram(s) (last from %s on subnet %s); totals: malformed %llu, "
-            "unauthenticated %llu, replayed %llu, spoofed %llu",
+    std::string totals = "malformed_trains " + std::to_string(malformedTrains);
+    for (const auto& reason : c.refusedByReason())
+        totals += std::string(", ") + reason.name + " " + std::to_string(reason.count);
+    RG_WARN(Messaging, "dropped %llu refused datagram(s) (last from %s on subnet %s); totals: %s",
             static_cast<unsigned long long>(refused - refusedLogged_),
-            paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str(),
-            static_cast<unsigned long long>(c.malformed + node_.membership().counters().malformedTrains),
-            static_cast<unsigned long long>(c.unauthenticated), static_cast<unsigned long long>(c.replayed),
-            static_cast<unsigned long long>(c.spoofed));
+            paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str(), totals.c_str());
     refusedLogged_ = refused;
     lastRefusedLog_ = t;
 }
@@ -224,15 +226,16 @@ MembershipReport ClusterService::report() const {
         {"members_dropped", c.membersDropped},
         {"members_added", c.membersAdded},
         {"resends", mc.resends},
-        {"malformed", mc.malformed + c.malformedTrains},
-        {"unauthenticated", mc.unauthenticated},
-        {"replayed", mc.replayed},
-        {"spoofed", mc.spoofed},
-        {"stale_datagrams", mc.stale},
+        {"refused", mc.refused() + c.malformedTrains},
+        {"challenges_sent", mc.challengesSent},
+        {"partials_evicted", mc.partialsEvicted},
         {"datagrams_sent", mc.datagramsSent},
         {"datagrams_received", mc.datagramsReceived},
         {"send_errors", sendErrors_},
     };
+    out.refusedByReason = {{"malformed_trains", c.malformedTrains}};
+    for (const auto& reason : mc.refusedByReason()) out.refusedByReason.push_back({reason.name, reason.count});
+    if (!config_.cluster.sharedKey) out.warnings.push_back(std::string(kNoKeyWarning));
     return out;
 }
 

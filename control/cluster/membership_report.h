@@ -28,7 +28,9 @@ struct MembershipReport {
     std::optional<uint64_t> sequence;
     std::optional<uint64_t> generation;
     std::optional<double> rotationMs;
-    report::Counts counters;  // membership and messaging counters, one name each
+    report::Counts counters;         // membership and messaging counters, one name each
+    report::Counts refusedByReason;  // datagrams and trains refused, by reason
+    std::vector<std::string> warnings;  // e.g. no cluster.shared_key
 };
 
 }  // namespace ringgate::cluster

@@ -25,13 +25,17 @@ const management::CommandSpec& spec(std::string_view name) { return *findCommand
 
 NodeStatus Daemon::status() const {
     auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - startedAt_);
-    return NodeStatus{self_,
+    NodeStatus status{self_,
                       config_.cluster.name,
                       config_.cluster.configVersion,
                       static_cast<uint64_t>(uptime.count()),
                       config_.dataplane.enabled,
                       static_cast<int64_t>(::getpid()),
-                      RINGGATE_VERSION};
+                      RINGGATE_VERSION,
+                      config_.cluster.sharedKey.has_value(),
+                      {}};
+    if (!config_.cluster.sharedKey) status.warnings.push_back(std::string(cluster::kNoKeyWarning));
+    return status;
 }
 
 #ifdef RINGGATE_HAVE_DATAPLANE

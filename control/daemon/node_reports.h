@@ -16,6 +16,8 @@ struct NodeStatus {
     bool dataplane = false;
     int64_t pid = 0;
     std::string version;  // of ringgated
+    bool authenticated = false;         // cluster datagrams carry an HMAC (cluster.shared_key)
+    std::vector<std::string> warnings;  // what an operator should fix
 };
 
 struct PoolBackend {

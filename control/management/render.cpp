@@ -55,6 +55,7 @@ Json toJson(const cluster::MembershipReport& r) {
     for (const auto& m : r.outside) outside.push_back(memberJson(m));
     Json counters = Json::object();
     addCounts(counters, r.counters);
+    addCounts(counters, r.refusedByReason);
     return Json{{"node", r.node},
                 {"phase", r.phase},
                 {"ring_id", fmt::format("{:016x}", r.ringId)},
@@ -65,7 +66,8 @@ Json toJson(const cluster::MembershipReport& r) {
                 {"sequence", orNull(r.sequence)},
                 {"generation", orNull(r.generation)},
                 {"rotation_ms", orNull(r.rotationMs)},
-                {"counters", counters}};
+                {"counters", counters},
+                {"warnings", r.warnings}};
 }
 
 std::string toText(const cluster::MembershipReport& r) {
@@ -91,13 +93,18 @@ std::string toText(const cluster::MembershipReport& r) {
                        count(c, "emergencies_sent"), count(c, "emergencies_forwarded"), count(c, "regenerations"),
                        count(c, "silent_successors"));
     out += fmt::format("members dropped {}, added {}\n", count(c, "members_dropped"), count(c, "members_added"));
-    out += fmt::format("resends {}; malformed {}, unauthenticated {}, replayed {}, spoofed {}\n", count(c, "resends"),
-                       count(c, "malformed"), count(c, "unauthenticated"), count(c, "replayed"), count(c, "spoofed"));
+    out += fmt::format("resends {}; refused {}", count(c, "resends"), count(c, "refused"));
+    const char* separator = ": ";
+    for (const report::Count& reason : r.refusedByReason) {
+        out += fmt::format("{}{} {}", separator, reason.name, reason.value);
+        separator = ", ";
+    }
+    out += "\n";
     std::string other = otherCounts(c, {"tokens_received", "tokens_passed", "stale_tokens", "emergencies_sent",
                                         "emergencies_forwarded", "regenerations", "silent_successors",
-                                        "members_dropped", "members_added", "resends", "malformed",
-                                        "unauthenticated", "replayed", "spoofed"});
+                                        "members_dropped", "members_added", "resends", "refused"});
     if (!other.empty()) out += other + "\n";
+    for (const std::string& warning : r.warnings) out += "warning: " + warning + "\n";
     return out;
 }
 
@@ -243,13 +250,16 @@ std::string toText(const dataplane::ConnectionsReport& r) {
 Json toJson(const daemon::NodeStatus& s) {
     return Json{{"node", s.node},           {"cluster", s.cluster},     {"config_version", s.configVersion},
                 {"uptime_ms", s.uptimeMs},  {"dataplane", s.dataplane}, {"pid", s.pid},
-                {"version", s.version}};
+                {"version", s.version},     {"authenticated", s.authenticated}, {"warnings", s.warnings}};
 }
 
 std::string toText(const daemon::NodeStatus& s) {
-    return fmt::format("node {} of cluster '{}'\nconfig version {}\nuptime {}.{} s\ndataplane {}\nringgated {}\n",
-                       s.node, s.cluster, s.configVersion, s.uptimeMs / 1000, s.uptimeMs % 1000 / 100,
-                       s.dataplane ? "enabled" : "off", s.version);
+    std::string out =
+        fmt::format("node {} of cluster '{}'\nconfig version {}\nuptime {}.{} s\ndataplane {}\nringgated {}\n", s.node,
+                    s.cluster, s.configVersion, s.uptimeMs / 1000, s.uptimeMs % 1000 / 100,
+                    s.dataplane ? "enabled" : "off", s.version);
+    for (const std::string& warning : s.warnings) out += "warning: " + warning + "\n";
+    return out;
 }
 
 Json toJson(const daemon::PoolReport& r) {

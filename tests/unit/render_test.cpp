@@ -24,7 +24,9 @@ cluster::MembershipReport membership() {
     r.sequence = 42;
     r.generation = 2;
     r.rotationMs = 3.25;
-    r.counters = {{"tokens_received", 10}, {"tokens_passed", 9}, {"malformed", 4}, {"send_errors", 7}};
+    r.counters = {{"tokens_received", 10}, {"tokens_passed", 9}, {"refused", 4}, {"send_errors", 7}};
+    r.refusedByReason = {{"malformed_trains", 1}, {"malformed", 3}};
+    r.warnings = {"cluster.shared_key is not set"};
     return r;
 }
 
@@ -35,7 +37,8 @@ TEST(Render, MembersTextAndJson) {
     EXPECT_TRUE(has(text, "   2  member         12.5 ms ago\n")) << text;
     EXPECT_TRUE(has(text, "   3  outside        never\n")) << text;
     EXPECT_TRUE(has(text, "tokens received 10, passed 9, stale 0")) << text;
-    EXPECT_TRUE(has(text, "malformed 4,")) << text;
+    EXPECT_TRUE(has(text, "resends 0; refused 4: malformed_trains 1, malformed 3\n")) << text;
+    EXPECT_TRUE(has(text, "warning: cluster.shared_key is not set\n")) << text;
     // A counter the text view does not name is still shown.
     EXPECT_TRUE(has(text, "send_errors 7")) << text;
 
@@ -47,7 +50,9 @@ TEST(Render, MembersTextAndJson) {
     EXPECT_EQ(json["token_holder"], 1);
     EXPECT_EQ(json["token_passed_to"], nullptr);
     EXPECT_EQ(json["counters"]["send_errors"], 7);
-    EXPECT_EQ(json["counters"].size(), 4u);
+    EXPECT_EQ(json["counters"]["malformed"], 3);
+    EXPECT_EQ(json["counters"].size(), 6u);
+    EXPECT_EQ(json["warnings"][0], "cluster.shared_key is not set");
 }
 
 TEST(Render, StatsTextAndJsonShowEveryCounter) {
@@ -98,11 +103,14 @@ TEST(Render, ConnectionsTextAndJson) {
 }
 
 TEST(Render, StatusPoolAndAcknowledgements) {
-    daemon::NodeStatus status{2, "demo", 4, 12345, false, 99, "0.1.0"};
+    daemon::NodeStatus status{2, "demo", 4, 12345, false, 99, "0.1.0", true, {}};
     EXPECT_EQ(render(status, Format::Text).body,
               "node 2 of cluster 'demo'\nconfig version 4\nuptime 12.3 s\ndataplane off\nringgated 0.1.0\n");
     EXPECT_EQ(render(status, Format::Json).body,
-              R"({"node":2,"cluster":"demo","config_version":4,"uptime_ms":12345,"dataplane":false,"pid":99,"version":"0.1.0"})" "\n");
+              R"({"node":2,"cluster":"demo","config_version":4,"uptime_ms":12345,"dataplane":false,"pid":99,)"
+              R"("version":"0.1.0","authenticated":true,"warnings":[]})" "\n");
+    status.warnings = {"no key"};
+    EXPECT_TRUE(has(render(status, Format::Text).body, "warning: no key\n"));
 
     daemon::PoolReport pool{{"198.18.2.1:7300"}, true, 5, 3, {"198.18.1.50"},
                             {{"farm", true, {{"198.18.1.50", 8080, 2}}}, {"static", false, {}}}};

@@ -69,6 +69,12 @@ def main():
     check("-c,--config" in helptext.stdout and "Exit status" in helptext.stdout,
           "--help names -c,--config and the exit statuses", helptext.stdout)
 
+    key = run("genkey")
+    check(key.returncode == 0 and len(key.stdout.strip()) == 64 and int(key.stdout, 16) >= 0 and
+          run("genkey").stdout != key.stdout, "genkey prints a fresh 256-bit hex key", key)
+    keyj = run("genkey", "--json")
+    check(keyj.returncode == 0 and len(json.loads(keyj.stdout)["shared_key"]) == 64, "genkey --json", keyj)
+
     version = run("--version")
     check(version.returncode == 0 and version.stdout.startswith("ringgatectl "), "--version", version)
 
