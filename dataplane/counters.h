@@ -33,6 +33,35 @@ struct TrafficCounters {
     Counter packets, bytes, newFlows;
 };
 
+// How operators see the counters (`stats`, /metrics): a new counter above is one more row
+// here and shows up in every view.
+template <typename Counters>
+struct CounterField {
+    const char* name;
+    Counter Counters::* member;
+};
+
+inline constexpr CounterField<PortCounters> kPortCounterFields[] = {
+    {"rx_packets", &PortCounters::rxPackets},
+    {"rx_bytes", &PortCounters::rxBytes},
+    {"tx_packets", &PortCounters::txPackets},
+    {"tx_bytes", &PortCounters::txBytes},
+    {"arp_in", &PortCounters::arpIn},
+    {"arp_replies", &PortCounters::arpReplies},
+    {"arp_requests_sent", &PortCounters::arpRequestsSent},
+    {"gratuitous_arps_sent", &PortCounters::gratuitousArpsSent},
+    {"icmp_echo_replies", &PortCounters::icmpEchoReplies},
+    {"to_host", &PortCounters::toHost},
+    {"from_host", &PortCounters::fromHost},
+    {"handed_to_peer", &PortCounters::handedToPeer},
+};
+
+inline constexpr CounterField<TrafficCounters> kTrafficCounterFields[] = {
+    {"packets", &TrafficCounters::packets},
+    {"bytes", &TrafficCounters::bytes},
+    {"new_flows", &TrafficCounters::newFlows},
+};
+
 // Flows across the cluster (docs/FLOWS.md).
 struct FlowCounters {
     Counter recordsOut;          // created/ended messages handed to the cluster plane
@@ -50,6 +79,21 @@ struct FlowCounters {
     // Held too long or with the buffer full: drops (hold_expired, hold_full).
 };
 
+inline constexpr CounterField<FlowCounters> kFlowCounterFields[] = {
+    {"records_out", &FlowCounters::recordsOut},
+    {"records_out_dropped", &FlowCounters::recordsOutDropped},
+    {"installed", &FlowCounters::installed},
+    {"install_failed", &FlowCounters::installFailed},
+    {"adopted", &FlowCounters::adopted},
+    {"adopt_failed", &FlowCounters::adoptFailed},
+    {"removed", &FlowCounters::removed},
+    {"to_handler", &FlowCounters::toHandler},
+    {"to_authority", &FlowCounters::toAuthority},
+    {"asks", &FlowCounters::asks},
+    {"held", &FlowCounters::held},
+    {"released", &FlowCounters::released},
+};
+
 struct alignas(64) WorkerCounters {
     FlowCounters flows;
     PortCounters ports[kMaxPorts];
@@ -57,6 +101,11 @@ struct alignas(64) WorkerCounters {
     TrafficCounters services[kMaxServices];
     TrafficCounters backends[kMaxBackendSlots];
     Counter loops, idleSleeps, expired;
+};
+
+// Counters of the whole worker (`stats`' "connections" group: expired flows).
+inline constexpr CounterField<WorkerCounters> kWorkerCounterFields[] = {
+    {"expired", &WorkerCounters::expired},
 };
 
 }  // namespace ringgate::dataplane

@@ -24,6 +24,7 @@
 #include "dataplane/maglev.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/stats_report.h"
 #include "dataplane/worker.h"
 
 struct rte_mempool;
@@ -50,19 +51,6 @@ struct DataplaneOptions {
 // $RINGGATE_XDP_PROGRAM, else the one built beside this binary.
 DataplaneOptions defaultOptions(const config::Config& config);
 
-// The workers' flow counters summed (counters.h FlowCounters).
-struct FlowCounterTotals {
-    uint64_t recordsOut = 0, recordsOutDropped = 0, installed = 0, installFailed = 0, adopted = 0,
-             adoptFailed = 0, removed = 0, toHandler = 0, toAuthority = 0, asks = 0, held = 0, released = 0,
-             holdExpired = 0, holdFull = 0;
-};
-
-struct ServiceStats {
-    std::string name;
-    uint64_t packets = 0, bytes = 0, newFlows = 0;
-    double newFlowsPerSecond = 0;
-    size_t liveBackends = 0;
-};
 
 class Dataplane {
 public:
@@ -107,7 +95,8 @@ public:
     // To the worker that keeps the flow's entry; false when its ring is full (counted).
     bool putFlowMessage(const FlowMessage& message);
     uint64_t flowMessagesRefused() const { return flowMessagesRefused_; }
-    FlowCounterTotals flowCounters() const;
+    // The workers' flow counters summed (kFlowCounterFields), with the hold drops.
+    report::Counts flowCounts() const;
 
     // Announces `vip` by gratuitous ARP on the port facing its subnet.
     Expected<void> sendGratuitousArp(Ipv4Address vip);
@@ -119,13 +108,13 @@ public:
     // Bytes of each configured VIP so far, summed over workers (the VIP load carriage).
     std::vector<std::pair<Ipv4Address, uint64_t>> vipBytes() const;
 
-    std::string statsText() const;
-    std::string statsJson() const;
+    // Counters summed over workers, read while they run; reading changes nothing (rates
+    // are the reader's: control/management/rates.h).
+    DataplaneStats stats() const;
+    std::vector<ServiceStats> serviceStats() const;
     // Up to `limit` connections of `vip` (all VIPs without one): client, VIP, service,
     // back end, NAT source, state, idle time (connections_view.cpp).
-    std::string connectionsText(std::optional<Ipv4Address> vip, size_t limit) const;
-    std::string connectionsJson(std::optional<Ipv4Address> vip, size_t limit) const;
-    std::vector<ServiceStats> serviceStats() const;
+    ConnectionsReport connectionsReport(std::optional<Ipv4Address> vip, size_t limit) const;
     // Sum of one port counter over workers, e.g. portDrops(0, DropReason::Truncated).
     uint64_t portDrops(unsigned port, DropReason reason) const;
 
@@ -175,9 +164,6 @@ private:
     std::atomic<bool> stop_{false};
     uint64_t tscEpoch_ = 0;
     bool ownsPorts_ = false;
-
-    mutable std::chrono::steady_clock::time_point lastStatsAt_;
-    mutable std::vector<uint64_t> lastNewFlows_;
 };
 
 }  // namespace ringgate::dataplane

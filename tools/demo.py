@@ -2,10 +2,12 @@
 """The ringgate demo: builds the demo topology (3 gateways, a client, 2 back ends) in
 network namespaces, starts a ringgated on each gateway from config/examples/demo-3.yaml,
 shows the ring and the VIP table through ringgatectl, then kills the owner of a VIP
-under a live probe stream and shows the outage, the client's ARP cache following the
-VIP, and the VIP going home when its preferred node returns; last, an operator moves a
-VIP while keep-alive connections are open through it, and they keep working (the new
-owner hands their segments to the gateway that holds them). Tears everything down at
+under a live probe stream and with keep-alive connections open through it, and shows the
+outage, the connections still answering (the new owner adopted their flows from the
+replicas), the client's ARP cache following the VIP, and the VIP going home when its
+preferred node returns; last, an operator moves a VIP while keep-alive connections are
+open through it, and they keep working (the new owner sends their segments to the gateway
+that handles them). Tears everything down at
 the end unless --keep is given (then `python3 tools/topology.py down demo` removes it).
 
 The nodes run the DPDK fast path on AF_XDP ports: the probe stream and HTTP requests go
@@ -81,13 +83,23 @@ def run_demo(topo, keep):
         show(topo, client, "arping", "-c", "2", "-I", "eth0", EXTERNAL_VIP)
         print(cluster.ctl(first, "stats").stdout.rstrip())
 
-        step(f"kill -9 node {first}, the VIP's owner")
-        seen = stream.gap_count()
-        cluster.kill(first)
-        wait_until(lambda: stream.gap_count() > seen, 15, "traffic to resume")
-        new_owner = owner()
-        print(f"outage seen by the client: {max(stream.outages_since(seen)):.0f} ms; "
-              f"{EXTERNAL_VIP} is now answered by node {new_owner}")
+        step(f"kill -9 node {first}, the VIP's owner, with keep-alive HTTP connections open through it")
+        with KeepAliveClients(client, EXTERNAL_VIP, 4) as open_connections:
+            print(f"4 keep-alive HTTP connections through node {first}, answered by: {open_connections.first}")
+            seen = stream.gap_count()
+            cluster.kill(first)
+            wait_until(lambda: stream.gap_count() > seen, 15, "traffic to resume")
+            new_owner = owner()
+            print(f"outage seen by the client: {max(stream.outages_since(seen)):.0f} ms; "
+                  f"{EXTERNAL_VIP} is now answered by node {new_owner}")
+            again = open_connections.again()
+            print(f"the same connections after the kill, answered by: {again}")
+            if again != open_connections.first:
+                raise TopologyError(f"open connections did not survive their gateway: {open_connections.first} -> "
+                                    f"{again}")
+        adopted = cluster.query(new_owner, "flows")["replication"]["adopted"]
+        print(f"node {new_owner} adopted {adopted} flows of node {first} from their replicas, with the same "
+              f"NAT source and port: the back ends noticed nothing (docs/FLOWS.md)")
         show(topo, client, "ip", "neigh", "show", EXTERNAL_VIP)
         print(cluster.ctl(new_owner, "vips").stdout.rstrip())
 
@@ -121,8 +133,9 @@ def run_demo(topo, keep):
         print(f"the same connections after the move, answered by: {again}")
         if again != connections.first:
             raise TopologyError(f"open connections did not survive the move: {connections.first} -> {again}")
-    handed = cluster.query(target, "stats")["ports"][0]["handed_to_peer"]
-    print(f"node {target} handed {handed} segments of node {holder}'s flows back to it; "
+    handed = (cluster.query(target, "stats")["ports"][0]["handed_to_peer"] +
+              cluster.query(target, "flows")["fast_path"]["to_handler"])
+    print(f"node {target} sent {handed} segments of node {holder}'s flows on to it; "
           f"new connections are node {target}'s own:")
     show(topo, client, "curl", "-s", "--max-time", "3", f"http://{MOVED_VIP}/id")
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/json_writer.h"
 #include "common/log.h"
 #include "control/cluster/train.h"
 #include "dataplane/dataplane.h"
@@ -12,9 +11,6 @@ namespace ringgate::flows {
 
 namespace asio = boost::asio;
 using asio::ip::udp;
-using management::Format;
-using management::Reply;
-using management::Request;
 
 namespace {
 // The fast path is polled this often while flows are being made, and backs off to the
@@ -279,19 +275,20 @@ void FlowService::onTokenHeld(cluster::Time, cluster::Carriages& carriages, cons
 
 namespace ringgate::flows {
 
-namespace {
-// One table of (name, value) rendered as text or JSON, so the two never drift apart.
-using Figures = std::vector<std::pair<const char*, uint64_t>>;
-
-Figures figuresOf(const FlowReplicator& replicator, const dataplane::FlowCounterTotals& fast,
-                  const FlowServiceCounters& shell) {
-    const ReplicatorCounters& c = replicator.counters();
-    return {
-        {"local_flows", replicator.localCount()},
-        {"held_for_others", replicator.heldForOthers()},
+FlowsReport FlowService::report() const {
+    const ReplicatorCounters& c = replicator_.counters();
+    FlowsReport r;
+    r.replication = {
+        {"local_flows", replicator_.localCount(), true},
+        {"held_for_others", replicator_.heldForOthers(), true},
         {"records_sent", c.recordsSent},
         {"records_received", c.recordsReceived},
         {"records_resent", c.recordsResent},
+        {"batches_sent", c.batchesSent},
+        {"batches_received", c.batchesReceived},
+        {"acks_sent", c.acksSent},
+        {"nacks_sent", c.nacksSent},
+        {"nacks_received", c.nacksReceived},
         {"resyncs_sent", c.resyncsSent},
         {"resyncs_received", c.resyncsReceived},
         {"rehomed", c.rehomed},
@@ -302,52 +299,27 @@ Figures figuresOf(const FlowReplicator& replicator, const dataplane::FlowCounter
         {"asks_sent", c.asksSent},
         {"asks_answered", c.asksAnswered},
         {"budget_drops", c.budgetDrops},
-        {"nacks_sent", c.nacksSent},
-        {"nacks_received", c.nacksReceived},
         {"duplicates", c.duplicates},
-        {"malformed", c.malformed},
-        {"bad_version", c.badVersion},
-        {"unauthenticated", c.unauthenticated},
-        {"stale_incarnation", c.staleIncarnation},
-        {"fastpath_records_out", fast.recordsOut},
-        {"fastpath_records_dropped", fast.recordsOutDropped},
-        {"fastpath_installed", fast.installed},
-        {"fastpath_install_failed", fast.installFailed},
-        {"fastpath_adopted", fast.adopted},
-        {"fastpath_adopt_failed", fast.adoptFailed},
-        {"fastpath_removed", fast.removed},
-        {"to_handler", fast.toHandler},
-        {"to_authority", fast.toAuthority},
-        {"cache_asks", fast.asks},
-        {"held", fast.held},
-        {"released", fast.released},
-        {"hold_expired", fast.holdExpired},
-        {"hold_full", fast.holdFull},
-        {"datagrams_in", shell.datagramsIn},
-        {"datagrams_out", shell.datagramsOut},
-        {"send_errors", shell.sendErrors},
-        {"unknown_source", shell.unknownSource},
-        {"changes_deferred", shell.changesDeferred},
+        {"out_of_order", c.outOfOrder},
+        {"reorder_drops", c.reorderDrops},
+        {"conflicts", c.conflicts},
+        {"foreign_records", c.foreignRecords},
+        {"refused_malformed", c.malformed},
+        {"refused_bad_version", c.badVersion},
+        {"refused_unauthenticated", c.unauthenticated},
+        {"refused_not_for_us", c.notForUs},
+        {"refused_stale_incarnation", c.staleIncarnation},
+        {"refused_spoofed", c.spoofed},
     };
-}
-}  // namespace
-
-void FlowService::registerCommands(management::CommandTable& commands) {
-    commands.add("flows", "flows              flow records across the cluster: sent, received, held, adopted, ...",
-                 [this](const Request& request) {
-                     Figures figures = figuresOf(replicator_, dataplane_.flowCounters(), counters_);
-                     if (request.format == Format::Json) {
-                         JsonWriter json;
-                         json.beginObject();
-                         for (const auto& [name, value] : figures) json.field(name, value);
-                         json.endObject();
-                         return Reply{true, json.str() + "\n"};
-                     }
-                     std::string body;
-                     for (const auto& [name, value] : figures)
-                         body += std::string(name) + " " + std::to_string(value) + "\n";
-                     return Reply{true, body};
-                 });
+    r.fastPath = dataplane_.flowCounts();
+    r.transport = {
+        {"datagrams_in", counters_.datagramsIn},
+        {"datagrams_out", counters_.datagramsOut},
+        {"send_errors", counters_.sendErrors},
+        {"unknown_source", counters_.unknownSource},
+        {"changes_deferred", counters_.changesDeferred},
+    };
+    return r;
 }
 
 }  // namespace ringgate::flows

@@ -18,7 +18,7 @@
 #include "config/config.h"
 #include "control/cluster/membership.h"
 #include "control/flows/flow_replicator.h"
-#include "control/management/command_table.h"
+#include "control/flows/flows_report.h"
 #include "dataplane/flow_events.h"
 
 namespace ringgate::dataplane {
@@ -54,7 +54,7 @@ public:
     void onTokenHeld(cluster::Time now, cluster::Carriages& carriages, const std::vector<NodeId>& members) override;
     void onMembershipChanged(cluster::Time now, const std::vector<NodeId>& members) override;
 
-    void registerCommands(management::CommandTable& commands);
+    FlowsReport report() const;
 
     const FlowReplicator& replicator() const { return replicator_; }
     const FlowServiceCounters& counters() const { return counters_; }

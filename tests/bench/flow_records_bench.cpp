@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
     double newOff = static_cast<double>(hz) / median(variants[0].newCycles);
     double newOn = static_cast<double>(hz) / median(variants[1].newCycles);
     double estOff = median(variants[0].establishedCycles), estOn = median(variants[1].establishedCycles);
-    uint64_t recordsOut = variants[1].dp->flowCounters().recordsOut;
+    uint64_t recordsOut = report::find(variants[1].dp->flowCounts(), "records_out").value_or(0);
     double perSecond = recordsPerSecond(records);
 
     std::printf("flow records, %u connections per table, TSC %.0f MHz, no hugepages\n", flows,

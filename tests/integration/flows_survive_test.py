@@ -48,8 +48,8 @@ def main():
                 cluster.nodes[victim].proc.wait()
                 results = [finish_load(load) for load in loads]
                 survivors = [n for n in ALL if n != victim]
-                adopted = sum(flows(cluster, n)["adopted"] for n in survivors)
-                unsaved = sum(flows(cluster, n)["unsaved"] for n in survivors)
+                adopted = sum(flows(cluster, n)["replication"]["adopted"] for n in survivors)
+                unsaved = sum(flows(cluster, n)["replication"]["unsaved"] for n in survivors)
                 new_resets = resets_seen(topo, client) - resets
                 for vip, result in zip((FULLNAT_VIP, DNAT_VIP), results):
                     assert result["ok"] == DOWNLOADS and result["resets"] == 0, (what, vip, result)

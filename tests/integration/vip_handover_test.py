@@ -88,7 +88,7 @@ def main():
                 # Sent on by the hand-over (until the VIP's flow records were in), then by
                 # the flows' Forwarding entries (docs/FLOWS.md).
                 handed = (cluster.query(new, "stats")["ports"][0]["handed_to_peer"] +
-                          cluster.query(new, "flows")["to_handler"])
+                          cluster.query(new, "flows")["fast_path"]["to_handler"])
                 assert handed >= len(after), f"node {new} sent {handed} segments to node {old} for {len(after)} requests"
                 assert service_stats(cluster, new, "web-101")["new_flows"] == before, \
                     f"node {new} took over flows that node {old} handles"
