@@ -91,15 +91,26 @@ TEST(Render, StatsTextAndJsonShowEveryCounter) {
 
 TEST(Render, ConnectionsTextAndJson) {
     dataplane::ConnectionsReport r{7, {{"198.18.0.10:40001", "198.18.0.100:80", "tcp", "web", "198.18.1.50:8080",
-                                        "198.18.1.1:10000", "established", 12}}};
+                                        "198.18.1.1:10000", "established", 12, 3, "replica", 2, 3}}};
     std::string text = render(r, Format::Text).body;
     EXPECT_TRUE(has(text, "198.18.0.10:40001     -> 198.18.0.100:80       web          via 198.18.1.1:10000      -> "
-                          "198.18.1.50:8080      established   idle 12 ms\n")) << text;
+                          "198.18.1.50:8080      established   idle 12 ms  handler 3 (replica), authority 2\n"))
+        << text;
     EXPECT_TRUE(has(text, "1 shown of 7 connections\n")) << text;
     EXPECT_EQ(render(r, Format::Json).body,
               R"({"total":7,"shown":1,"connections":[{"client":"198.18.0.10:40001","vip":"198.18.0.100:80",)"
               R"("protocol":"tcp","service":"web","backend":"198.18.1.50:8080","nat_source":"198.18.1.1:10000",)"
-              R"("state":"established","idle_ms":12}]})" "\n");
+              R"("state":"established","idle_ms":12,"handler":3,"role":"replica","authority":2,"replica":3}]})" "\n");
+}
+
+TEST(Render, FlowsGroups) {
+    flows::FlowsReport r{{{"records_sent", 5}, {"adopted", 2}}, {{"to_handler", 7}}, {{"datagrams_in", 1}}};
+    EXPECT_EQ(render(r, Format::Json).body,
+              R"({"replication":{"records_sent":5,"adopted":2},"fast_path":{"to_handler":7},)"
+              R"("transport":{"datagrams_in":1}})" "\n");
+    std::string text = render(r, Format::Text).body;
+    EXPECT_TRUE(has(text, "replication\n  records_sent               5\n")) << text;
+    EXPECT_TRUE(has(text, "fast path\n  to_handler                 7\n")) << text;
 }
 
 TEST(Render, StatusPoolAndAcknowledgements) {
