@@ -38,9 +38,14 @@ PoolFollower::PoolFollower(boost::asio::io_context& io, const config::Config& co
     : config_(config), apply_(std::move(apply)) {
     for (const config::BackendPool& pool : config_.pools)
         if (pool.fromRegistry) live_[pool.name] = pool.backends;
-    if (config_.registry)
+    if (config_.registry) {
+        registry::LineKeyPtr key;  // registry.key_file was checked when the configuration loaded
+        if (auto loaded = registry::loadLineKey(config_.registry->keyFile); !config_.registry->keyFile.empty() && loaded)
+            key = std::make_shared<const registry::LineKey>(std::move(*loaded));
         client_ = std::make_unique<registry::LiveListClient>(
-            io, config_.registry->endpoints, [this](const registry::protocol::LiveList& list) { onLiveList(list); });
+            io, config_.registry->endpoints, [this](const registry::protocol::LiveList& list) { onLiveList(list); },
+            key);
+    }
 }
 
 void PoolFollower::start() {

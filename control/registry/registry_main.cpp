@@ -56,6 +56,14 @@ service address as primary and monitor (seed 003).
                            within the guard window (default 0.5); death reports never
                            remove the last server
   --guard-window-ms N      the guard's sliding window (default 10000)
+  --key-file PATH          the pool's HMAC key (first line, >= 16 characters): every
+                           request and reply on the registry port is signed with it
+                           (docs/REGISTRY.md, "Authentication"); required unless --no-auth
+  --no-auth                accept unsigned requests (trials only: anyone who reaches the
+                           port can then change the pool)
+  --max-connections N      connections served at once (default 1024); more are closed
+  --idle-timeout-ms N      close a connection that sends no request for this long
+                           (default 10000; subscriptions and monitors are exempt)
   --name NAME              identity in log lines (default "registry")
   --log SPEC               log levels, e.g. "debug" or "registry=debug"
   --help                   this text
@@ -75,14 +83,16 @@ int main(int argc, char** argv) {
                                    {{"config", "service", "listen", "role", "interface", "store", "sqlite-path",
                                      "postgres", "management", "check-interval-ms", "check-failures",
                                      "replication-timeout-ms", "name", "backend-prefixes", "confirm", "confirm-port",
-                                     "confirm-tries", "guard-fraction", "guard-window-ms"},
-                                    {}},
+                                     "confirm-tries", "guard-fraction", "guard-window-ms", "key-file", "max-connections",
+                                     "idle-timeout-ms"},
+                                    {"no-auth"}},
                                    kHelp);
     if (!start.args) return start.exitStatus;
     auto& args = start.args;
     log::setIdentity(args->option("name").value_or("registry"));
 
     std::optional<Ipv4Endpoint> service;
+    std::optional<std::string> keyFile;
     std::string store = "sqlite", sqlitePath = "registry.db", conninfo;
     if (auto path = args->option("config")) {
         auto loaded = config::loadFile(*path);
@@ -96,7 +106,11 @@ int main(int argc, char** argv) {
         store = r.store == config::RegistryStore::Postgresql ? "postgresql" : "sqlite";
         sqlitePath = r.sqlitePath;
         conninfo = r.postgresConninfo;
+        if (!r.keyFile.empty()) keyFile = r.keyFile;
     }
+    if (auto path = args->option("key-file")) keyFile = *path;
+    auto key = keyFromOptions(keyFile, args->has("no-auth"));
+    if (!key) return usageError(key.error().message);
     if (auto text = args->option("service")) {
         service = Ipv4Endpoint::parse(*text);
         if (!service) return usageError("--service: '" + *text + "' is not ADDR:PORT");
@@ -117,13 +131,15 @@ int main(int argc, char** argv) {
     auto interface = args->option("interface");
     if (role == "auto" && !interface) return usageError("--role auto needs --interface IF");
     unsigned long intervalMs = 200, failures = 3, replicationMs = 1000, confirmPort = 0, confirmTries = 3,
-                  guardWindowMs = 10000;
+                  guardWindowMs = 10000, maxConnections = 1024, idleMs = 10000;
     for (auto [name, target, min, max] : {std::tuple{"check-interval-ms", &intervalMs, 10ul, 60000ul},
                                           std::tuple{"check-failures", &failures, 1ul, 100ul},
                                           std::tuple{"replication-timeout-ms", &replicationMs, 10ul, 60000ul},
                                           std::tuple{"confirm-port", &confirmPort, 1ul, 65535ul},
                                           std::tuple{"confirm-tries", &confirmTries, 1ul, 100ul},
-                                          std::tuple{"guard-window-ms", &guardWindowMs, 100ul, 3600000ul}}) {
+                                          std::tuple{"guard-window-ms", &guardWindowMs, 100ul, 3600000ul},
+                                          std::tuple{"max-connections", &maxConnections, 1ul, 1000000ul},
+                                          std::tuple{"idle-timeout-ms", &idleMs, 100ul, 3600000ul}}) {
         if (auto text = args->option(name)) {
             auto parsed = cli::parseNumber(name, *text, min, max);
             if (!parsed) return usageError(parsed.error().message);
@@ -166,7 +182,10 @@ int main(int argc, char** argv) {
     RegistryService serviceCore(table, randomPickSource());
     serviceCore.setBackendPrefixes(prefixes);
     serviceCore.setDeathPolicy(deathPolicy);
-    RegistryServer server(io, serviceCore, std::chrono::milliseconds(replicationMs));
+    RegistryLimits limits;
+    limits.maxConnections = maxConnections;
+    limits.idle = std::chrono::milliseconds(idleMs);
+    RegistryServer server(io, serviceCore, std::chrono::milliseconds(replicationMs), *key, limits);
     ProbeSpec confirmSpec;
     confirmSpec.kind = confirm == "tcp" ? ProbeKind::Tcp : ProbeKind::Icmp;
     confirmSpec.port = static_cast<uint16_t>(confirmPort);
@@ -188,7 +207,7 @@ int main(int argc, char** argv) {
     // Seed 003 roles (role auto) or a single registry that just serves.
     std::optional<AddressControl> address;
     RoleCore roles(static_cast<uint32_t>(failures));
-    ReplicationFollower follower(io, serviceCore, *service);
+    ReplicationFollower follower(io, serviceCore, *service, *key);
     Prober primaryPing(io, ProbeSpec{}, std::nullopt);
     boost::asio::steady_timer checkTimer(io);
     boost::asio::steady_timer probeTimer(io);
@@ -289,6 +308,7 @@ int main(int argc, char** argv) {
         v.monitorAttached = server.monitorAttached();
         v.monitorPeer = server.monitorPeer();
         v.followedChanges = follower.applied();
+        v.deaths = serviceCore.deaths().counters();
         return v;
     };
     commands.add("pool", "pool               back-end ring, live list, registry role", [&](const management::Request& r) {

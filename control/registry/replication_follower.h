@@ -15,7 +15,8 @@ namespace ringgate::registry {
 
 class ReplicationFollower {
 public:
-    ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary);
+    ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary,
+                        LineKeyPtr key = {});
     ~ReplicationFollower();
 
     void start();
