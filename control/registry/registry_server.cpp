@@ -215,6 +215,7 @@ void RegistryServer::attachMonitor(const std::shared_ptr<LineConnection>& connec
     std::string line = protocol::formatTable(*snapshot);
     line.replace(0, 2, "SNAPSHOT");
     connection->send(line);
+    connection->send("TERM " + std::to_string(service_.term()));  // a follower refuses a lower one
     // The snapshot already holds a change that is waiting for the other monitors' ACKs,
     // so the newcomer owes no ACK for it.
     monitors_.push_back(connection);

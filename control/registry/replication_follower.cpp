@@ -37,6 +37,21 @@ void ReplicationFollower::onLine(std::string_view line) {
         RG_WARN(Registry, "the primary dropped this monitor: %.80s", std::string(line).c_str());
         return subscription_.close(CloseReason::Local, "dropped by the primary");
     }
+    if (line.rfind("TERM ", 0) == 0) {
+        uint64_t term = std::strtoull(std::string(line.substr(5)).c_str(), nullptr, 10);
+        if (term < minimumTerm_) {
+            // A primary that missed a newer term (cut off, then back): its copy may
+            // lack changes the newer primary acknowledged. Do not follow it.
+            stale_ = true;
+            synced_ = false;
+            RG_WARN(Registry, "the primary at %s has term %llu, below %llu: not following a stale primary",
+                    primary_.toString().c_str(), static_cast<unsigned long long>(term),
+                    static_cast<unsigned long long>(minimumTerm_));
+            return subscription_.close(CloseReason::Local, "stale primary");
+        }
+        term_ = term;
+        return;
+    }
     if (line.rfind("RANK ", 0) == 0) {
         rank_ = static_cast<uint32_t>(std::strtoul(std::string(line.substr(5)).c_str(), nullptr, 10));
         return;
