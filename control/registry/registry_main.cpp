@@ -80,6 +80,16 @@ Exit status: 0 success, 1 runtime failure, 2 bad command line or configuration.
 
 int usageError(const std::string& message) { return ringgate::cli::usageError("ringgate-registry", message); }
 
+std::vector<std::string> commaList(const std::string& text) {
+    std::vector<std::string> items;
+    for (size_t start = 0; start <= text.size();) {
+        size_t comma = std::min(text.find(',', start), text.size());
+        items.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return items;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,13 +165,10 @@ int main(int argc, char** argv) {
 
     std::vector<Ipv4Prefix> prefixes;
     if (auto list = args->option("backend-prefixes")) {
-        for (size_t start = 0; start <= list->size();) {
-            size_t comma = std::min(list->find(',', start), list->size());
-            std::string item = list->substr(start, comma - start);
+        for (const auto& item : commaList(*list)) {
             auto prefix = Ipv4Prefix::parse(item);
             if (!prefix) return usageError("--backend-prefixes: '" + item + "' is not ADDR/LEN");
             prefixes.push_back(*prefix);
-            start = comma + 1;
         }
     }
     std::string confirm = args->option("confirm").value_or("icmp");
@@ -214,13 +221,10 @@ int main(int argc, char** argv) {
     std::optional<AddressControl> address;
     std::vector<Ipv4Address> peers;
     if (auto list = args->option("peers")) {
-        for (size_t start = 0; start <= list->size();) {
-            size_t comma = std::min(list->find(',', start), list->size());
-            std::string item = list->substr(start, comma - start);
+        for (const auto& item : commaList(*list)) {
             auto peer = Ipv4Address::parse(item);
             if (!peer) return usageError("--peers: '" + item + "' is not an IPv4 address");
             peers.push_back(*peer);
-            start = comma + 1;
         }
     }
     // This registry's own address on the interface (the one its peers list): the
