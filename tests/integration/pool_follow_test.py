@@ -83,6 +83,7 @@ def main():
             wait_until(lambda: not live_of(cluster, 1)[1]["connected"], SETTLE, "gateway notices the registry is gone")
             assert live_of(cluster, 1)[0] == expected, "a registry outage must not empty the pool"
             topo.spawn(registry_host, [str(REGISTRY), "--service", SERVICE, "--store", "sqlite",
+                                       "--key-file", str(key_file),
                                        "--sqlite-path", str(topo.work_dir / "registry.db")],
                        log_path=topo.work_dir / "registry.log")
             wait_until(lambda: live_of(cluster, 1)[1]["connected"], SETTLE, "gateway subscribed again")

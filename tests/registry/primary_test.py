@@ -82,7 +82,7 @@ def run(topo, store, postgres):
             if len(p) > 1:
                 raise TopologyError(f"trial {trial}: two primaries at once: {roles()}")
             if one_primary() is None:
-                settled = p[0]
+                settled = True
                 break
             time.sleep(0.1)
         if settled is None:
