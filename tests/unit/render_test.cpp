@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "control/management/metrics.h"
 #include "control/management/rates.h"
 
 namespace ringgate::management {
@@ -91,15 +92,26 @@ TEST(Render, StatsTextAndJsonShowEveryCounter) {
 
 TEST(Render, ConnectionsTextAndJson) {
     dataplane::ConnectionsReport r{7, {{"198.18.0.10:40001", "198.18.0.100:80", "tcp", "web", "198.18.1.50:8080",
-                                        "198.18.1.1:10000", "established", 12}}};
+                                        "198.18.1.1:10000", "established", 12, 3, "replica", 2, 3}}};
     std::string text = render(r, Format::Text).body;
     EXPECT_TRUE(has(text, "198.18.0.10:40001     -> 198.18.0.100:80       web          via 198.18.1.1:10000      -> "
-                          "198.18.1.50:8080      established   idle 12 ms\n")) << text;
+                          "198.18.1.50:8080      established   idle 12 ms  handler 3 (replica), authority 2\n"))
+        << text;
     EXPECT_TRUE(has(text, "1 shown of 7 connections\n")) << text;
     EXPECT_EQ(render(r, Format::Json).body,
               R"({"total":7,"shown":1,"connections":[{"client":"198.18.0.10:40001","vip":"198.18.0.100:80",)"
               R"("protocol":"tcp","service":"web","backend":"198.18.1.50:8080","nat_source":"198.18.1.1:10000",)"
-              R"("state":"established","idle_ms":12}]})" "\n");
+              R"("state":"established","idle_ms":12,"handler":3,"role":"replica","authority":2,"replica":3}]})" "\n");
+}
+
+TEST(Render, FlowsGroups) {
+    flows::FlowsReport r{{{"records_sent", 5}, {"adopted", 2}}, {{"to_handler", 7}}, {{"datagrams_in", 1}}};
+    EXPECT_EQ(render(r, Format::Json).body,
+              R"({"replication":{"records_sent":5,"adopted":2},"fast_path":{"to_handler":7},)"
+              R"("transport":{"datagrams_in":1}})" "\n");
+    std::string text = render(r, Format::Text).body;
+    EXPECT_TRUE(has(text, "replication\n  records_sent               5\n")) << text;
+    EXPECT_TRUE(has(text, "fast path\n  to_handler                 7\n")) << text;
 }
 
 TEST(Render, StatusPoolAndAcknowledgements) {
@@ -145,6 +157,32 @@ TEST(Rates, FromTheReadersOwnReadingsAndNotResetByAnotherRead) {
     EXPECT_DOUBLE_EQ(meter.rate("x", 1400, t0 + seconds(12)), 100.0);
     // A counter that went backwards (restart) starts over.
     EXPECT_EQ(meter.rate("x", 5, t0 + seconds(13)), 0.0);
+}
+
+}  // namespace
+}  // namespace ringgate::management
+
+namespace ringgate::management {
+namespace {
+
+TEST(Metrics, CountersTotalGaugesPlainLabelsEscaped) {
+    MetricsInput in;
+    in.status = {3, "demo", 1, 2500, true, 1, "0.1.0", true, {}};
+    in.membership.node = 3;
+    in.membership.members = {{3, "member", std::nullopt}};
+    in.membership.counters = {{"tokens_received", 5}};
+    in.dataplane = dataplane::DataplaneStats{};
+    in.dataplane->services = {{"we\"b", "198.18.0.100", 80, "tcp", "dnat", {{"new_flows", 4}}, 1, 0}};
+    in.dataplane->connections = {{"active", 2, true}};
+    std::string text = toPrometheus(in);
+    EXPECT_TRUE(has(text, "# TYPE ringgate_cluster_tokens_received_total counter\n"
+                          "ringgate_cluster_tokens_received_total{node=\"3\"} 5\n")) << text;
+    EXPECT_TRUE(has(text, "# TYPE ringgate_flows_active gauge\nringgate_flows_active{node=\"3\"} 2\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_service_new_flows_total{node=\"3\",service=\"we\\\"b\",vip=\"198.18.0.100\","
+                          "port=\"80\",protocol=\"tcp\"} 4\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_uptime_seconds{node=\"3\"} 2.5\n")) << text;
+    // One HELP and TYPE per family, before all its samples.
+    EXPECT_EQ(text.find("# TYPE ringgate_cluster_member_up gauge"), text.rfind("# TYPE ringgate_cluster_member_up"));
 }
 
 }  // namespace
