@@ -53,7 +53,8 @@ std::optional<dataplane::DataplaneStats> Daemon::dataplaneStats() {
 #endif
 
 std::string Daemon::metrics() {
-    management::MetricsInput input{status(), cluster_.report(), std::nullopt, std::nullopt, pool_->report()};
+    management::MetricsInput input{status(), cluster_.report(), std::nullopt, std::nullopt, pool_->report(),
+                                   std::nullopt};
     if (vips_) input.vips = vips_->report();
 #ifdef RINGGATE_HAVE_DATAPLANE
     input.dataplane = dataplaneStats();
