@@ -5,6 +5,7 @@
 #include "common/cli.h"
 #include "common/json_writer.h"
 #include "common/log.h"
+#include "control/httplink/stats_view.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
 #include "control/vip/dataplane_actuator.h"
 #include "dataplane/dataplane.h"
@@ -25,11 +26,13 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       startedAt_(std::chrono::steady_clock::now()) {
     registerCommands();
     cluster_.registerCommands(commands_);
+    if (httplink::HttpLink::needed(config_)) http_ = std::make_unique<httplink::HttpLink>(config_);
     if (PoolFollower::needed(config_)) {
         // The fast path takes each new live set; without it the gateway still follows
         // and shows the live list.
         pool_ = std::make_unique<PoolFollower>(
             io_, config_, [this](const std::string& pool, const std::vector<config::Backend>& live) {
+                if (http_) http_->setLiveBackends(pool, live);
 #ifdef RINGGATE_HAVE_DATAPLANE
                 if (!dataplane_) return;
                 if (auto set = dataplane_->setLiveBackends(pool, live); !set)
@@ -72,6 +75,8 @@ Expected<void> Daemon::start() {
     if (!listening) return listening;
     auto actuating = startVipActuator();
     if (!actuating) return actuating;
+    if (http_)
+        if (auto proxying = http_->start(); !proxying) return proxying;
     // The VIP manager rides the token: it must be on the train before the first one.
     vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
     vips_->registerCommands(commands_);
@@ -153,6 +158,12 @@ void Daemon::registerCommands() {
                       return Reply{true, request.format == Format::Json ? "{\"set\":true}\n" : "set\n"};
                   });
 #endif
+    commands_.add("http-stats", "http-stats         the HTTP path: requests, bytes, resumes by outcome, aborted transfers",
+                  [this](const Request& request) {
+                      auto stats = http_ ? http_->stats() : std::vector<httplink::HttpServiceStats>{};
+                      return Reply{true, request.format == Format::Json ? httplink::renderStatsJson(stats)
+                                                                        : httplink::renderStatsText(stats)};
+                  });
     commands_.add("status", "status             node identity, uptime and configuration version",
                   [this](const Request& request) {
                       auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
