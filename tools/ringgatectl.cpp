@@ -24,6 +24,8 @@ Commands (run "help" against a node for the list it supports):
   members             ring order, member states, token holder, counters
   vips                VIP table: current host, preferred host, persistence, bytes/s
   stats               fast-path counters per port, VIP, service and back end
+  http-stats          the HTTP path (mode http): requests, bytes, resumes by outcome,
+                      transfers ended short, back ends held after a failed transfer
   garp VIP            announce an owned VIP by gratuitous ARP from the fast path
   live-backends POOL [ADDR:PORT...]
                       set the back ends new flows of POOL may use (fast path)

@@ -159,7 +159,7 @@ private:
     asio::awaitable<void> sendError(http::status status, unsigned version) {
         http::response<http::string_body> reply{status, version};
         reply.set(http::field::content_type, "text/plain");
-        reply.body() = std::string(http::obsolete_reason(status)) + "\n";
+        reply.body() = std::string(text(http::obsolete_reason(status))) + "\n";
         reply.keep_alive(false);
         reply.prepare_payload();
         error_code ec;
