@@ -1,6 +1,8 @@
 // The I/O shell of one client connection (Boost.Beast over coroutines on the service's
 // threads). It moves bytes and asks resume_core.* what to do; every wait has a deadline
 // (beast::tcp_stream expiries) and every buffer a bound from the service's settings.
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -181,9 +183,9 @@ private:
         upstream.version(11);
         upstream.set(http::field::connection, "close");
         std::string forwarded = asio::ip::address_v4(clientAddress_).to_string();
-        if (auto it = request.find(http::field::x_forwarded_for); it != request.end())
+        if (auto it = request.find("X-Forwarded-For"); it != request.end())
             forwarded = std::string(text(it->value())) + ", " + forwarded;
-        upstream.set(http::field::x_forwarded_for, forwarded);
+        upstream.set("X-Forwarded-For", forwarded);
         if (!upstream.body().empty() || request.count(http::field::content_length)) upstream.prepare_payload();
         return upstream;
     }
@@ -197,7 +199,9 @@ private:
         up.buffer.clear();
         up.parser = std::make_unique<ReplyParser>();
         up.parser->header_limit(settings_.maxHeaderBytes);
-        up.parser->body_limit(boost::none);  // downloads of any size; memory stays one buffer
+        // Downloads of any size (memory stays one buffer). Not boost::none: Beast 1.74
+        // compares the Content-Length with the optional and takes none as exceeded.
+        up.parser->body_limit(std::numeric_limits<std::uint64_t>::max());
         up.parser->skip(head);               // a reply to HEAD has no body whatever it says
         error_code ec;
         up.stream->expires_after(milliseconds(settings_.connectTimeoutMs));
@@ -207,7 +211,11 @@ private:
         up.stream->expires_after(milliseconds(settings_.headerTimeoutMs));
         co_await http::async_write(*up.stream, request, asio::redirect_error(kAwait, ec));
         if (!ec) co_await http::async_read_header(*up.stream, up.buffer, *up.parser, asio::redirect_error(kAwait, ec));
-        if (ec) co_return failureOf(ec);
+        if (ec) {
+            RG_DEBUG(Http, "service %s: back end %s: %s", service_.service().name.c_str(), backend.toString().c_str(),
+                     ec.message().c_str());
+            co_return failureOf(ec);
+        }
         co_return std::nullopt;
     }
 
@@ -350,6 +358,11 @@ private:
         for (;;) {
             bool done = false;
             size_t n = co_await readBody(up, done, ec);
+            if (n > 0 && transfer.resumable() && n > transfer.remaining()) {
+                // Chunked 206s have no length to check up front: never pass the window's end.
+                abortClient(AbortReason::WrongRange);
+                co_return false;
+            }
             if (n > 0) {
                 if (!(co_await writeToClient(asio::buffer(body_.data(), n), chunkedToClient))) co_return false;
                 transfer.onBody(n);

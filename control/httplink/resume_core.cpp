@@ -129,6 +129,8 @@ std::optional<AbortReason> Transfer::onResumeHead(const ResponseFacts& reply) co
     if (range.first != window_.first + delivered_ || range.last != window_.last) return AbortReason::WrongRange;
     // A known total must stay the same; a back end that does not say ("*") cannot prove it.
     if (window_.complete && range.complete != window_.complete) return AbortReason::WrongRange;
+    // A body longer than its Content-Range would run past the client's end.
+    if (!reply.chunked && reply.contentLength != range.length()) return AbortReason::WrongRange;
     if (reply.validator != validator_) return AbortReason::ValidatorChanged;
     return std::nullopt;
 }

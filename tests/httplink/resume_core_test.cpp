@@ -145,6 +145,10 @@ TEST(TransferResume, WhichResumeRepliesMaySplice) {
     chunked206.chunked = true;  // the length comes from Content-Range either way
     ResponseFacts multipart = partial(400, 999, 1000);
     multipart.multipart = true;
+    ResponseFacts overlong = partial(400, 999, 1000);
+    overlong.contentLength = 1000;  // more body than the range it names
+    ResponseFacts noLength = partial(400, 999, 1000);
+    noLength.contentLength.reset();  // close-delimited 206: its end is unknown
     struct Case {
         const char* name;
         ResponseFacts reply;
@@ -160,6 +164,8 @@ TEST(TransferResume, WhichResumeRepliesMaySplice) {
         {"other total", partial(400, 999, 2000), AbortReason::WrongRange},
         {"total withheld", partial(400, 999, std::nullopt), AbortReason::WrongRange},
         {"another ETag", partial(400, 999, 1000, kOtherEtag), AbortReason::ValidatorChanged},
+        {"Content-Length longer than the range", overlong, AbortReason::WrongRange},
+        {"no Content-Length, not chunked", noLength, AbortReason::WrongRange},
         {"Last-Modified instead of the ETag", partial(400, 999, 1000, kDate), AbortReason::ValidatorChanged},
     };
     for (const Case& c : cases) {

@@ -292,7 +292,7 @@ asyncio.run(main())
 
 
 def concurrency(topo):
-    script = topo.work_dir / "concurrent.py"
+    script = topo.work_dir / "many_clients.py"
     script.write_text(CONCURRENT_CLIENT)
     result = topo.run(topo.clients()[0], "sh", "-c", f"ulimit -n 8192; {sys.executable} {script} {VIP} 1000",
                       timeout=120)
