@@ -62,21 +62,35 @@ void BuddyAgent::perform(const Effect& e) {
                 run(core_.announced(*parsed));
             });
         } else if constexpr (std::is_same_v<T, effect::Delete>) {
-            Ipv4Address dead = action.server;
-            bool leaving = dead == core_.self();
-            if (!leaving) {
-                ++counters_.deletesReported;
-                RG_INFO(Buddy, "buddy %s is not answering: deleting it", dead.toString().c_str());
-            }
-            registry_.call("DELETE " + dead.toString(), [this, alive, e, dead, leaving](Expected<std::string> reply) {
+            // Leaving the ring (claims 15-16): delete self, then tell the buddies.
+            registry_.call("DELETE " + core_.self().toString(), [this, alive](Expected<std::string> reply) {
                 if (!*alive) return;
                 auto parsed = reply ? protocol::parseBuddyReply(*reply) : Expected<protocol::BuddyReply>(reply.error());
                 if (!parsed) {
-                    RG_WARN(Buddy, "delete %s failed: %s", dead.toString().c_str(), parsed.error().message.c_str());
-                    if (leaving) return run({effect::Exit{}});
+                    RG_WARN(Buddy, "leaving: delete failed: %s", parsed.error().message.c_str());
+                    return run({effect::Exit{}});
+                }
+                run(core_.leftTable(*parsed));
+            });
+        } else if constexpr (std::is_same_v<T, effect::ReportDeath>) {
+            Ipv4Address dead = action.server;
+            ++counters_.deletesReported;
+            RG_INFO(Buddy, "buddy %s is not answering: reporting it dead", dead.toString().c_str());
+            protocol::Request report{protocol::Verb::Dead, dead, core_.self(), action.version};
+            registry_.call(protocol::formatRequest(report, false), [this, alive, e, dead](Expected<std::string> reply) {
+                if (!*alive) return;
+                if (!reply) {
+                    RG_WARN(Buddy, "report of %s failed: %s", dead.toString().c_str(), reply.error().message.c_str());
                     return core_.registryFailed(e);
                 }
-                run(leaving ? core_.leftTable(*parsed) : core_.deleted(dead, *parsed));
+                auto parsed = protocol::parseBuddyReply(*reply);
+                if (!parsed) {
+                    // The registry did not believe the report (death_judge.h): watch on.
+                    ++counters_.reportsRefused;
+                    RG_INFO(Buddy, "report of %s refused: %s", dead.toString().c_str(), parsed.error().message.c_str());
+                    return run(core_.reportRefused(dead));
+                }
+                run(core_.deleted(dead, *parsed));
             });
         } else if constexpr (std::is_same_v<T, effect::FetchEntry>) {
             registry_.call("ENTRY " + core_.self().toString(), [this, alive, e](Expected<std::string> reply) {

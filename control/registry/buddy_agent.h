@@ -28,6 +28,7 @@ struct BuddyCounters {
     uint64_t replacesAccepted = 0;
     uint64_t replacesRejected = 0;  // well-formed but naming a server that is not a buddy
     uint64_t deletesReported = 0;
+    uint64_t reportsRefused = 0;   // death reports the registry did not believe
 };
 
 class BuddyAgent {

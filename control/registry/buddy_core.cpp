@@ -40,14 +40,16 @@ Effects BuddyCore::tick(Time now) {
         if (watch.missed >= config_.failures) {
             // Fig. 6: the discovering server reports the dead buddy.
             deleting_.insert(buddy);
-            out.push_back(effect::Delete{buddy});
+            out.push_back(effect::ReportDeath{buddy, version_});
+            suspect_ = true;  // or we are the one cut off: the registry will tell
             continue;
         }
         watch.probed = true;
         watch.answered = false;
         out.push_back(effect::Probe{buddy});
     }
-    if (config_.reconcile.count() > 0 && now - lastReconcile_ >= config_.reconcile && !fetching_) {
+    bool reconcile = config_.reconcile.count() > 0 && now - lastReconcile_ >= config_.reconcile;
+    if ((reconcile || suspect_) && !fetching_) {
         lastReconcile_ = now;
         fetching_ = true;
         out.push_back(effect::FetchEntry{});
@@ -92,6 +94,12 @@ Effects BuddyCore::deleted(Ipv4Address dead, const protocol::BuddyReply& reply) 
     return out;
 }
 
+Effects BuddyCore::reportRefused(Ipv4Address dead) {
+    deleting_.erase(dead);
+    if (auto it = watches_.find(dead); it != watches_.end()) it->second = Watch{};
+    return wantFetch();
+}
+
 Effects BuddyCore::wantFetch() {
     if (fetching_) {
         refetch_ = true;  // the answer in flight may predate what we just learnt
@@ -103,27 +111,37 @@ Effects BuddyCore::wantFetch() {
 
 Effects BuddyCore::entryFetched(const protocol::BuddyReply& reply) {
     fetching_ = false;
+    suspect_ = false;  // the registry answered
+    bool superseded = refetch_;
+    refetch_ = false;
     if (state_ != State::Running) return {};
-    Effects out;
-    if (refetch_) {
-        refetch_ = false;
-        out = wantFetch();
-    }
     if (!reply.flag) {
         // Not in the table (declared dead while alive, or the table was rebuilt): announce
-        // again, as a server that comes back does.
+        // again, as a server that comes back does. Nothing else is pending any more: a
+        // re-read requested meanwhile would only find the same absence, and leaving it
+        // flagged would stop the periodic re-read for good.
         state_ = State::Joining;
         announcing_ = true;
         watches_.clear();
+        deleting_.clear();
         return {effect::Announce{}};
     }
-    if (reply.version >= version_) adopt(reply.buddyA, reply.buddyB, reply.version);
-    return out;
+    if (superseded) {
+        // Something newer arrived while this answer was on its way: take it only if it is
+        // at least as new, and ask again.
+        if (reply.version >= version_) adopt(reply.buddyA, reply.buddyB, reply.version);
+        return wantFetch();
+    }
+    // Nothing arrived since the question: the registry's answer is the authority, also
+    // over a version above its own (which no registry issued).
+    adopt(reply.buddyA, reply.buddyB, reply.version);
+    return {};
 }
 
 void BuddyCore::registryFailed(const Effect& call) {
+    suspect_ = true;
     if (std::holds_alternative<effect::Announce>(call)) announcing_ = false;
-    if (auto* del = std::get_if<effect::Delete>(&call)) deleting_.erase(del->server);
+    if (auto* report = std::get_if<effect::ReportDeath>(&call)) deleting_.erase(report->server);
     if (std::holds_alternative<effect::FetchEntry>(call)) fetching_ = refetch_ = false;
 }
 
@@ -132,6 +150,11 @@ BuddyCore::ReplaceOutcome BuddyCore::replaceRequested(uint64_t version, Ipv4Addr
     ReplaceOutcome out;
     if (state_ != State::Running) {
         out.reason = "not in the ring yet";
+        return out;
+    }
+    if (version > version_ + kMaxVersionLead) {
+        out.reason = "version " + std::to_string(version) + " is from the future";
+        out.effects = wantFetch();
         return out;
     }
     if (version <= version_) {  // caused by a change our list already reflects

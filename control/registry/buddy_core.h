@@ -7,7 +7,15 @@
 // version its list reflects and ignores ServerReplace messages caused by older changes,
 // so that messages crossing each other during simultaneous failures cannot undo newer
 // knowledge. When something does not add up (a replace naming a server that is not its
-// buddy, a delete someone else already did) the agent asks the registry for its entry.
+// buddy, a delete someone else already did) the agent asks the registry for its entry,
+// and the registry's answer is the authority: a version no registry issued (a forged or
+// corrupt ServerReplace "from the future") is overwritten by the next answer.
+//
+// A death is reported as evidence (DEAD server reporter version), which the registry
+// may refuse (the reporter is no longer the server's buddy, the report is stale, the
+// registry still reaches the server). An agent that reported a death, or could not reach
+// the registry, re-reads its own entry until the registry answers: an agent cut off with
+// its buddies finds after the heal that it was removed and announces again at once.
 #pragma once
 
 #include <chrono>
@@ -30,7 +38,11 @@ struct BuddyConfig {
 
 namespace effect {
 struct Announce {};
-struct Delete { Ipv4Address server; };
+struct Delete { Ipv4Address server; };      // leaving: DELETE self
+struct ReportDeath {                           // a buddy is silent: DEAD server self version
+    Ipv4Address server;
+    uint64_t version = 0;
+};
 struct FetchEntry {};
 struct Probe { Ipv4Address target; };
 struct SendReplace {
@@ -42,8 +54,12 @@ struct SendReplace {
 };
 struct Exit {};
 }  // namespace effect
-using Effect = std::variant<effect::Announce, effect::Delete, effect::FetchEntry, effect::Probe,
-                            effect::SendReplace, effect::Exit>;
+using Effect = std::variant<effect::Announce, effect::Delete, effect::ReportDeath, effect::FetchEntry,
+                            effect::Probe, effect::SendReplace, effect::Exit>;
+
+// A ServerReplace more than this many changes ahead of the agent's list names a version
+// no registry issued.
+constexpr uint64_t kMaxVersionLead = 1u << 20;
 using Effects = std::vector<Effect>;
 
 class BuddyCore {
@@ -60,6 +76,9 @@ public:
 
     Effects announced(const protocol::BuddyReply& reply);
     Effects deleted(Ipv4Address dead, const protocol::BuddyReply& reply);
+    // The registry refused a death report (stale, not a buddy, the server answers it):
+    // count silences afresh and re-read the own entry.
+    Effects reportRefused(Ipv4Address dead);
     Effects entryFetched(const protocol::BuddyReply& reply);
     // A registry call gave up (registry unreachable): retried on a later tick.
     void registryFailed(const Effect& call);
@@ -101,6 +120,7 @@ private:
     bool announcing_ = false;
     bool fetching_ = false;
     bool refetch_ = false;
+    bool suspect_ = false;  // re-read the own entry until the registry answers
     std::set<Ipv4Address> deleting_;
     Time lastReconcile_{};
 };

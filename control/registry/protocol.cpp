@@ -9,12 +9,15 @@ struct VerbName {
     Verb verb;
     std::string_view name;
     size_t addresses;  // address arguments of the registry form
+    bool versioned;    // a version follows the addresses (registry form)
 };
 constexpr VerbName kVerbs[] = {
-    {Verb::Announce, "ANNOUNCE", 1}, {Verb::Delete, "DELETE", 1}, {Verb::Replace, "REPLACE", 2},
-    {Verb::Entry, "ENTRY", 1},       {Verb::List, "LIST", 0},     {Verb::Table, "TABLE", 0},
-    {Verb::Subscribe, "SUBSCRIBE", 0}, {Verb::Role, "ROLE", 0},   {Verb::Replicate, "REPLICATE", 0},
-    {Verb::Status, "STATUS", 0},
+    {Verb::Announce, "ANNOUNCE", 1, false},    {Verb::Delete, "DELETE", 1, false},
+    {Verb::Dead, "DEAD", 2, true},             {Verb::Replace, "REPLACE", 2, false},
+    {Verb::Entry, "ENTRY", 1, false},          {Verb::List, "LIST", 0, false},
+    {Verb::Table, "TABLE", 0, false},          {Verb::Subscribe, "SUBSCRIBE", 0, false},
+    {Verb::Role, "ROLE", 0, false},            {Verb::Replicate, "REPLICATE", 0, false},
+    {Verb::Status, "STATUS", 0, false},
 };
 
 std::string_view nameOf(Verb verb) {
@@ -72,7 +75,7 @@ Expected<Request> parseRequest(std::string_view line, bool buddyListener) {
         return makeError(std::string(verb->name) + " is not served here");
     Request request;
     request.verb = verb->verb;
-    size_t expected = buddyListener && verb->verb == Verb::Replace ? 3 : verb->addresses;
+    size_t expected = buddyListener && verb->verb == Verb::Replace ? 3 : verb->addresses + (verb->versioned ? 1 : 0);
     if (w.size() != expected + 1)
         return makeError(std::string(verb->name) + " takes " + std::to_string(expected) + " argument" +
                          (expected == 1 ? "" : "s"));
@@ -87,10 +90,15 @@ Expected<Request> parseRequest(std::string_view line, bool buddyListener) {
         if (!first) return first.error();
         request.first = *first;
     }
-    if (next < w.size()) {
+    if (next < w.size() && (verb->addresses >= 2 || buddyListener)) {
         auto second = address(w[next++]);
         if (!second) return second.error();
         request.second = *second;
+    }
+    if (next < w.size() && verb->versioned) {
+        auto version = number(w[next++], "version");
+        if (!version) return version.error();
+        request.version = *version;
     }
     return request;
 }
@@ -99,10 +107,12 @@ std::string formatRequest(const Request& request, bool buddyListener) {
     std::string line(nameOf(request.verb));
     if (buddyListener && request.verb == Verb::Replace) line += " " + std::to_string(request.version);
     size_t addresses = 0;
+    bool versioned = false;
     for (const auto& v : kVerbs)
-        if (v.verb == request.verb) addresses = v.addresses;
+        if (v.verb == request.verb) addresses = v.addresses, versioned = v.versioned;
     if (addresses >= 1) line += " " + request.first.toString();
     if (addresses >= 2) line += " " + request.second.toString();
+    if (versioned && !buddyListener) line += " " + std::to_string(request.version);
     return line;
 }
 

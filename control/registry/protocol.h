@@ -6,6 +6,10 @@
 // Registry API (TCP, service address, default port 7300):
 //   ANNOUNCE <addr>            -> OK <version> new|present <buddyA> <buddyB>
 //   DELETE <addr>              -> OK <version> found|absent <buddyA> <buddyB>
+//                                 (a departure, or an operator's removal)
+//   DEAD <addr> <reporter> <version>
+//                              -> like DELETE, or ERR why the report was not believed
+//                                 (death_judge.h): a buddy agent's death report
 //   REPLACE <old> <new>        -> OK <version> new <buddyA> <buddyB>
 //   ENTRY <addr>               -> OK <version> found|absent <buddyA> <buddyB>
 //   LIST                       -> OK <version> <addr>...          (the live list)
@@ -35,13 +39,14 @@ namespace ringgate::registry::protocol {
 constexpr size_t kMaxRequestLine = 256;
 constexpr size_t kMaxReplyLine = 64 * 1024 * 1024;  // a TABLE of many thousand servers
 
-enum class Verb { Announce, Delete, Replace, Entry, List, Table, Subscribe, Role, Replicate, Status };
+enum class Verb { Announce, Delete, Dead, Replace, Entry, List, Table, Subscribe, Role, Replicate, Status };
 
 struct Request {
     Verb verb = Verb::List;
-    Ipv4Address first;   // ANNOUNCE/DELETE/ENTRY: the server; REPLACE: old / toReplace
-    Ipv4Address second;  // REPLACE: the replacement
-    uint64_t version = 0;  // buddy REPLACE: table version that caused it
+    Ipv4Address first;   // ANNOUNCE/DELETE/DEAD/ENTRY: the server; REPLACE: old / toReplace
+    Ipv4Address second;  // REPLACE: the replacement; DEAD: the reporter
+    uint64_t version = 0;  // buddy REPLACE: table version that caused it; DEAD: the
+                           // version the reporter's buddy list reflects
 };
 
 // Registry requests (the verbs above REPLICATE) and buddy-listener requests (REPLACE

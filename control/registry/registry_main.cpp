@@ -1,6 +1,7 @@
 // ringgate-registry: the server table of a back-end pool (seeds 000-002) served on the
 // network, as primary or monitor of a shared service address (seed 003).
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "common/cli.h"
@@ -9,6 +10,7 @@
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
 #include "control/registry/address_control.h"
+#include "control/registry/death_confirmer.h"
 #include "control/registry/pool_view.h"
 #include "control/registry/prober.h"
 #include "control/registry/registry_server.h"
@@ -41,6 +43,19 @@ service address as primary and monitor (seed 003).
   --check-failures N       silent pings before a takeover (default 3)
   --replication-timeout-ms N  the primary waits this long for the monitor's ACK before
                            acknowledging a change without it (default 1000)
+  --backend-prefixes LIST  comma-separated prefixes (198.19.0.0/24,...) that back-end
+                           addresses must lie in; unspecified, loopback, broadcast and
+                           multicast addresses are always refused
+  --confirm icmp|tcp|none  how the registry checks a server a buddy reported dead before
+                           removing it (default icmp; none: believe reports, within the
+                           guard below)
+  --confirm-port N         port for --confirm tcp
+  --confirm-tries N        probes, --check-interval-ms apart, before a server counts as
+                           dead to the registry (default 3)
+  --guard-fraction F       unconfirmed removals may take at most this fraction of the pool
+                           within the guard window (default 0.5); death reports never
+                           remove the last server
+  --guard-window-ms N      the guard's sliding window (default 10000)
   --name NAME              identity in log lines (default "registry")
   --log SPEC               log levels, e.g. "debug" or "registry=debug"
   --help                   this text
@@ -59,7 +74,8 @@ int main(int argc, char** argv) {
     auto start = cli::startProgram("ringgate-registry", argc, argv,
                                    {{"config", "service", "listen", "role", "interface", "store", "sqlite-path",
                                      "postgres", "management", "check-interval-ms", "check-failures",
-                                     "replication-timeout-ms", "name"},
+                                     "replication-timeout-ms", "name", "backend-prefixes", "confirm", "confirm-port",
+                                     "confirm-tries", "guard-fraction", "guard-window-ms"},
                                     {}},
                                    kHelp);
     if (!start.args) return start.exitStatus;
@@ -100,15 +116,44 @@ int main(int argc, char** argv) {
     if (role != "standalone" && role != "auto") return usageError("--role must be standalone or auto");
     auto interface = args->option("interface");
     if (role == "auto" && !interface) return usageError("--role auto needs --interface IF");
-    unsigned long intervalMs = 200, failures = 3, replicationMs = 1000;
+    unsigned long intervalMs = 200, failures = 3, replicationMs = 1000, confirmPort = 0, confirmTries = 3,
+                  guardWindowMs = 10000;
     for (auto [name, target, min, max] : {std::tuple{"check-interval-ms", &intervalMs, 10ul, 60000ul},
                                           std::tuple{"check-failures", &failures, 1ul, 100ul},
-                                          std::tuple{"replication-timeout-ms", &replicationMs, 10ul, 60000ul}}) {
+                                          std::tuple{"replication-timeout-ms", &replicationMs, 10ul, 60000ul},
+                                          std::tuple{"confirm-port", &confirmPort, 1ul, 65535ul},
+                                          std::tuple{"confirm-tries", &confirmTries, 1ul, 100ul},
+                                          std::tuple{"guard-window-ms", &guardWindowMs, 100ul, 3600000ul}}) {
         if (auto text = args->option(name)) {
             auto parsed = cli::parseNumber(name, *text, min, max);
             if (!parsed) return usageError(parsed.error().message);
             *target = *parsed;
         }
+    }
+
+    std::vector<Ipv4Prefix> prefixes;
+    if (auto list = args->option("backend-prefixes")) {
+        for (size_t start = 0; start <= list->size();) {
+            size_t comma = std::min(list->find(',', start), list->size());
+            std::string item = list->substr(start, comma - start);
+            auto prefix = Ipv4Prefix::parse(item);
+            if (!prefix) return usageError("--backend-prefixes: '" + item + "' is not ADDR/LEN");
+            prefixes.push_back(*prefix);
+            start = comma + 1;
+        }
+    }
+    std::string confirm = args->option("confirm").value_or("icmp");
+    if (confirm != "icmp" && confirm != "tcp" && confirm != "none") return usageError("--confirm must be icmp, tcp or none");
+    if (confirm == "tcp" && confirmPort == 0) return usageError("--confirm tcp needs --confirm-port N");
+    DeathPolicy deathPolicy;
+    deathPolicy.confirm = confirm != "none";
+    deathPolicy.window = std::chrono::milliseconds(guardWindowMs);
+    if (auto text = args->option("guard-fraction")) {
+        char* end = nullptr;
+        double fraction = std::strtod(text->c_str(), &end);
+        if (end == text->c_str() || *end != '\0' || !(fraction >= 0.0 && fraction <= 1.0))
+            return usageError("--guard-fraction: '" + *text + "' is not a number from 0 to 1");
+        deathPolicy.maxUnconfirmedFraction = fraction;
     }
 
     auto opened = store == "postgresql" ? openPostgresStore(conninfo) : openSqliteStore(sqlitePath);
@@ -119,7 +164,22 @@ int main(int argc, char** argv) {
     auto& table = **opened;
     boost::asio::io_context io;
     RegistryService serviceCore(table, randomPickSource());
+    serviceCore.setBackendPrefixes(prefixes);
+    serviceCore.setDeathPolicy(deathPolicy);
     RegistryServer server(io, serviceCore, std::chrono::milliseconds(replicationMs));
+    ProbeSpec confirmSpec;
+    confirmSpec.kind = confirm == "tcp" ? ProbeKind::Tcp : ProbeKind::Icmp;
+    confirmSpec.port = static_cast<uint16_t>(confirmPort);
+    DeathConfirmer confirmer(io, confirmSpec, static_cast<uint32_t>(confirmTries), std::chrono::milliseconds(intervalMs));
+    if (deathPolicy.confirm) {
+        if (auto ready = confirmer.open(); !ready) {
+            RG_ERROR(Registry, "--confirm %s: %s", confirm.c_str(), ready.error().message.c_str());
+            return 1;
+        }
+        server.setConfirm([&](Ipv4Address target, std::function<void(bool)> done) {
+            confirmer.confirm(target, std::move(done));
+        });
+    }
     if (auto listening = server.listen(listen); !listening) {
         RG_ERROR(Registry, "%s", listening.error().message.c_str());
         return 1;

@@ -86,9 +86,10 @@ void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, s
     switch (request->verb) {
     case Verb::Announce:
     case Verb::Delete:
+    case Verb::Dead:
     case Verb::Replace:
         if (!serving) break;  // answered below with the refusal
-        changes_.push_back({connection, *request});
+        changes_.push_back({connection, *request, std::nullopt});
         runNextChange();
         return;
     case Verb::Subscribe: {
@@ -121,7 +122,30 @@ void RegistryServer::runNextChange() {
     changes_.pop_front();
     changing_ = true;
     bool serving = role_ == Role::Primary || role_ == Role::Standalone;
-    auto outcome = service_.handle(current_.request, serving, role_);
+    auto outcome = current_.alive ? service_.confirmed(current_.request, *current_.alive)
+                                  : service_.handle(current_.request, serving, role_);
+    if (outcome.confirm) {
+        // Look at the server ourselves, outside the queue (it takes a few probe
+        // intervals); the report comes back as a change once the look is done.
+        Job report = std::move(current_);
+        current_ = {};
+        changing_ = false;
+        if (!confirm_) {
+            report.alive = true;  // nothing to look with: believe the server alive
+            changes_.push_back(std::move(report));
+        } else {
+            confirm_(*outcome.confirm, [this, alive = alive_, report](bool isAlive) mutable {
+                if (!*alive) return;
+                report.alive = isAlive;
+                changes_.push_back(std::move(report));
+                runNextChange();
+            });
+        }
+        boost::asio::post(io_, [this, alive = alive_] {
+            if (*alive) runNextChange();
+        });
+        return;
+    }
     if (outcome.replicate) ++counters_.changes;
     if (outcome.replicate && monitorAttached()) {
         currentReply_ = outcome.reply;

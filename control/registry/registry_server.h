@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "control/registry/line_connection.h"
@@ -32,6 +33,7 @@ class RegistryServer {
 public:
     RegistryServer(boost::asio::io_context& io, RegistryService& service,
                    std::chrono::milliseconds replicationTimeout);
+    ~RegistryServer() { *alive_ = false; }
 
     Expected<void> listen(Ipv4Endpoint endpoint);
     uint16_t port() const;  // the bound port (listen on port 0 picks a free one)
@@ -45,11 +47,16 @@ public:
     const RegistryCounters& counters() const { return counters_; }
     // Tells subscribers the current live list (after a monitor became primary).
     void publishLive();
+    // The registry's own look at a server reported dead (DeathConfirmer::confirm); needed
+    // when the service's DeathPolicy asks for confirmation.
+    using Confirm = std::function<void(Ipv4Address server, std::function<void(bool alive)> done)>;
+    void setConfirm(Confirm confirm) { confirm_ = std::move(confirm); }
 
 private:
     struct Job {
         std::weak_ptr<LineConnection> client;
         protocol::Request request;
+        std::optional<bool> alive;  // DEAD: what the registry's own probe found
     };
     void acceptNext();
     void onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
@@ -67,6 +74,8 @@ private:
     tcp::acceptor acceptor_;
     Role role_ = Role::Probing;
     RegistryCounters counters_;
+    Confirm confirm_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     std::deque<Job> changes_;
     bool changing_ = false;

@@ -3,9 +3,12 @@
 // function applies the primary's operations on the monitor's copy.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "control/registry/death_judge.h"
 #include "control/registry/protocol.h"
 #include "control/registry/server_store.h"
 
@@ -16,26 +19,43 @@ const char* roleName(Role role);
 
 class RegistryService {
 public:
-    RegistryService(ServerStore& store, PickSource pick) : store_(store), pick_(std::move(pick)) {}
+    using Clock = std::chrono::steady_clock;
+    using Time = Clock::time_point;
+    RegistryService(ServerStore& store, PickSource pick);
+
+    // Announced and replacement addresses must pass checkBackendAddress with these.
+    void setBackendPrefixes(std::vector<Ipv4Prefix> prefixes) { prefixes_ = std::move(prefixes); }
+    void setDeathPolicy(DeathPolicy policy) { judge_.setPolicy(policy); }
+    const DeathJudge& deaths() const { return judge_; }
 
     struct Outcome {
         std::string reply;
         bool liveChanged = false;
         std::optional<protocol::Apply> replicate;  // a change the monitor must apply first
+        std::optional<Ipv4Address> confirm;        // DEAD: probe this server, then confirmed()
     };
     // `serving` is false on a monitor: it answers reads from its copy, refuses changes.
-    Outcome handle(const protocol::Request& request, bool serving, Role role);
+    Outcome handle(const protocol::Request& request, bool serving, Role role, Time now = Clock::now());
+    // DEAD after the registry's own probe of the server: `alive` refuses the report.
+    Outcome confirmed(const protocol::Request& report, bool alive, Time now = Clock::now());
 
     // Monitor side: apply the primary's operation; returns the resulting version, which
     // must equal apply.version for the copies to agree.
     Expected<uint64_t> replay(const protocol::Apply& apply);
+    // Monitor side: the primary's snapshot replaces the copy.
+    Expected<void> load(const TableSnapshot& snapshot);
 
     Expected<protocol::LiveList> live();
     ServerStore& store() { return store_; }
 
 private:
+    Outcome dead(const protocol::Request& report, bool confirmedDead, Time now);
+    Outcome remove(Ipv4Address server);
+
     ServerStore& store_;
     PickSource pick_;
+    std::vector<Ipv4Prefix> prefixes_;
+    DeathJudge judge_;
 };
 
 }  // namespace ringgate::registry

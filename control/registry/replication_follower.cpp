@@ -45,7 +45,7 @@ void ReplicationFollower::onLine(std::string_view line) {
             RG_WARN(Registry, "bad snapshot from the primary: %s", snapshot.error().message.c_str());
             return subscription_.close("bad snapshot");
         }
-        if (auto loaded = service_.store().load(*snapshot); !loaded) {
+        if (auto loaded = service_.load(*snapshot); !loaded) {
             RG_ERROR(Registry, "cannot store the primary's snapshot: %s", loaded.error().message.c_str());
             return subscription_.close("store failed");
         }

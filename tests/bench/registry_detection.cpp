@@ -5,8 +5,8 @@
 //     agent stops and its address disappears, so nothing answers its pings); the time
 //     until the registry's live list (as a LiveListClient subscriber sees it) no longer
 //     has it is recorded; the server then comes back. p50/p99 over --detections deaths.
-//  2. Ping load per server as the pool grows from 10 to --max-agents agents on loopback
-//     addresses: the ring (each agent pings its two buddies) versus the all-to-all
+//  2. Ping load per server as the pool grows from 10 to --max-agents agents on addresses
+//     of a local route (198.19.16.0/20 on lo; the registry refuses loopback addresses): the ring (each agent pings its two buddies) versus the all-to-all
 //     baseline of seed 000's background (each server pings every other), both measured
 //     by counting the ICMP echo requests actually sent in a window.
 //
@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     (void)runProgram({"ip", "link", "set", "lo", "up"});
+    // Every address of this prefix is local, as 127/8 is, without 1,000 `ip addr add`s.
+    (void)runProgram({"ip", "route", "add", "local", "198.19.16.0/20", "dev", "lo"});
     // Unprivileged ping sockets: the kernel hands each agent only its own echo replies.
     std::ofstream("/proc/sys/net/ipv4/ping_group_range") << "0 2147483647\n";
     rlimit files{};
@@ -235,7 +237,7 @@ int main(int argc, char** argv) {
         (void)bench.store->load({0, {}});
         std::vector<std::unique_ptr<BuddyAgent>> agents;
         for (uint32_t k = 0; k < n; ++k)
-            agents.push_back(makeAgent(bench, loopback(0x7F010000u, k), loadInterval, failures));
+            agents.push_back(makeAgent(bench, loopback(0xC6131000u, k), loadInterval, failures));
         if (!bench.runUntil([&] { return bench.settled(n); }, 120s)) {
             std::fprintf(stderr, "ring of %lu did not form (%zu joined)\n", n, bench.liveCount());
             return 1;

@@ -61,25 +61,31 @@ TEST(BuddyCore, Figure5ReceiverReplacesTheBuddy) {
 TEST(BuddyCore, Figure6DiscovererDeletesAndRepairs) {
     auto core = running(4, 2, 3, 10, 3);
     Time now{};
-    std::vector<effect::Delete> deletes;
+    std::vector<effect::ReportDeath> deletes;
+    size_t fetches = 0;
     for (int tick = 0; tick < 6 && deletes.empty(); ++tick) {
         now += 500ms;
         auto effects = core.tick(now);
         core.answered(server(2));  // 2 answers, 3 is silent
-        deletes = only<effect::Delete>(effects);
+        deletes = only<effect::ReportDeath>(effects);
+        fetches += only<effect::FetchEntry>(effects).size();
         if (tick < 3) {
             EXPECT_TRUE(deletes.empty()) << "declared dead after only " << tick << " silent probes";
         }
     }
     ASSERT_EQ(deletes.size(), 1u);
     EXPECT_EQ(deletes[0].server, server(3));
+    EXPECT_EQ(deletes[0].version, 10u);  // the version its list reflects: evidence, not an order
     auto effects = core.deleted(server(3), reply(11, true, 1, 4));
     auto sends = only<effect::SendReplace>(effects);
     ASSERT_EQ(sends.size(), 1u);
     EXPECT_EQ(sends[0], (effect::SendReplace{server(1), server(3), server(4), 11}));
     EXPECT_EQ(core.buddyA(), server(2));
     EXPECT_EQ(core.buddyB(), server(1));  // server 4's entry in Table 4: (2, 1)
-    EXPECT_EQ(only<effect::FetchEntry>(effects).size(), 1u);  // and confirms with the registry
+    // ...and confirms with the registry (asked when reporting, asked again after the repair).
+    EXPECT_EQ(fetches, 1u);
+    (void)core.entryFetched(reply(10, true, 2, 3));  // the answer that predates the delete
+    EXPECT_EQ(core.buddyB(), server(1));             // is not taken over newer knowledge
 }
 
 // Claims 15-16: server 2 of Table 4 shuts down: ServerDelete on itself, then server 4 is
@@ -105,7 +111,7 @@ TEST(BuddyCore, AnsweringBuddiesAreNeverDeleted) {
     for (int tick = 0; tick < 50; ++tick) {
         now += 500ms;
         auto effects = core.tick(now);
-        EXPECT_TRUE(only<effect::Delete>(effects).empty());
+        EXPECT_TRUE(only<effect::ReportDeath>(effects).empty());
         EXPECT_EQ(only<effect::Probe>(effects).size(), 2u);  // exactly two probes a round
         core.answered(server(2));
         core.answered(server(3));
@@ -130,6 +136,83 @@ TEST(BuddyCore, AnAgentMissingFromTheTableAnnouncesAgain) {
     auto effects = core.entryFetched(reply(30, false, 0, 0));
     EXPECT_EQ(only<effect::Announce>(effects).size(), 1u);
     EXPECT_EQ(core.state(), BuddyCore::State::Joining);
+}
+
+// Defect: an agent that found itself absent while a re-read was pending threw the new
+// re-read away and kept `fetching` set, so it never re-read its entry again. Declared
+// dead a second time (after a heal), it then stayed out of the table for good.
+TEST(BuddyCore, FindingItselfAbsentDuringAReReadKeepsReReading) {
+    BuddyCore core({server(1), 3, 2000ms});
+    Time now{};
+    (void)core.start(now);
+    (void)core.announced(reply(10, true, 2, 3));
+    now += 2000ms;
+    ASSERT_EQ(only<effect::FetchEntry>(core.tick(now)).size(), 1u);  // periodic re-read in flight
+    (void)core.replaceRequested(11, server(2), server(4));            // asks for another one
+    auto effects = core.entryFetched(reply(12, false, 0, 0));         // absent
+    EXPECT_EQ(only<effect::Announce>(effects).size(), 1u);
+    (void)core.announced(reply(13, false, 2, 3));
+    ASSERT_EQ(core.state(), BuddyCore::State::Running);
+    // Removed again later: the periodic re-read must still run and find it out.
+    now += 2000ms;
+    ASSERT_EQ(only<effect::FetchEntry>(core.tick(now)).size(), 1u);
+    EXPECT_EQ(only<effect::Announce>(core.entryFetched(reply(14, false, 0, 0))).size(), 1u);
+}
+
+// A ServerReplace with a version no registry issued must not make the agent ignore the
+// registry for good: the registry's next answer wins; far-future versions are refused.
+TEST(BuddyCore, VersionsFromTheFutureDoNotOutliveTheRegistrysAnswer) {
+    auto core = running(1, 2, 3, 20);
+    auto far = core.replaceRequested(20 + kMaxVersionLead + 1, server(2), server(9));
+    EXPECT_FALSE(far.accepted);
+    EXPECT_EQ(core.buddyA(), server(2));
+    auto near = core.replaceRequested(5000, server(2), server(9));  // forged, within the bound
+    EXPECT_TRUE(near.accepted);
+    ASSERT_EQ(only<effect::FetchEntry>(near.effects).size(), 0u);  // the first re-read is still pending
+    (void)core.entryFetched(reply(21, true, 2, 3));                   // superseded: asks again
+    (void)core.entryFetched(reply(21, true, 2, 3));
+    EXPECT_EQ(core.buddyA(), server(2));
+    EXPECT_EQ(core.version(), 21u);
+    // ServerReplace messages from real changes are accepted again.
+    EXPECT_TRUE(core.replaceRequested(22, server(3), server(5)).accepted);
+    EXPECT_EQ(core.buddyB(), server(5));
+}
+
+// An agent cut off together with its buddies reports them and cannot reach the registry;
+// it keeps asking for its own entry, so that after the heal it learns at once that it
+// was removed and announces again (instead of at the next periodic re-read, or never).
+TEST(BuddyCore, AnAgentThatReportedDeathsReReadsItsEntryUntilAnswered) {
+    BuddyCore core({server(1), 2, 0ms});  // no periodic re-read at all
+    Time now{};
+    (void)core.start(now);
+    (void)core.announced(reply(10, true, 2, 3));
+    Effects effects;
+    for (int tick = 0; tick < 4; ++tick)
+        for (auto& e : core.tick(now += 500ms)) effects.push_back(e);
+    EXPECT_EQ(only<effect::ReportDeath>(effects).size(), 2u);
+    auto fetches = only<effect::FetchEntry>(effects);
+    ASSERT_EQ(fetches.size(), 1u);
+    core.registryFailed(effect::FetchEntry{});
+    ASSERT_EQ(only<effect::FetchEntry>(core.tick(now += 500ms)).size(), 1u);  // asks again
+    EXPECT_EQ(only<effect::Announce>(core.entryFetched(reply(15, false, 0, 0))).size(), 1u);
+}
+
+// A refused death report (the registry still reaches the buddy) starts the count afresh.
+TEST(BuddyCore, ARefusedReportIsNotRepeatedAtOnce) {
+    auto core = running(1, 2, 3, 10, 2);
+    Time now{};
+    std::vector<effect::ReportDeath> reports;
+    for (int tick = 0; tick < 4 && reports.empty(); ++tick) {
+        auto effects = core.tick(now += 500ms);
+        core.answered(server(2));
+        reports = only<effect::ReportDeath>(effects);
+    }
+    ASSERT_EQ(reports.size(), 1u);
+    (void)core.reportRefused(server(3));
+    auto effects = core.tick(now += 500ms);
+    core.answered(server(2));
+    EXPECT_TRUE(only<effect::ReportDeath>(effects).empty());
+    EXPECT_EQ(only<effect::Probe>(effects).size(), 2u);
 }
 
 TEST(BuddyCore, RingOfTwoAndAlone) {
