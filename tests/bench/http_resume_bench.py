@@ -254,6 +254,9 @@ def main():
         "load_during_detection_mb_s": round(load_rate, 1),
     }
     print(json.dumps(summary))
+    # Speed is reported, not judged here; wrong or missing bytes are a failure.
+    if corrupt or completed < args.trials:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
