@@ -93,9 +93,9 @@ class Farm:
             self.files[name] = (path, sha256(path))
             for backend in topo.backends():
                 os.link(path, topo.work_dir / f"backend{backend.index}" / "www" / name)
-        # file-10m differs per back end (topology.py); give each its own mtime, hence ETag.
+        # file-100m differs per back end (topology.py); give each its own mtime, hence ETag.
         for backend in topo.backends():
-            own = topo.work_dir / f"backend{backend.index}" / "www" / "file-10m"
+            own = topo.work_dir / f"backend{backend.index}" / "www" / "file-100m"
             os.utime(own, (1_700_000_000 + backend.index, 1_700_000_000 + backend.index))
 
     def root(self, backend):
@@ -149,8 +149,12 @@ def kill_trials(topo, cluster, farm):
     """Kills the serving back end at random points; every download must complete intact."""
     rng = random.Random(int(os.environ.get("HTTP_RESUME_SEED", "1302")))
     resumed = attempts = 0
-    plan = [("same-200m", "150M")] * 2 + [("same-10m", "8M")] * (TRIALS + 10)
-    for name, rate in plan:
+    # 200 MB at 60 MB/s: the socket buffers between nginx and curl hold ~10 MB, so at any
+    # point of death nginx still has most of the file to send (a resume is needed).
+    # 10 MB fits in those buffers soon after the start: killed early, it may or may not
+    # need a resume; either way the bytes must be right.
+    plan = [("same-10m", "2M", 0.1)] * 3 + [("same-200m", "60M", 2.5)] * (TRIALS + 10)
+    for name, rate, latest in plan:
         if resumed >= TRIALS:
             break
         attempts += 1
@@ -159,7 +163,7 @@ def kill_trials(topo, cluster, farm):
         before = stats(cluster)["resumes_spliced"]
         proc = start_download(topo, f"http://{VIP}/{name}", out, rate)
         wait_until(lambda: farm.serving() or proc.poll() is not None, 10, "a back end serving the download")
-        time.sleep(rng.uniform(0.05, 0.8))  # the random point of death (not a wait for a condition)
+        time.sleep(rng.uniform(0.01, latest))  # the random point of death (not a wait for a condition)
         victims = farm.serving()
         use_link = attempts % 4 == 0  # every fourth trial: the link goes down instead (a stall)
         for victim in victims:
@@ -187,13 +191,13 @@ def kill_trials(topo, cluster, farm):
 
 
 def client_range(topo, cluster, farm):
-    path, _ = farm.files["same-10m"]
-    data = path.read_bytes()[1000:9_000_001]
+    path, _ = farm.files["same-200m"]
+    data = path.read_bytes()[1000:150_000_001]
     out = topo.work_dir / "range.bin"
     before = stats(cluster)["resumes_spliced"]
-    proc = start_download(topo, f"http://{VIP}/same-10m", out, "6M", ["-r", "1000-9000000"])
+    proc = start_download(topo, f"http://{VIP}/same-200m", out, "60M", ["-r", "1000-150000000"])
     wait_until(lambda: farm.serving() or proc.poll() is not None, 10, "a back end serving the range")
-    time.sleep(0.3)
+    time.sleep(0.5)
     victims = farm.serving()
     for victim in victims:
         farm.kill(victim)
@@ -208,13 +212,13 @@ def client_range(topo, cluster, farm):
 
 
 def other_versions(topo, cluster, farm):
-    """file-10m differs per back end: a resume must never splice another version."""
-    versions = [(farm.root(b) / "www" / "file-10m").read_bytes() for b in topo.backends()]
+    """file-100m differs per back end: a resume must never splice another version."""
+    versions = [(farm.root(b) / "www" / "file-100m").read_bytes() for b in topo.backends()]
     out = topo.work_dir / "versions.bin"
     before = stats(cluster)
-    proc = start_download(topo, f"http://{VIP}/file-10m", out, "8M")
-    wait_until(lambda: farm.serving() or proc.poll() is not None, 10, "a back end serving file-10m")
-    time.sleep(0.3)
+    proc = start_download(topo, f"http://{VIP}/file-100m", out, "40M")
+    wait_until(lambda: farm.serving() or proc.poll() is not None, 10, "a back end serving file-100m")
+    time.sleep(0.4)
     victims = farm.serving()
     for victim in victims:
         farm.kill(victim)
@@ -353,7 +357,7 @@ def hostile_clients(topo, cluster):
 def main():
     require_root()
     assert MODE in ("kernel", "fastpath"), MODE
-    with Topology.create(unique_name("httpres"), gateways=1, clients=1, backends=3, files=["10m"]) as topo:
+    with Topology.create(unique_name("httpres"), gateways=1, clients=1, backends=3, files=["100m"]) as topo:
         farm = Farm(topo)
         config = configure(topo.work_dir)
         with Cluster(config, topo.work_dir, topo) as cluster:
