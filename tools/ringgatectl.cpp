@@ -1,4 +1,5 @@
 // ringgatectl: the operator's view of a running node, through its management socket.
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: ringgatectl --config FILE --node ID COMMAND [ARGS...] [--json]
        ringgatectl --socket PATH COMMAND [ARGS...] [--json]
+       ringgatectl genkey
 
 Asks a running ringgated node. The socket path comes from FILE's management.socket.
 
@@ -33,6 +35,10 @@ Commands (run "help" against a node for the list it supports):
   log-level SPEC      change log levels at run time
   help                commands this node answers
 
+Local command (no node asked):
+  genkey              print a new random cluster.shared_key (256 bits, hex) for the
+                      configuration of every node
+
   --json              machine-readable output (one JSON document)
   --timeout-ms N      give up after N ms (default 5000)
   --log SPEC          log levels of this client (e.g. "debug")
@@ -41,6 +47,18 @@ Exit status: 0 ok, 1 the node refused the command or cannot be reached, 2 usage 
 )";
 
 int usageError(const std::string& message) { return ringgate::cli::usageError("ringgatectl", message); }
+
+// 32 bytes from the kernel's CSPRNG, as 64 hex digits: a cluster.shared_key.
+int generateKey() {
+    unsigned char bytes[32];
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+        std::fprintf(stderr, "ringgatectl: getrandom: %s\n", std::strerror(errno));
+        return 1;
+    }
+    for (unsigned char b : bytes) std::printf("%02x", b);
+    std::printf("\n");
+    return 0;
+}
 
 }  // namespace
 
@@ -51,6 +69,10 @@ int main(int argc, char** argv) {
     if (!start.args) return start.exitStatus;
     auto& args = start.args;
     if (args->positional.empty()) return usageError("a COMMAND is required (see --help)");
+    if (args->positional[0] == "genkey") {
+        if (args->positional.size() != 1) return usageError("genkey takes no arguments");
+        return generateKey();
+    }
 
     std::string socketPath;
     if (auto socket = args->option("socket")) {

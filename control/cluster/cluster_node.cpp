@@ -10,6 +10,7 @@ ReliableMessenger::Options messengerOptions(const ClusterNode::Options& o) {
     m.epoch = o.epoch;
     m.key = AuthKey(o.sharedKey);
     m.pathCount = o.pathCount;
+    m.nonceSeed = o.randomSeed ^ 0x9e3779b97f4a7c15ULL;  // not the membership's stream
     return m;
 }
 

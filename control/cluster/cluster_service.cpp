@@ -102,6 +102,8 @@ Expected<void> ClusterService::start() {
     afterInput();
     RG_INFO(Cluster, "cluster messaging on %zu subnet%s, port %u", paths_.size(), paths_.size() == 1 ? "" : "s",
             config_.cluster.port);
+    if (!config_.cluster.sharedKey)
+        RG_WARN(Cluster, "%s", std::string(kNoKeyWarning).c_str());
     return {};
 }
 
@@ -122,21 +124,21 @@ void ClusterService::receive(size_t index) {
                                    });
 }
 
-// Refused datagrams are counted by the core; the log gets at most one line a second.
+// Refused datagrams are counted by the core under named reasons; the log gets at most one
+// line a second, with the totals of every reason.
 void ClusterService::reportRefused(size_t path) {
     const MessengerCounters& c = node_.messenger().counters();
-    uint64_t refused =
-        c.malformed + c.unauthenticated + c.replayed + c.spoofed + node_.membership().counters().malformedTrains;
+    uint64_t malformedTrains = node_.membership().counters().malformedTrains;
+    uint64_t refused = c.refused() + malformedTrains;
     if (refused == refusedLogged_) return;
     Time t = now();
     if (lastRefusedLog_ && t - *lastRefusedLog_ < std::chrono::seconds(1)) return;
-    RG_WARN(Messaging, "dropped %llu refused datagram(s) (last from %s on subnet %s); totals: malformed %llu, "
-            "unauthenticated %llu, replayed %llu, spoofed %llu",
+    std::string totals = "malformed_trains " + std::to_string(malformedTrains);
+    for (const auto& reason : c.refusedByReason())
+        totals += std::string(", ") + reason.name + " " + std::to_string(reason.count);
+    RG_WARN(Messaging, "dropped %llu refused datagram(s) (last from %s on subnet %s); totals: %s",
             static_cast<unsigned long long>(refused - refusedLogged_),
-            paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str(),
-            static_cast<unsigned long long>(c.malformed + node_.membership().counters().malformedTrains),
-            static_cast<unsigned long long>(c.unauthenticated), static_cast<unsigned long long>(c.replayed),
-            static_cast<unsigned long long>(c.spoofed));
+            paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str(), totals.c_str());
     refusedLogged_ = refused;
     lastRefusedLog_ = t;
 }
@@ -261,11 +263,11 @@ Reply ClusterService::members(const Request& request) const {
             .field("members_dropped", c.membersDropped)
             .field("members_added", c.membersAdded)
             .field("resends", mc.resends)
-            .field("malformed", mc.malformed + c.malformedTrains)
-            .field("unauthenticated", mc.unauthenticated)
-            .field("replayed", mc.replayed)
-            .field("spoofed", mc.spoofed)
-            .field("stale_datagrams", mc.stale)
+            .field("malformed_trains", c.malformedTrains);
+        for (const auto& reason : mc.refusedByReason()) json.field(reason.name, reason.count);
+        json.field("refused", mc.refused() + c.malformedTrains)
+            .field("challenges_sent", mc.challengesSent)
+            .field("partials_evicted", mc.partialsEvicted)
             .field("datagrams_sent", mc.datagramsSent)
             .field("datagrams_received", mc.datagramsReceived)
             .field("send_errors", sendErrors_)
@@ -297,9 +299,11 @@ Reply ClusterService::members(const Request& request) const {
            "; regenerations " + std::to_string(c.regenerations) + ", after a silent successor " +
            std::to_string(c.silentSuccessors) + "\n";
     out += "members dropped " + std::to_string(c.membersDropped) + ", added " + std::to_string(c.membersAdded) + "\n";
-    out += "resends " + std::to_string(mc.resends) + "; malformed " + std::to_string(mc.malformed + c.malformedTrains) +
-           ", unauthenticated " + std::to_string(mc.unauthenticated) + ", replayed " + std::to_string(mc.replayed) +
-           ", spoofed " + std::to_string(mc.spoofed) + "\n";
+    out += "resends " + std::to_string(mc.resends) + "; refused " + std::to_string(mc.refused() + c.malformedTrains) +
+           ": malformed trains " + std::to_string(c.malformedTrains);
+    for (const auto& reason : mc.refusedByReason()) out += std::string(", ") + reason.name + " " + std::to_string(reason.count);
+    out += "\n";
+    if (!config_.cluster.sharedKey) out += std::string("warning: ") + std::string(kNoKeyWarning) + "\n";
     return Reply{true, out};
 }
 

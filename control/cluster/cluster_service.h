@@ -18,6 +18,11 @@
 
 namespace ringgate::cluster {
 
+// Logged at start and shown by `status` and `members` while cluster.shared_key is unset.
+constexpr std::string_view kNoKeyWarning =
+    "cluster.shared_key is not set: cluster datagrams are not authenticated, anyone on the cluster "
+    "subnets can forge tokens (generate a key with `ringgatectl genkey`)";
+
 // Converts the configuration's timers (milliseconds) into the core's.
 MembershipTimers timersFrom(const config::Timers& timers);
 

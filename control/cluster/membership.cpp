@@ -267,11 +267,23 @@ void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& res
     ++counters_.membersDropped;
     RG_WARN(Cluster, "node %u did not acknowledge the token: dropped from the ring", h.destination);
     Train t = std::move(h.train);
-    std::erase(t.members, h.destination);
-    joiners_.erase(h.destination);
+    if (h.leavingSelf) insertSorted(t.members, options_.self);  // passOn takes us out again
+    Stamp stamp = t.stamp;
+    regenerate(now, std::move(t), stamp, h.destination);
+}
+
+// A new generation of the token, sent on from here: it wins over every copy of the old one
+// that may still travel (the stamp's generation orders them).
+void Membership::regenerate(Time now, Train t, Stamp from, std::optional<NodeId> without) {
+    if (without) {
+        std::erase(t.members, *without);
+        joiners_.erase(*without);
+    }
+    t.stamp = from;
     t.stamp.generation += 1;
     t.stamp.producer = options_.self;
-    if (h.leavingSelf) insertSorted(t.members, options_.self);  // passOn takes us out again
+    t.current = options_.self;
+    lastTokenAt_ = now;
     holding_ = std::move(t);
     passOn(now);
 }
@@ -350,14 +362,9 @@ void Membership::emergencyReturned(Time now, const Train& e) {
     ++counters_.regenerations;
     RG_WARN(Cluster, "token lost: regenerating it from stamp seq %u", lastStamp_ ? lastStamp_->seq : 0);
     Train t = *lastToken_;
-    t.stamp = lastStamp_.value_or(t.stamp);
-    t.stamp.generation += 1;
-    t.stamp.producer = options_.self;
     t.members = members_;
     insertSorted(t.members, options_.self);
-    lastTokenAt_ = now;
-    holding_ = std::move(t);
-    passOn(now);
+    regenerate(now, std::move(t), lastStamp_.value_or(lastToken_->stamp), std::nullopt);
 }
 
 // --- predecessor watch ------------------------------------------------------------------
@@ -373,16 +380,7 @@ void Membership::successorSilent(Time now) {
     ++counters_.silentSuccessors;
     ++counters_.membersDropped;
     RG_WARN(Cluster, "node %u took the token and went silent: dropped, token regenerated", silent);
-    Train t = *lastToken_;
-    std::erase(t.members, silent);
-    joiners_.erase(silent);
-    t.stamp = lastStamp_.value_or(t.stamp);
-    t.stamp.generation += 1;
-    t.stamp.producer = options_.self;
-    t.current = options_.self;
-    lastTokenAt_ = now;
-    holding_ = std::move(t);
-    passOn(now);
+    regenerate(now, *lastToken_, lastStamp_.value_or(lastToken_->stamp), silent);
 }
 
 // --- join, probe, alone -------------------------------------------------------------------

@@ -132,6 +132,7 @@ private:
     void onProbe(Time now, const Train& train);
     void onPassed(const Train& train);
     void successorSilent(Time now);
+    void regenerate(Time now, Train train, Stamp from, std::optional<NodeId> without);
     void adopt(Time now, Train train);
     void passOn(Time now);
     void goAlone(Time now);

@@ -151,6 +151,8 @@ DecodedPacket decodePacket(std::span<const uint8_t> datagram, const AuthKey& key
                 return fail(PacketError::BadFragment);
             break;
         case PacketKind::Ack:
+        case PacketKind::Challenge:
+        case PacketKind::Response:
             if (payloadLength != 0) return fail(PacketError::BadLength);
             break;
         default:

@@ -26,7 +26,10 @@ constexpr size_t kMaxFragmentPayload = 1200;
 constexpr size_t kMaxMessageLength = 4u << 20;
 constexpr size_t kMaxDatagramSize = kPacketHeaderSize + kMaxFragmentPayload + kAuthTagSize;
 
-enum class PacketKind : uint8_t { Data = 1, Ack = 2 };
+// Challenge and Response confirm a peer's epoch (and counter) before the receiver adopts it:
+// the challenge goes to the peer's configured address with a random nonce (messageId), and
+// only the real peer, answering from there with the nonce, can move its epoch forward.
+enum class PacketKind : uint8_t { Data = 1, Ack = 2, Challenge = 3, Response = 4 };
 
 struct PacketHeader {
     PacketKind kind = PacketKind::Data;

@@ -21,7 +21,19 @@ bool ReliableMessenger::ReplayWindow::accept(uint64_t c) {
     return true;
 }
 
-ReliableMessenger::ReliableMessenger(Options options) : options_(std::move(options)) {
+std::vector<MessengerCounters::Reason> MessengerCounters::refusedByReason() const {
+    return {{"malformed", malformed},       {"unauthenticated", unauthenticated}, {"replayed", replayed},
+            {"stale_epoch", staleEpoch},    {"not_for_us", notForUs},             {"spoofed", spoofed},
+            {"unconfirmed", unconfirmed},   {"unsolicited", unsolicited},         {"buffer_full", bufferDrops}};
+}
+
+uint64_t MessengerCounters::refused() const {
+    uint64_t total = 0;
+    for (const Reason& r : refusedByReason()) total += r.count;
+    return total;
+}
+
+ReliableMessenger::ReliableMessenger(Options options) : options_(std::move(options)), nonces_(options_.nonceSeed) {
     if (options_.pathCount == 0) options_.pathCount = 1;
 }
 
@@ -84,31 +96,18 @@ void ReliableMessenger::emit(NodeId peer, uint8_t path, const PacketHeader& head
     outgoing_.push_back(std::move(d));
 }
 
-bool ReliableMessenger::checkEpoch(NodeId peer, uint64_t epoch) {
-    PeerIn& in = inbound_[peer];
-    if (epoch < in.epoch) {
-        ++counters_.stale;
-        return false;
-    }
-    if (epoch > in.epoch) {
-        bool restarted = in.epoch != 0;
-        in = PeerIn{};
-        in.epoch = epoch;
-        if (restarted) {
-            ++counters_.peerRestarts;
-            // Fragments acknowledged by the previous incarnation died with it.
-            for (auto& [key, m] : outbound_) {
-                if (key.first != peer) continue;
-                for (auto& f : m.fragments)
-                    if (f.acked) {
-                        f.acked = false;
-                        ++m.unacked;
-                    }
+void ReliableMessenger::restarted(NodeId peer, uint64_t epoch) {
+    ++counters_.peerRestarts;
+    // Fragments acknowledged by the previous incarnation died with it.
+    for (auto& [key, m] : outbound_) {
+        if (key.first != peer) continue;
+        for (auto& f : m.fragments)
+            if (f.acked) {
+                f.acked = false;
+                ++m.unacked;
             }
-        }
-        if (restarted) events_.push_back(PeerRestarted{peer, epoch});
     }
-    return true;
+    events_.push_back(PeerRestarted{peer, epoch});
 }
 
 void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8_t> datagram,
@@ -129,19 +128,108 @@ void ReliableMessenger::onDatagram(Time now, uint8_t path, std::span<const uint8
         return;
     }
     if (p.header.receiver != options_.self || p.header.sender == options_.self || p.header.sender == 0) {
-        ++counters_.stale;
+        ++counters_.notForUs;
         return;
     }
-    if (!checkEpoch(p.header.sender, p.header.senderEpoch)) return;
-    if (options_.key.enabled() && !inbound_[p.header.sender].replay.accept(p.header.counter)) {
+    switch (p.header.kind) {
+        case PacketKind::Challenge: {
+            // Stateless: the answer goes to the configured address of the named peer, so a
+            // forged challenge only makes us confirm our own epoch to that peer.
+            PacketHeader response;
+            response.kind = PacketKind::Response;
+            response.messageId = p.header.messageId;
+            emit(p.header.sender, path, response, {});
+            ++counters_.responsesSent;
+            return;
+        }
+        case PacketKind::Response: onResponse(now, p); return;
+        default: accept(now, path, p, datagram, false); return;
+    }
+}
+
+void ReliableMessenger::accept(Time now, uint8_t path, const Packet& p, std::span<const uint8_t> datagram,
+                               bool held) {
+    const PacketHeader& h = p.header;
+    auto found = inbound_.find(h.sender);
+    if (found != inbound_.end() && h.senderEpoch < found->second.epoch) {
+        ++counters_.staleEpoch;
+        return;
+    }
+    bool confirmed = found != inbound_.end() && found->second.epoch == h.senderEpoch &&
+                     h.counter <= found->second.replay.highest + options_.maxCounterJump;
+    if (!confirmed) {
+        if (held)
+            ++counters_.unconfirmed;  // still not what the peer confirmed: a forgery
+        else
+            challenge(now, path, h.sender, datagram);
+        return;
+    }
+    PeerIn& in = found->second;
+    if (!in.replay.accept(h.counter)) {
         ++counters_.replayed;
         return;
     }
-    lastHeard_[p.header.sender] = now;
-    if (p.header.kind == PacketKind::Ack)
+    lastHeard_[h.sender] = now;
+    if (h.kind == PacketKind::Ack)
         onAck(now, path, p);
     else
         onData(now, path, p);
+}
+
+void ReliableMessenger::challenge(Time now, uint8_t path, NodeId peer, std::span<const uint8_t> datagram) {
+    constexpr size_t kMaxChallenges = 256, kMaxHeld = 8;
+    auto it = challenges_.find(peer);
+    if (it == challenges_.end()) {
+        if (challenges_.size() >= kMaxChallenges) {
+            ++counters_.unconfirmed;
+            return;
+        }
+        uint64_t nonce = 0;
+        while (nonce == 0) nonce = nonces_();
+        it = challenges_.emplace(peer, Challenge{nonce, now - options_.rechallengeAfter, {}}).first;
+    }
+    Challenge& c = it->second;
+    if (c.held.size() < kMaxHeld)
+        c.held.emplace_back(path, std::vector<uint8_t>(datagram.begin(), datagram.end()));
+    else
+        ++counters_.unconfirmed;
+    if (now - c.sentAt < options_.rechallengeAfter) return;
+    c.sentAt = now;
+    PacketHeader h;
+    h.kind = PacketKind::Challenge;
+    h.messageId = c.nonce;
+    emit(peer, path, h, {});
+    ++counters_.challengesSent;
+}
+
+void ReliableMessenger::onResponse(Time now, const Packet& p) {
+    const PacketHeader& h = p.header;
+    auto it = challenges_.find(h.sender);
+    if (it == challenges_.end() || it->second.nonce != h.messageId) {
+        ++counters_.unsolicited;
+        return;
+    }
+    PeerIn& in = inbound_[h.sender];
+    if (h.senderEpoch < in.epoch) {
+        ++counters_.staleEpoch;
+        return;
+    }
+    if (h.senderEpoch > in.epoch) {
+        bool isRestart = in.epoch != 0;
+        in = PeerIn{};
+        in.epoch = h.senderEpoch;
+        if (isRestart) restarted(h.sender, h.senderEpoch);
+    }
+    // The response is the peer's newest datagram: the window moves up to it, so nothing
+    // claiming to be further ahead is believed without another challenge.
+    in.replay.accept(h.counter);
+    lastHeard_[h.sender] = now;
+    auto held = std::move(it->second.held);
+    challenges_.erase(it);
+    for (auto& [path, bytes] : held) {
+        DecodedPacket decoded = decodePacket(bytes, options_.key);
+        if (decoded.packet) accept(now, path, *decoded.packet, bytes, true);
+    }
 }
 
 bool ReliableMessenger::alreadyDelivered(const PeerIn& in, uint64_t id) const {
@@ -178,8 +266,12 @@ void ReliableMessenger::onData(Time now, uint8_t path, const Packet& p) {
     }
     auto it = in.partials.find(h.messageId);
     if (it == in.partials.end()) {
-        if (in.partials.size() >= options_.maxIncompletePerPeer ||
-            in.bufferedBytes + h.messageLength > options_.maxBufferedBytesPerPeer) {
+        auto full = [&] {
+            return in.partials.size() >= options_.maxIncompletePerPeer ||
+                   in.bufferedBytes + h.messageLength > options_.maxBufferedBytesPerPeer;
+        };
+        if (full()) evictIdlePartials(now);
+        if (full()) {
             ++counters_.bufferDrops;  // no ack: the sender retries or reports failure
             return;
         }
@@ -230,7 +322,22 @@ void ReliableMessenger::onAck(Time, uint8_t path, const Packet& p) {
     }
 }
 
+void ReliableMessenger::evictIdlePartials(Time now) {
+    for (auto& [peer, in] : inbound_)
+        for (auto it = in.partials.begin(); it != in.partials.end();) {
+            if (now - it->second.lastActivity < options_.partialTimeout) {
+                ++it;
+                continue;
+            }
+            // Its sender gave up long ago (its retries are far shorter): free the buffer.
+            in.bufferedBytes -= it->second.bytes.size();
+            ++counters_.partialsEvicted;
+            it = in.partials.erase(it);
+        }
+}
+
 void ReliableMessenger::onTimer(Time now) {
+    evictIdlePartials(now);
     for (auto it = outbound_.begin(); it != outbound_.end();) {
         OutMessage& m = it->second;
         bool failed = false;

@@ -4,7 +4,9 @@
 // sender gets a failure event carrying the original message. The receiver acknowledges
 // every packet, reassembles in bounded buffers, and hands each message up exactly once.
 // A peer's incarnation (epoch) travels in every packet, so a restarted peer is recognised
-// and no state of its previous life is used.
+// and no state of its previous life is used. No single datagram can move a peer's epoch or
+// counter, with or without a key: a new epoch (also the first one) or a counter far ahead
+// is held until the peer, challenged at its own address with a random nonce, confirms it.
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <span>
 #include <unordered_map>
@@ -45,17 +48,31 @@ struct MessengerCounters {
     uint64_t datagramsReceived = 0;
     uint64_t bytesReceived = 0;
     uint64_t resends = 0;
+    // Refused datagrams, by reason (refusedByReason() lists them all).
     uint64_t malformed = 0;        // failed decodePacket (bad length, checksum, ...)
     uint64_t unauthenticated = 0;  // missing/wrong HMAC tag
-    uint64_t replayed = 0;         // authentic but already seen (replay window)
-    uint64_t stale = 0;            // from an older incarnation of the peer, or not for us
+    uint64_t replayed = 0;         // counter already seen or below the replay window
+    uint64_t staleEpoch = 0;       // from an older incarnation of the peer
+    uint64_t notForUs = 0;         // addressed to another node, or naming us or node 0 as sender
     uint64_t spoofed = 0;          // sender in the header is not the node at the source address
+    uint64_t unconfirmed = 0;      // new epoch / counter jump the peer did not confirm
+    uint64_t unsolicited = 0;      // a response to no challenge of ours (or a wrong nonce)
+    uint64_t challengesSent = 0;
+    uint64_t responsesSent = 0;
+    uint64_t partialsEvicted = 0;  // incomplete messages idle past partialTimeout, freed
     uint64_t messagesSent = 0;
     uint64_t messagesDelivered = 0;
     uint64_t duplicateMessages = 0;  // complete again after delivery: acked, not delivered
     uint64_t sendFailures = 0;
     uint64_t bufferDrops = 0;        // receive buffers full
     uint64_t peerRestarts = 0;
+
+    struct Reason {
+        const char* name;
+        uint64_t count;
+    };
+    std::vector<Reason> refusedByReason() const;
+    uint64_t refused() const;
 };
 
 class ReliableMessenger {
@@ -68,6 +85,12 @@ public:
         size_t maxIncompletePerPeer = 16;
         size_t maxBufferedBytesPerPeer = 2 * kMaxMessageLength;
         size_t dedupWindow = 4096;  // delivered message ids remembered above the floor
+        uint64_t nonceSeed = 1;     // seeds the challenge nonces (random in the daemon)
+        Time partialTimeout{5'000'000};  // an incomplete message idle this long is freed
+        // A counter this far past the highest seen is confirmed by a challenge first (a
+        // legitimate gap is the datagrams the peer sent to others meanwhile).
+        uint64_t maxCounterJump = uint64_t{1} << 20;
+        Time rechallengeAfter{10'000};  // resend an unanswered challenge no sooner than this
     };
 
     struct Delivered {
@@ -144,13 +167,23 @@ private:
         std::map<uint64_t, Partial> partials;
         size_t bufferedBytes = 0;
     };
+    // A challenge awaiting the peer's response, and what arrived meanwhile (bounded).
+    struct Challenge {
+        uint64_t nonce = 0;
+        Time sentAt{};
+        std::vector<std::pair<uint8_t, std::vector<uint8_t>>> held;  // (path, datagram)
+    };
     struct PeerOut {
         uint64_t nextMessageId = 1;
         uint8_t preferredPath = 0;  // the path of the last acknowledgement: first tries go there
     };
     using Key = std::pair<NodeId, uint64_t>;
 
-    bool checkEpoch(NodeId peer, uint64_t epoch);
+    void accept(Time now, uint8_t path, const Packet& packet, std::span<const uint8_t> datagram, bool held);
+    void challenge(Time now, uint8_t path, NodeId peer, std::span<const uint8_t> datagram);
+    void onResponse(Time now, const Packet& packet);
+    void restarted(NodeId peer, uint64_t epoch);
+    void evictIdlePartials(Time now);
     void onData(Time now, uint8_t path, const Packet& packet);
     void onAck(Time now, uint8_t path, const Packet& packet);
     void sendFragment(Time now, OutMessage& message, uint16_t index);
@@ -165,6 +198,8 @@ private:
     std::unordered_map<NodeId, PeerIn> inbound_;
     std::unordered_map<NodeId, PeerOut> peersOut_;
     std::unordered_map<NodeId, Time> lastHeard_;
+    std::unordered_map<NodeId, Challenge> challenges_;
+    std::mt19937_64 nonces_;
     std::vector<Datagram> outgoing_;
     std::vector<Event> events_;
     MessengerCounters counters_;

@@ -178,7 +178,10 @@ void Daemon::registerCommands() {
                               .field("uptime_ms", static_cast<int64_t>(uptime))
                               .field("dataplane", config_.dataplane.enabled)
                               .field("pid", static_cast<int64_t>(::getpid()))
-                              .endObject();
+                              .field("authenticated", config_.cluster.sharedKey.has_value());
+                          json.key("warnings").beginArray();
+                          if (!config_.cluster.sharedKey) json.value(cluster::kNoKeyWarning);
+                          json.endArray().endObject();
                           return Reply{true, json.str() + "\n"};
                       }
                       std::string body = "node " + std::to_string(self_) + " of cluster '" +
@@ -188,6 +191,8 @@ void Daemon::registerCommands() {
                               std::to_string(uptime % 1000 / 100) + " s\n";
                       body += std::string("dataplane ") +
                               (config_.dataplane.enabled ? "enabled" : "off") + "\n";
+                      if (!config_.cluster.sharedKey)
+                          body += "warning: " + std::string(cluster::kNoKeyWarning) + "\n";
                       return Reply{true, body};
                   });
     commands_.add("log-level", "log-level SPEC     set log levels, e.g. 'debug' or 'cluster=debug,vip=info'",

@@ -34,6 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         h.messageId = 1;
         h.messageLength = static_cast<uint32_t>(size);
         node.onDatagram(Time(2), 0, encodePacket(h, input, AuthKey()));
+        // Node 1 answers the challenge that confirms its epoch: the held message goes up.
+        for (const auto& d : node.takeOutgoing()) {
+            auto decoded = decodePacket(d.bytes, AuthKey());
+            if (!decoded.packet || decoded.packet->header.kind != PacketKind::Challenge) continue;
+            PacketHeader r;
+            r.kind = PacketKind::Response;
+            r.sender = 1;
+            r.receiver = 2;
+            r.senderEpoch = 1;
+            r.counter = 1;
+            r.messageId = decoded.packet->header.messageId;
+            node.onDatagram(Time(3), 0, encodePacket(r, {}, AuthKey()));
+        }
         node.onTimer(Time(1'000'000));
     }
     (void)node.takeOutgoing();

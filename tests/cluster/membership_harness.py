@@ -7,6 +7,7 @@ blackhole rules inside that namespace; nothing in the root namespace is touched.
 """
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -51,12 +52,13 @@ class Cluster:
         self.config = self.write_config(list(range(1, nodes + 1)) + list(extra_nodes))
 
     def write_config(self, node_ids, name="cluster.yaml", shared_key=None):
-        """loopback-5.yaml with this run's socket directory and the given node map."""
+        """loopback-5.yaml with this run's socket directory and the given node map; its
+        shared key, another one (shared_key="..."), or none (shared_key="")."""
         with open(os.path.join(SOURCE, "config", "examples", "loopback-5.yaml")) as f:
             text = f.read()
         text = text.replace("/run/ringgate/loopback-{node}.sock", os.path.join(self.tmp, "n{node}.sock"))
-        if shared_key:
-            text = text.replace("  port: 7100\n", "  port: 7100\n  shared_key: \"%s\"\n" % shared_key)
+        if shared_key is not None:
+            text = re.sub(r'(?m)^  shared_key: .*\n', '  shared_key: "%s"\n' % shared_key if shared_key else "", text)
         lines = [l for l in text.splitlines() if "addresses: { lo: 127.0.0." not in l]
         at = next(i for i, l in enumerate(lines) if l.strip() == "nodes:") + 1
         for offset, n in enumerate(node_ids):
@@ -179,6 +181,46 @@ class Cluster:
         data = "\n".join(d.hex() if d else "" for d in datagrams if d)
         subprocess.run(["ip", "netns", "exec", self.ns, "python3", "-c", script], input=data.encode(),
                        check=True, capture_output=True)
+
+    def send_as(self, source, sport, address, port, datagrams):
+        """Sends raw UDP datagrams with a forged source address and port (a raw IPv4
+        socket inside the namespace): what an attacker on the segment can do."""
+        script = ("import socket,struct,sys,binascii\n"
+                  "s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_RAW)\n"
+                  "src,dst=socket.inet_aton(%r),socket.inet_aton(%r)\n"
+                  "for line in sys.stdin.read().split():\n"
+                  "    p=binascii.unhexlify(line)\n"
+                  "    udp=struct.pack('!HHHH',%d,%d,8+len(p),0)+p\n"
+                  "    ip=struct.pack('!BBHHHBBH4s4s',0x45,0,20+len(udp),0,0,64,17,0,src,dst)\n"
+                  "    s.sendto(ip+udp,(%r,0))\n" % (source, address, sport, port, address))
+        data = "\n".join(d.hex() for d in datagrams if d)
+        subprocess.run(["ip", "netns", "exec", self.ns, "python3", "-c", script], input=data.encode(),
+                       check=True, capture_output=True)
+
+    def capture(self, address, port, count, timeout=5.0):
+        """The next `count` UDP payloads sent to address:port on lo, with their source
+        (address, port): sniffed by a packet socket inside the namespace."""
+        script = ("import socket,struct,sys,time\n"
+                  "s=socket.socket(socket.AF_PACKET,socket.SOCK_DGRAM,socket.htons(0x0800))\n"
+                  "s.settimeout(%f)\n"
+                  "dst=socket.inet_aton(%r)\n"
+                  "n=0\n"
+                  "while n<%d:\n"
+                  "    f,a=s.recvfrom(65536)\n"
+                  "    if a[0]!='lo' or f[9]!=17 or f[16:20]!=dst: continue\n"
+                  "    h=(f[0]&15)*4\n"
+                  "    sp,dp=struct.unpack('!HH',f[h:h+4])\n"
+                  "    if dp!=%d: continue\n"
+                  "    print(socket.inet_ntoa(f[12:16]),sp,f[h+8:].hex(),flush=True)\n"
+                  "    n+=1\n" % (timeout, address, count, port))
+        out = subprocess.run(["ip", "netns", "exec", self.ns, "python3", "-c", script], check=True,
+                             capture_output=True, text=True, timeout=timeout + 5).stdout
+        result = []
+        for line in out.split("\n"):
+            if line.strip():
+                src, sport, payload = line.split()
+                result.append((src, int(sport), bytes.fromhex(payload)))
+        return result
 
     def partition(self, side_a, side_b, heal=False, net="127.0.0"):
         """Blackholes traffic between the two sides on one subnet (or removes that)."""

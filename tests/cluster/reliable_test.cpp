@@ -50,8 +50,40 @@ size_t transfer(ReliableMessenger& from, ReliableMessenger& to, Time now) {
     return transfer(from, to, now, [](const Datagram&) { return true; });
 }
 
+// Carries datagrams both ways until neither side has more (challenges, responses, acks).
+void pump(ReliableMessenger& a, ReliableMessenger& b, Time now) {
+    while (transfer(a, b, now) + transfer(b, a, now) > 0) {
+    }
+}
+
+// The two confirm each other's epochs with one small message; events are cleared.
+void introduce(ReliableMessenger& a, ReliableMessenger& b) {
+    a.send(0us, b.options().self, bytesOf(1), SendPolicy{});
+    pump(a, b, 0us);
+    a.takeEvents();
+    b.takeEvents();
+}
+
+std::vector<uint8_t> forged(PacketKind kind, NodeId from, NodeId to, uint64_t epoch, uint64_t counter,
+                            const std::string& key = "") {
+    PacketHeader h;
+    h.kind = kind;
+    h.sender = from;
+    h.receiver = to;
+    h.senderEpoch = epoch;
+    h.counter = counter;
+    h.messageId = 1;
+    std::vector<uint8_t> payload;
+    if (kind == PacketKind::Data) {
+        payload = bytesOf(4);
+        h.messageLength = 4;
+    }
+    return encodePacket(h, payload, AuthKey(key));
+}
+
 TEST(Reliable, FragmentsAndReassemblesALargeMessage) {
     ReliableMessenger a(opts(1)), b(opts(2));
+    introduce(a, b);
     auto message = bytesOf(100'000);
     a.send(0us, 2, message, SendPolicy{});
     EXPECT_EQ(transfer(a, b, 1us), (100'000 + kMaxFragmentPayload - 1) / kMaxFragmentPayload);
@@ -97,6 +129,7 @@ TEST(Reliable, FixedTimeoutPolicyDoesNotDouble) {
 
 TEST(Reliable, DeliversWhileAnyPathWorks) {
     ReliableMessenger a(opts(1, 1, 2)), b(opts(2, 1, 2));
+    introduce(a, b);
     a.send(0us, 2, bytesOf(3000), SendPolicy{10ms, 0, true});
     auto dropPath0 = [](const Datagram& d) { return d.path != 0; };
     EXPECT_EQ(transfer(a, b, 1us, dropPath0), 0u);  // first attempts all on path 0
@@ -115,6 +148,7 @@ TEST(Reliable, DeliversWhileAnyPathWorks) {
 
 TEST(Reliable, DuplicatesAndReorderingDeliverOnce) {
     ReliableMessenger a(opts(1)), b(opts(2));
+    introduce(a, b);
     std::mt19937 random(7);
     std::vector<std::vector<uint8_t>> sent;
     std::vector<Datagram> wire;
@@ -141,6 +175,7 @@ TEST(Reliable, DuplicatesAndReorderingDeliverOnce) {
 
 TEST(Reliable, ReceiveBuffersAreBounded) {
     ReliableMessenger a(opts(1)), b(opts(2));
+    introduce(a, b);
     // 40 large messages whose last fragment never arrives: at most 16 are buffered.
     for (int i = 0; i < 40; ++i) a.send(0us, 2, bytesOf(5000), SendPolicy{});
     transfer(a, b, 1us, [](const Datagram& d) {
@@ -161,12 +196,14 @@ TEST(Reliable, HostileDatagramsAreCountedNotDelivered) {
     ReliableMessenger a(opts(1));
     a.send(0us, 3, bytesOf(10), SendPolicy{});
     transfer(a, b, 1us);
-    EXPECT_EQ(b.counters().stale, 1u);
+    EXPECT_EQ(b.counters().notForUs, 1u);
+    EXPECT_EQ(b.counters().refused(), 3u);
     EXPECT_TRUE(b.takeEvents().empty());
 }
 
 TEST(Reliable, RefusesASenderThatIsNotAtItsAddress) {
     ReliableMessenger a(opts(1)), b(opts(2));
+    introduce(a, b);
     a.send(0us, 2, bytesOf(10), SendPolicy{});
     auto out = a.takeOutgoing();
     b.onDatagram(1us, 0, out[0].bytes, NodeId{3});  // arrived from node 3's address
@@ -178,6 +215,7 @@ TEST(Reliable, RefusesASenderThatIsNotAtItsAddress) {
 
 TEST(Reliable, RecognisesARestartedPeer) {
     ReliableMessenger a(opts(1, 100)), b(opts(2, 5));
+    introduce(a, b);
     // a's old incarnation leaves half a message in b's buffers.
     a.send(0us, 2, bytesOf(2000), SendPolicy{});
     auto first = a.takeOutgoing();
@@ -186,18 +224,19 @@ TEST(Reliable, RecognisesARestartedPeer) {
     ReliableMessenger a2(opts(1, 200));
     auto message = bytesOf(2000, 99);
     a2.send(2us, 2, message, SendPolicy{});
-    transfer(a2, b, 3us);
+    pump(a2, b, 3us);  // b confirms the new epoch with a challenge first
     auto delivered = eventsOf<ReliableMessenger::Delivered>(b);
     ASSERT_EQ(delivered.size(), 1u);
     EXPECT_EQ(delivered[0].message, message);
     EXPECT_EQ(b.counters().peerRestarts, 1u);
     // The old incarnation's late fragment is stale now.
     b.onDatagram(4us, 0, first[1].bytes);
-    EXPECT_EQ(b.counters().stale, 1u);
+    EXPECT_EQ(b.counters().staleEpoch, 1u);
 }
 
 TEST(Reliable, SenderResendsFragmentsAckedByAPeerThatRestarted) {
     ReliableMessenger a(opts(1)), b(opts(2, 5));
+    introduce(a, b);
     a.send(0us, 2, bytesOf(2500), SendPolicy{10ms, 3, true});
     auto out = a.takeOutgoing();
     b.onDatagram(1us, 0, out[0].bytes);  // fragment 0 reaches b, then b dies
@@ -205,9 +244,9 @@ TEST(Reliable, SenderResendsFragmentsAckedByAPeerThatRestarted) {
     ReliableMessenger b2(opts(2, 6));
     b2.onDatagram(2us, 0, out[1].bytes);
     b2.onDatagram(2us, 0, out[2].bytes);
-    transfer(b2, a, 3us);  // acks from the new epoch: fragment 0 must go again
+    pump(b2, a, 3us);  // acks from the new epoch, once confirmed: fragment 0 must go again
     a.onTimer(10ms);
-    transfer(a, b2, 10ms);
+    pump(a, b2, 10ms);
     auto delivered = eventsOf<ReliableMessenger::Delivered>(b2);
     ASSERT_EQ(delivered.size(), 1u);
     EXPECT_EQ(delivered[0].message, bytesOf(2500));
@@ -216,6 +255,7 @@ TEST(Reliable, SenderResendsFragmentsAckedByAPeerThatRestarted) {
 TEST(Reliable, ReplayedAndForgedDatagramsAreDropped) {
     std::string key = "cluster-secret-0123456789";
     ReliableMessenger a(opts(1, 1, 1, key)), b(opts(2, 1, 1, key)), mallory(opts(1, 1, 1, "not-the-key-0123456789"));
+    introduce(a, b);
     a.send(0us, 2, bytesOf(10), SendPolicy{});
     auto out = a.takeOutgoing();
     b.onDatagram(1us, 0, out[0].bytes);
@@ -226,6 +266,77 @@ TEST(Reliable, ReplayedAndForgedDatagramsAreDropped) {
     transfer(mallory, b, 3us);
     EXPECT_EQ(b.counters().unauthenticated, 1u);
     EXPECT_TRUE(eventsOf<ReliableMessenger::Delivered>(b).empty());
+}
+
+// Issue 16: one spoofed ack with epoch 2^64-1 from a peer's address used to make the
+// receiver drop that peer's datagrams as stale for good.
+TEST(Reliable, AForgedEpochDoesNotPoisonAPeer) {
+    ReliableMessenger a(opts(1, 7)), b(opts(2));
+    introduce(a, b);
+    uint64_t challenges = b.counters().challengesSent;
+    b.onDatagram(1us, 0, forged(PacketKind::Ack, 1, 2, UINT64_MAX, 1), NodeId{1});
+    b.onDatagram(1us, 0, forged(PacketKind::Data, 1, 2, UINT64_MAX, 2), NodeId{1});
+    EXPECT_EQ(b.counters().challengesSent, challenges + 1);
+    pump(a, b, 2us);  // the real node 1 answers the challenge with its real epoch
+    EXPECT_EQ(b.counters().unconfirmed, 2u);
+    EXPECT_EQ(b.counters().peerRestarts, 0u);
+    auto message = bytesOf(50, 3);
+    a.send(3us, 2, message, SendPolicy{});
+    pump(a, b, 3us);
+    auto delivered = eventsOf<ReliableMessenger::Delivered>(b);
+    ASSERT_EQ(delivered.size(), 1u);
+    EXPECT_EQ(delivered[0].message, message);
+    EXPECT_EQ(b.counters().staleEpoch, 0u);
+}
+
+TEST(Reliable, AnUnansweredForgedRestartChangesNothing) {
+    ReliableMessenger a(opts(1, 7)), b(opts(2));
+    introduce(a, b);
+    b.onDatagram(1us, 0, forged(PacketKind::Data, 1, 2, 8, 1'000'000));
+    b.takeOutgoing();  // the challenge never reaches node 1
+    a.send(2us, 2, bytesOf(10), SendPolicy{});
+    transfer(a, b, 2us);  // the real epoch is still the confirmed one: no challenge needed
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 1u);
+    EXPECT_EQ(b.counters().peerRestarts, 0u);
+    EXPECT_TRUE(eventsOf<ReliableMessenger::PeerRestarted>(b).empty());
+}
+
+// With a key, one authentic datagram whose counter is far ahead used to shut the peer out
+// through the replay window.
+TEST(Reliable, ACounterFarAheadIsConfirmedBeforeItMovesTheWindow) {
+    std::string key = "cluster-secret-0123456789";
+    ReliableMessenger a(opts(1, 7, 1, key)), b(opts(2, 1, 1, key));
+    introduce(a, b);
+    b.onDatagram(1us, 0, forged(PacketKind::Data, 1, 2, 7, UINT64_MAX - 1, key));
+    pump(a, b, 2us);
+    EXPECT_EQ(b.counters().unconfirmed, 1u);
+    for (int i = 0; i < 3; ++i) a.send(3us, 2, bytesOf(10, static_cast<uint8_t>(i)), SendPolicy{});
+    pump(a, b, 3us);
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 3u);
+    EXPECT_EQ(b.counters().replayed, 0u);
+}
+
+TEST(Reliable, ReplaysAreCountedWithoutAKeyToo) {
+    ReliableMessenger a(opts(1)), b(opts(2));
+    introduce(a, b);
+    a.send(0us, 2, bytesOf(10), SendPolicy{});
+    auto out = a.takeOutgoing();
+    b.onDatagram(1us, 0, out[0].bytes);
+    b.onDatagram(2us, 0, out[0].bytes);
+    EXPECT_EQ(b.counters().replayed, 1u);
+    EXPECT_EQ(eventsOf<ReliableMessenger::Delivered>(b).size(), 1u);
+}
+
+TEST(Reliable, IdleIncompleteMessagesAreEvicted) {
+    ReliableMessenger a(opts(1)), b(opts(2));
+    introduce(a, b);
+    a.send(0us, 2, bytesOf(5000), SendPolicy{});
+    auto out = a.takeOutgoing();
+    b.onDatagram(1us, 0, out[0].bytes);  // the rest never comes
+    b.onTimer(1s);
+    EXPECT_EQ(b.counters().partialsEvicted, 0u);
+    b.onTimer(1us + b.options().partialTimeout);
+    EXPECT_EQ(b.counters().partialsEvicted, 1u);
 }
 
 }  // namespace
