@@ -53,6 +53,7 @@ int usageError(const std::string& program, const std::string& message) {
 ProgramStart startProgram(const std::string& program, int argc, char** argv, Spec spec, const char* help,
                           bool positionalAllowed) {
     spec.switches.insert("help");
+    spec.switches.insert("version");
     spec.options.insert("log");
     ProgramStart start;
     auto args = parse(argc, argv, spec);
@@ -62,6 +63,10 @@ ProgramStart startProgram(const std::string& program, int argc, char** argv, Spe
     }
     if (args->has("help")) {
         std::fputs(help, stdout);
+        return start;
+    }
+    if (args->has("version")) {
+        std::printf("%s %s\n", program.c_str(), RINGGATE_VERSION);
         return start;
     }
     if (!positionalAllowed && !args->positional.empty()) {

@@ -32,10 +32,11 @@ Expected<Parsed> parse(int argc, char** argv, const Spec& spec);
 // Prints "PROGRAM: MESSAGE" on stderr; returns 2, the exit status of a usage error.
 int usageError(const std::string& program, const std::string& message);
 
-// The start every ringgate program shares: parses `argv` (adding the --help switch and
-// the --log SPEC option to `spec`), prints `help` for --help, refuses positional words
+// The start every ringgate program shares: parses `argv` (adding the --help and --version
+// switches and the --log SPEC option to `spec`), prints `help` for --help, the program's
+// name and version for --version, refuses positional words
 // unless `positionalAllowed`, and applies --log. `exitStatus` is set when the program
-// should return at once: 0 after --help, 2 after a usage error (already printed).
+// should return at once: 0 after --help or --version, 2 after a usage error (already printed).
 struct ProgramStart {
     std::optional<Parsed> args;
     int exitStatus = 0;

@@ -33,13 +33,9 @@ int usageError(const std::string& message) { return ringgate::cli::usageError("r
 
 int main(int argc, char** argv) {
     using namespace ringgate;
-    auto start = cli::startProgram("ringgated", argc, argv, {{"config", "node"}, {"check-config", "version"}}, kHelp);
+    auto start = cli::startProgram("ringgated", argc, argv, {{"config", "node"}, {"check-config"}}, kHelp);
     if (!start.args) return start.exitStatus;
     auto& args = start.args;
-    if (args->has("version")) {
-        std::puts("ringgated " RINGGATE_VERSION);
-        return 0;
-    }
     auto configPath = args->option("config");
     if (!configPath) return usageError("--config FILE is required (see --help)");
 

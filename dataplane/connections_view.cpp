@@ -1,8 +1,7 @@
 // `ringgatectl connections`: the connection table as an operator reads it, copied from
-// the table while the workers run (ConnectionTable::sample).
+// the table while the workers run (ConnectionTable::sample); rendered by the management layer.
 #include <algorithm>
 
-#include "common/json_writer.h"
 #include "dataplane/dataplane.h"
 
 namespace ringgate::dataplane {
@@ -26,46 +25,19 @@ std::vector<ConnectionSample> Dataplane::sampleConnections(std::optional<Ipv4Add
     return table_->sample(vip ? vip->value : 0, limit, kMaxScan);
 }
 
-std::string Dataplane::connectionsJson(std::optional<Ipv4Address> vip, size_t limit) const {
+ConnectionsReport Dataplane::connectionsReport(std::optional<Ipv4Address> vip, size_t limit) const {
     uint32_t now = clockMs(tscEpoch_);
-    auto samples = sampleConnections(vip, limit);
-    JsonWriter json;
-    json.beginObject().field("total", static_cast<uint64_t>(table_->size())).field("shown", static_cast<uint64_t>(samples.size()));
-    json.key("connections").beginArray();
-    for (const ConnectionSample& c : samples) {
+    ConnectionsReport report;
+    report.total = table_->size();
+    for (const ConnectionSample& c : sampleConnections(vip, limit)) {
         // The back end's reply tuple names the back end and where it replies to: the
         // client itself (dnat) or this node's NAT source and port (fullnat).
-        json.beginObject()
-            .field("client", endpoint(c.forward.src, c.forward.srcPort))
-            .field("vip", endpoint(c.forward.dst, c.forward.dstPort))
-            .field("protocol", c.forward.proto == kProtoTcp ? "tcp" : "udp")
-            .field("service", serviceName(c.service))
-            .field("backend", endpoint(c.reverse.src, c.reverse.srcPort))
-            .field("nat_source", endpoint(c.reverse.dst, c.reverse.dstPort))
-            .field("state", toString(c.state))
-            .field("idle_ms", static_cast<uint64_t>(now - std::min(now, c.lastSeenMs)))
-            .endObject();
+        report.rows.push_back({endpoint(c.forward.src, c.forward.srcPort), endpoint(c.forward.dst, c.forward.dstPort),
+                               c.forward.proto == kProtoTcp ? "tcp" : "udp", serviceName(c.service),
+                               endpoint(c.reverse.src, c.reverse.srcPort), endpoint(c.reverse.dst, c.reverse.dstPort),
+                               toString(c.state), now - std::min(now, c.lastSeenMs)});
     }
-    json.endArray().endObject();
-    return json.str() + "\n";
-}
-
-std::string Dataplane::connectionsText(std::optional<Ipv4Address> vip, size_t limit) const {
-    uint32_t now = clockMs(tscEpoch_);
-    auto samples = sampleConnections(vip, limit);
-    std::string out;
-    char line[256];
-    for (const ConnectionSample& c : samples) {
-        std::snprintf(line, sizeof line, "%-21s -> %-21s %-12s via %-21s -> %-21s %-13s idle %u ms\n",
-                      endpoint(c.forward.src, c.forward.srcPort).c_str(),
-                      endpoint(c.forward.dst, c.forward.dstPort).c_str(), serviceName(c.service).c_str(),
-                      endpoint(c.reverse.dst, c.reverse.dstPort).c_str(),
-                      endpoint(c.reverse.src, c.reverse.srcPort).c_str(), toString(c.state),
-                      now - std::min(now, c.lastSeenMs));
-        out += line;
-    }
-    out += std::to_string(samples.size()) + " shown of " + std::to_string(table_->size()) + " connections\n";
-    return out;
+    return report;
 }
 
 }  // namespace ringgate::dataplane

@@ -33,12 +33,46 @@ struct TrafficCounters {
     Counter packets, bytes, newFlows;
 };
 
+// How operators see the counters (`stats`, /metrics): a new counter above is one more row
+// here and shows up in every view.
+template <typename Counters>
+struct CounterField {
+    const char* name;
+    Counter Counters::* member;
+};
+
+inline constexpr CounterField<PortCounters> kPortCounterFields[] = {
+    {"rx_packets", &PortCounters::rxPackets},
+    {"rx_bytes", &PortCounters::rxBytes},
+    {"tx_packets", &PortCounters::txPackets},
+    {"tx_bytes", &PortCounters::txBytes},
+    {"arp_in", &PortCounters::arpIn},
+    {"arp_replies", &PortCounters::arpReplies},
+    {"arp_requests_sent", &PortCounters::arpRequestsSent},
+    {"gratuitous_arps_sent", &PortCounters::gratuitousArpsSent},
+    {"icmp_echo_replies", &PortCounters::icmpEchoReplies},
+    {"to_host", &PortCounters::toHost},
+    {"from_host", &PortCounters::fromHost},
+    {"handed_to_peer", &PortCounters::handedToPeer},
+};
+
+inline constexpr CounterField<TrafficCounters> kTrafficCounterFields[] = {
+    {"packets", &TrafficCounters::packets},
+    {"bytes", &TrafficCounters::bytes},
+    {"new_flows", &TrafficCounters::newFlows},
+};
+
 struct alignas(64) WorkerCounters {
     PortCounters ports[kMaxPorts];
     TrafficCounters vips[kMaxVips];
     TrafficCounters services[kMaxServices];
     TrafficCounters backends[kMaxBackendSlots];
     Counter loops, idleSleeps, expired;
+};
+
+// Counters of the whole worker (`stats`' "connections" group: expired flows).
+inline constexpr CounterField<WorkerCounters> kWorkerCounterFields[] = {
+    {"expired", &WorkerCounters::expired},
 };
 
 }  // namespace ringgate::dataplane

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common/json_writer.h"
 #include "common/log.h"
 #include "dataplane/eal.h"
 #ifdef RINGGATE_HAVE_BPF
@@ -36,11 +35,6 @@ int launchWorker(void* arg) {
 }
 
 
-std::string percent(size_t part, size_t whole) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
-    return text;
-}
 
 // Creates the DPDK port of a configured port (a virtual device, or a PCI device the EAL
 // already probed) and returns its id.
@@ -148,8 +142,7 @@ Expected<int> createExceptionPort(const config::Port& port, size_t index, uint16
 }  // namespace
 
 Dataplane::Dataplane(const config::Config& config, config::NodeId self, DataplaneOptions options)
-    : config_(config), self_(self), options_(std::move(options)),
-      lastStatsAt_(std::chrono::steady_clock::now()) {}
+    : config_(config), self_(self), options_(std::move(options)) {}
 
 Expected<std::unique_ptr<Dataplane>> Dataplane::start(const config::Config& config, config::NodeId self,
                                                       DataplaneOptions options) {
@@ -444,206 +437,72 @@ uint64_t Dataplane::portDrops(unsigned port, DropReason reason) const {
     return total;
 }
 
+namespace {
+template <typename Counters, size_t N>
+report::Counts summed(const std::vector<std::unique_ptr<Worker>>& workers, const CounterField<Counters> (&fields)[N],
+                      const Counters& (*select)(const WorkerCounters&, size_t), size_t index) {
+    report::Counts counts;
+    for (const auto& field : fields) {
+        uint64_t total = 0;
+        for (const auto& worker : workers) total += (select(worker->counters(), index).*field.member).get();
+        counts.push_back({field.name, total});
+    }
+    return counts;
+}
+const PortCounters& portAt(const WorkerCounters& c, size_t i) { return c.ports[i]; }
+const TrafficCounters& vipAt(const WorkerCounters& c, size_t i) { return c.vips[i]; }
+const TrafficCounters& serviceAt(const WorkerCounters& c, size_t i) { return c.services[i]; }
+const TrafficCounters& backendAt(const WorkerCounters& c, size_t i) { return c.backends[i]; }
+const WorkerCounters& whole(const WorkerCounters& c, size_t) { return c; }
+}  // namespace
+
 std::vector<ServiceStats> Dataplane::serviceStats() const {
-    auto now = std::chrono::steady_clock::now();
-    double seconds = std::chrono::duration<double>(now - lastStatsAt_).count();
-    lastNewFlows_.resize(config_.services.size(), 0);
     const Snapshot& snap = *current_.load();
     std::vector<ServiceStats> out;
     for (size_t s = 0; s < config_.services.size(); ++s) {
-        ServiceStats stats;
-        stats.name = config_.services[s].name;
-        for (const auto& worker : workers_) {
-            const TrafficCounters& c = worker->counters().services[s];
-            stats.packets += c.packets.get();
-            stats.bytes += c.bytes.get();
-            stats.newFlows += c.newFlows.get();
-        }
-        stats.newFlowsPerSecond = seconds > 0 ? static_cast<double>(stats.newFlows - lastNewFlows_[s]) / seconds : 0;
-        lastNewFlows_[s] = stats.newFlows;
+        const config::Service& service = config_.services[s];
+        ServiceStats stats{service.name, service.vip.toString(), service.port,
+                           std::string(config::toString(service.protocol)), std::string(config::toString(service.nat)),
+                           summed(workers_, kTrafficCounterFields, serviceAt, s), 0};
         for (const auto& view : snap.services)
             if (view.counterIndex == s) stats.liveBackends = view.backends.size();
-        out.push_back(stats);
+        out.push_back(std::move(stats));
     }
-    lastStatsAt_ = now;
     return out;
 }
 
-namespace {
-struct Totals {
-    uint64_t packets = 0, bytes = 0, newFlows = 0;
-};
-template <typename Select>
-Totals sum(const std::vector<std::unique_ptr<Worker>>& workers, Select select) {
-    Totals t;
-    for (const auto& worker : workers) {
-        const TrafficCounters& c = select(worker->counters());
-        t.packets += c.packets.get();
-        t.bytes += c.bytes.get();
-        t.newFlows += c.newFlows.get();
-    }
-    return t;
-}
-}  // namespace
-
-std::string Dataplane::statsJson() const {
+DataplaneStats Dataplane::stats() const {
     const Snapshot& snap = *current_.load();
-    JsonWriter json;
-    json.beginObject();
-    json.key("ports").beginArray();
-    for (size_t i = 0; i < portIds_.size(); ++i) {
-        unsigned p = static_cast<unsigned>(i);
-        json.beginObject()
-            .field("name", config_.dataplane.ports[i].name)
-            .field("mac", macs_[i].toString())
-            .field("rx_packets", sumPorts(p, &PortCounters::rxPackets))
-            .field("rx_bytes", sumPorts(p, &PortCounters::rxBytes))
-            .field("tx_packets", sumPorts(p, &PortCounters::txPackets))
-            .field("tx_bytes", sumPorts(p, &PortCounters::txBytes))
-            .field("arp_in", sumPorts(p, &PortCounters::arpIn))
-            .field("arp_replies", sumPorts(p, &PortCounters::arpReplies))
-            .field("arp_requests_sent", sumPorts(p, &PortCounters::arpRequestsSent))
-            .field("gratuitous_arps_sent", sumPorts(p, &PortCounters::gratuitousArpsSent))
-            .field("icmp_echo_replies", sumPorts(p, &PortCounters::icmpEchoReplies))
-            .field("to_host", sumPorts(p, &PortCounters::toHost))
-            .field("from_host", sumPorts(p, &PortCounters::fromHost))
-            .field("handed_to_peer", sumPorts(p, &PortCounters::handedToPeer));
-        json.key("drops").beginObject();
+    DataplaneStats out;
+    for (size_t p = 0; p < portIds_.size(); ++p) {
+        PortStats port{config_.dataplane.ports[p].name, macs_[p].toString(),
+                       summed(workers_, kPortCounterFields, portAt, p), {}};
         for (size_t r = 1; r < kDropReasonCount; ++r)
-            json.field(toString(static_cast<DropReason>(r)), portDrops(p, static_cast<DropReason>(r)));
-        json.endObject().endObject();
+            port.drops.push_back({std::string(toString(static_cast<DropReason>(r))),
+                                  portDrops(static_cast<unsigned>(p), static_cast<DropReason>(r))});
+        out.ports.push_back(std::move(port));
     }
-    json.endArray();
-    json.key("vips").beginArray();
-    uint16_t vipIndex = 0;
-    for (const auto& subnet : config_.subnets) {
+    size_t vipIndex = 0;
+    for (const auto& subnet : config_.subnets)
         for (const auto& vip : subnet.vips) {
-            uint16_t index = vipIndex++;
-            Totals t = sum(workers_, [&](const WorkerCounters& c) -> const TrafficCounters& { return c.vips[index]; });
-            json.beginObject()
-                .field("address", vip.address.toString())
-                .field("owned", snap.findOwnedVip(vip.address.value) != nullptr)
-                .field("packets", t.packets)
-                .field("bytes", t.bytes)
-                .field("new_flows", t.newFlows)
-                .endObject();
+            out.vips.push_back({vip.address.toString(), snap.findOwnedVip(vip.address.value) != nullptr,
+                                summed(workers_, kTrafficCounterFields, vipAt, vipIndex)});
+            ++vipIndex;
         }
-    }
-    json.endArray();
-    json.key("services").beginArray();
-    auto services = serviceStats();
-    for (size_t s = 0; s < services.size(); ++s) {
-        const config::Service& service = config_.services[s];
-        json.beginObject()
-            .field("name", services[s].name)
-            .field("vip", service.vip.toString())
-            .field("port", static_cast<uint64_t>(service.port))
-            .field("protocol", config::toString(service.protocol))
-            .field("nat", config::toString(service.nat))
-            .field("packets", services[s].packets)
-            .field("bytes", services[s].bytes)
-            .field("new_flows", services[s].newFlows)
-            .field("new_flows_per_second", services[s].newFlowsPerSecond)
-            .field("live_backends", static_cast<uint64_t>(services[s].liveBackends))
-            .endObject();
-    }
-    json.endArray();
-    json.key("backends").beginArray();
+    out.services = serviceStats();
     for (size_t b = 0; b < slots_.entries().size(); ++b) {
         const auto& entry = slots_.entries()[b];
-        Totals t = sum(workers_, [&](const WorkerCounters& c) -> const TrafficCounters& { return c.backends[b]; });
         const auto& live = live_.count(entry.pool) ? live_.at(entry.pool) : std::vector<config::Backend>{};
         bool isLive = std::any_of(live.begin(), live.end(), [&](const config::Backend& x) {
             return x.address == entry.address && x.port == entry.port;
         });
-        json.beginObject()
-            .field("pool", entry.pool)
-            .field("address", entry.address.toString())
-            .field("port", static_cast<uint64_t>(entry.port))
-            .field("live", isLive)
-            .field("packets", t.packets)
-            .field("bytes", t.bytes)
-            .field("new_flows", t.newFlows)
-            .endObject();
+        out.backends.push_back({entry.pool, entry.address.toString(), entry.port, isLive,
+                                summed(workers_, kTrafficCounterFields, backendAt, b)});
     }
-    json.endArray();
-    uint64_t expired = 0;
-    for (const auto& worker : workers_) expired += worker->counters().expired.get();
-    json.key("connections").beginObject()
-        .field("active", static_cast<uint64_t>(table_->size()))
-        .field("capacity", static_cast<uint64_t>(table_->capacity()))
-        .field("expired", expired)
-        .field("memory_bytes", static_cast<uint64_t>(table_->memoryBytes()))
-        .endObject();
-    json.field("neighbours", static_cast<uint64_t>(neighbours_->list(clockMs(tscEpoch_)).size()));
-    json.endObject();
-    return json.str() + "\n";
-}
-
-std::string Dataplane::statsText() const {
-    const Snapshot& snap = *current_.load();
-    std::string out;
-    char line[512];
-    out += "ports\n";
-    for (size_t i = 0; i < portIds_.size(); ++i) {
-        unsigned p = static_cast<unsigned>(i);
-        std::snprintf(line, sizeof line, "  %-8s rx %llu pkts %llu B  tx %llu pkts %llu B  arp replies %llu  echo replies %llu\n",
-                      config_.dataplane.ports[i].name.c_str(),
-                      static_cast<unsigned long long>(sumPorts(p, &PortCounters::rxPackets)),
-                      static_cast<unsigned long long>(sumPorts(p, &PortCounters::rxBytes)),
-                      static_cast<unsigned long long>(sumPorts(p, &PortCounters::txPackets)),
-                      static_cast<unsigned long long>(sumPorts(p, &PortCounters::txBytes)),
-                      static_cast<unsigned long long>(sumPorts(p, &PortCounters::arpReplies)),
-                      static_cast<unsigned long long>(sumPorts(p, &PortCounters::icmpEchoReplies)));
-        out += line;
-        std::string drops;
-        for (size_t r = 1; r < kDropReasonCount; ++r)
-            if (uint64_t n = portDrops(p, static_cast<DropReason>(r)))
-                drops += " " + std::string(toString(static_cast<DropReason>(r))) + "=" + std::to_string(n);
-        if (!drops.empty()) out += "           drops" + drops + "\n";
-        if (uint64_t n = sumPorts(p, &PortCounters::handedToPeer))
-            out += "           handed to peer " + std::to_string(n) + "\n";
-    }
-    out += "vips\n";
-    uint16_t vipIndex = 0;
-    for (const auto& subnet : config_.subnets) {
-        for (const auto& vip : subnet.vips) {
-            uint16_t index = vipIndex++;
-            Totals t = sum(workers_, [&](const WorkerCounters& c) -> const TrafficCounters& { return c.vips[index]; });
-            std::snprintf(line, sizeof line, "  %-15s %-9s %llu pkts %llu B %llu new flows\n",
-                          vip.address.toString().c_str(), snap.findOwnedVip(vip.address.value) ? "owned" : "not owned",
-                          static_cast<unsigned long long>(t.packets), static_cast<unsigned long long>(t.bytes),
-                          static_cast<unsigned long long>(t.newFlows));
-            out += line;
-        }
-    }
-    out += "services\n";
-    auto services = serviceStats();
-    for (size_t s = 0; s < services.size(); ++s) {
-        const config::Service& service = config_.services[s];
-        std::snprintf(line, sizeof line, "  %-10s %s:%u/%s %-7s %llu pkts %llu B %llu new flows (%.0f/s) %zu live back ends\n",
-                      services[s].name.c_str(), service.vip.toString().c_str(), service.port,
-                      std::string(config::toString(service.protocol)).c_str(),
-                      std::string(config::toString(service.nat)).c_str(),
-                      static_cast<unsigned long long>(services[s].packets),
-                      static_cast<unsigned long long>(services[s].bytes),
-                      static_cast<unsigned long long>(services[s].newFlows), services[s].newFlowsPerSecond,
-                      services[s].liveBackends);
-        out += line;
-    }
-    out += "backends\n";
-    for (size_t b = 0; b < slots_.entries().size(); ++b) {
-        const auto& entry = slots_.entries()[b];
-        Totals t = sum(workers_, [&](const WorkerCounters& c) -> const TrafficCounters& { return c.backends[b]; });
-        std::snprintf(line, sizeof line, "  %-10s %s:%u %llu pkts %llu B %llu new flows\n", entry.pool.c_str(),
-                      entry.address.toString().c_str(), entry.port, static_cast<unsigned long long>(t.packets),
-                      static_cast<unsigned long long>(t.bytes), static_cast<unsigned long long>(t.newFlows));
-        out += line;
-    }
-    std::snprintf(line, sizeof line, "connections %zu / %zu (%s), table ~%zu MiB\nneighbours %zu\n", table_->size(),
-                  table_->capacity(), percent(table_->size(), table_->capacity()).c_str(),
-                  table_->memoryBytes() >> 20, neighbours_->list(clockMs(tscEpoch_)).size());
-    out += line;
+    out.connections = {{"active", table_->size(), true}, {"capacity", table_->capacity(), true}};
+    for (const report::Count& c : summed(workers_, kWorkerCounterFields, whole, 0)) out.connections.push_back(c);
+    out.connections.push_back({"memory_bytes", table_->memoryBytes(), true});
+    out.neighbours = neighbours_->list(clockMs(tscEpoch_)).size();
     return out;
 }
 

@@ -22,6 +22,7 @@
 #include "dataplane/maglev.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/stats_report.h"
 #include "dataplane/worker.h"
 
 struct rte_mempool;
@@ -41,13 +42,6 @@ struct DataplaneOptions {
 // Options for ringgated: flow timeouts from the configuration; the XDP program from
 // $RINGGATE_XDP_PROGRAM, else the one built beside this binary.
 DataplaneOptions defaultOptions(const config::Config& config);
-
-struct ServiceStats {
-    std::string name;
-    uint64_t packets = 0, bytes = 0, newFlows = 0;
-    double newFlowsPerSecond = 0;
-    size_t liveBackends = 0;
-};
 
 class Dataplane {
 public:
@@ -86,13 +80,13 @@ public:
     // Bytes of each configured VIP so far, summed over workers (the VIP load carriage).
     std::vector<std::pair<Ipv4Address, uint64_t>> vipBytes() const;
 
-    std::string statsText() const;
-    std::string statsJson() const;
+    // Counters summed over workers, read while they run; reading changes nothing (rates
+    // are the reader's: control/management/rates.h).
+    DataplaneStats stats() const;
+    std::vector<ServiceStats> serviceStats() const;
     // Up to `limit` connections of `vip` (all VIPs without one): client, VIP, service,
     // back end, NAT source, state, idle time (connections_view.cpp).
-    std::string connectionsText(std::optional<Ipv4Address> vip, size_t limit) const;
-    std::string connectionsJson(std::optional<Ipv4Address> vip, size_t limit) const;
-    std::vector<ServiceStats> serviceStats() const;
+    ConnectionsReport connectionsReport(std::optional<Ipv4Address> vip, size_t limit) const;
     // Sum of one port counter over workers, e.g. portDrops(0, DropReason::Truncated).
     uint64_t portDrops(unsigned port, DropReason reason) const;
 
@@ -136,9 +130,6 @@ private:
     std::atomic<bool> stop_{false};
     uint64_t tscEpoch_ = 0;
     bool ownsPorts_ = false;
-
-    mutable std::chrono::steady_clock::time_point lastStatsAt_;
-    mutable std::vector<uint64_t> lastNewFlows_;
 };
 
 }  // namespace ringgate::dataplane

@@ -83,7 +83,7 @@ class Cluster:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise TopologyError(f"ringgatectl {' '.join(command)} on node {node_id}: "
-                                f"exit {result.returncode}: {result.stderr.strip()}")
+                                f"exit {result.returncode}: {(result.stderr or result.stdout).strip()}")
         return result
 
     def query(self, node_id, *command):

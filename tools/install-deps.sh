@@ -10,6 +10,7 @@ packages=(
   dpdk dpdk-dev libdpdk-dev
   libboost-dev libboost-program-options-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libsqlite3-dev sqlite3 libpq-dev postgresql
+  nlohmann-json3-dev libcli11-dev libfmt-dev
   # test topology and real peers
   iproute2 iputils-ping iputils-arping bridge-utils ethtool
   nginx-light curl wrk tcpdump python3 python3-yaml procps psmisc

@@ -1,147 +1,171 @@
 // ringgatectl: the operator's view of a running node, through its management socket.
+// Options and subcommands are declared with CLI11; the subcommands come from the command
+// catalogue the daemon serves (control/management/catalogue.h), so --help is never out of
+// step with what ringgated answers.
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
-#include "common/cli.h"
+#include "common/expected.h"
+#include "common/log.h"
 #include "config/loader.h"
+#include "control/management/catalogue.h"
 #include "control/management/command_table.h"
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: ringgatectl --config FILE --node ID COMMAND [ARGS...] [--json]
-       ringgatectl --socket PATH COMMAND [ARGS...] [--json]
-       ringgatectl genkey
+using namespace ringgate;
 
-Asks a running ringgated node. The socket path comes from FILE's management.socket.
+constexpr const char* kFooter = R"(
+The node is named by --socket PATH, or by --config FILE and --node ID (the socket path
+comes from FILE's management.socket). With --json every answer, errors included, is one
+JSON document on stdout.
 
-Commands (run "help" against a node for the list it supports):
-  status              node identity, uptime and configuration version
-  members             ring order, member states, token holder, counters
-  vips                VIP table: current host, preferred host, persistence, bytes/s
-  stats               fast-path counters per port, VIP, service and back end
-  http-stats          the HTTP path (mode http): requests, bytes, resumes by outcome,
-                      transfers ended short, back ends held after a failed transfer
-  garp VIP            announce an owned VIP by gratuitous ARP from the fast path
-  live-backends POOL [ADDR:PORT...]
-                      set the back ends new flows of POOL may use (fast path)
-  pool                back-end ring, live list, registry roles
-  log-level SPEC      change log levels at run time
-  help                commands this node answers
+Exit status: 0 ok, 1 the node refused the command or cannot be reached, 2 usage error.)";
 
-Local command (no node asked):
-  genkey              print a new random cluster.shared_key (256 bits, hex) for the
-                      configuration of every node
+// Where errors go: text on stderr, or {"error": ...} on stdout with --json.
+struct Output {
+    bool json = false;
 
-  --json              machine-readable output (one JSON document)
-  --timeout-ms N      give up after N ms (default 5000)
-  --log SPEC          log levels of this client (e.g. "debug")
+    int fail(int status, const std::string& message) const {
+        if (json) std::printf("%s\n", nlohmann::json{{"error", message}}.dump().c_str());
+        else std::fprintf(stderr, "ringgatectl: %s\n", message.c_str());
+        return status;
+    }
+};
 
-Exit status: 0 ok, 1 the node refused the command or cannot be reached, 2 usage error.
-)";
+bool wantsJson(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--json") == 0 || std::strcmp(argv[i], "-j") == 0) return true;
+    return false;
+}
 
-int usageError(const std::string& message) { return ringgate::cli::usageError("ringgatectl", message); }
+// Sends one request line; the reply's status line and body, or an error.
+Expected<std::string> ask(const std::string& socketPath, const std::string& line, unsigned long timeoutMs) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return makeError(std::string("socket: ") + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socketPath.c_str(), socketPath.size() + 1);
+    timeval timeout{static_cast<time_t>(timeoutMs / 1000), static_cast<suseconds_t>(timeoutMs % 1000 * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+        return makeError("cannot reach " + socketPath + ": " + std::strerror(errno) + " (is ringgated running?)");
+    if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
+        return makeError("send to " + socketPath + " failed: " + std::strerror(errno));
+    std::string reply;
+    char buffer[65536];
+    for (;;) {
+        ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n == 0) break;
+        if (n < 0) return makeError("no complete answer from " + socketPath + ": " + std::strerror(errno));
+        reply.append(buffer, static_cast<size_t>(n));
+    }
+    return reply;
+}
 
 // 32 bytes from the kernel's CSPRNG, as 64 hex digits: a cluster.shared_key.
-int generateKey() {
+int generateKey(const Output& out) {
     unsigned char bytes[32];
-    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-        std::fprintf(stderr, "ringgatectl: getrandom: %s\n", std::strerror(errno));
-        return 1;
-    }
-    for (unsigned char b : bytes) std::printf("%02x", b);
-    std::printf("\n");
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+        return out.fail(1, std::string("getrandom: ") + std::strerror(errno));
+    std::string key;
+    for (unsigned char b : bytes) key += fmt::format("{:02x}", b);
+    if (out.json) std::printf("%s\n", nlohmann::json{{"shared_key", key}}.dump().c_str());
+    else std::printf("%s\n", key.c_str());
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    using namespace ringgate;
-    auto start = cli::startProgram("ringgatectl", argc, argv, {{"config", "node", "socket", "timeout-ms"}, {"json"}},
-                                   kHelp, /*positionalAllowed=*/true);
-    if (!start.args) return start.exitStatus;
-    auto& args = start.args;
-    if (args->positional.empty()) return usageError("a COMMAND is required (see --help)");
-    if (args->positional[0] == "genkey") {
-        if (args->positional.size() != 1) return usageError("genkey takes no arguments");
-        return generateKey();
-    }
+    Output out{wantsJson(argc, argv)};
 
-    std::string socketPath;
-    if (auto socket = args->option("socket")) {
-        socketPath = *socket;
-    } else {
-        auto configPath = args->option("config");
-        auto nodeText = args->option("node");
-        if (!configPath || !nodeText)
-            return usageError("--config FILE and --node ID (or --socket PATH) are required");
-        auto node = cli::parseNumber("node", *nodeText, 1, 65535);
-        if (!node) return usageError(node.error().message);
-        auto loaded = config::loadFile(*configPath);
+    CLI::App app{"Asks a running ringgated node (or ringgate-registry) through its management socket.",
+                 "ringgatectl"};
+    app.footer(kFooter);
+    app.set_version_flag("--version", std::string("ringgatectl ") + RINGGATE_VERSION);
+    app.fallthrough();  // --json and the node options may follow the command too
+    app.require_subcommand(1);
+
+    std::string configPath, socketPath, logSpec;
+    std::optional<unsigned> node;
+    unsigned long timeoutMs = 5000;
+    bool json = false;
+    app.add_option("-c,--config", configPath, "cluster configuration (YAML) naming the node's socket")
+        ->check(CLI::ExistingFile);
+    app.add_option("-n,--node", node, "node id in the configuration's node map")->check(CLI::Range(1, 65535));
+    app.add_option("-s,--socket", socketPath, "the management socket itself")->excludes("--config");
+    app.add_flag("-j,--json", json, "machine-readable output (one JSON document on stdout)");
+    app.add_option("--timeout-ms", timeoutMs, "give up after this many milliseconds")
+        ->default_val(5000)
+        ->check(CLI::Range(1, 600000));
+    app.add_option("--log", logSpec, "log levels of this client, e.g. \"debug\"");
+
+    management::Request request;
+    for (const management::CommandSpec& spec : management::kGatewayCommands) {
+        std::string description = *spec.args ? std::string(spec.args) + ": " + spec.summary : spec.summary;
+        CLI::App* sub = app.add_subcommand(spec.name, description);
+        if (*spec.args) sub->add_option("args", request.args, spec.args);
+        sub->callback([&request, name = std::string(spec.name)] { request.command = name; });
+    }
+    app.add_subcommand("help", "commands this node answers (asks the node)")
+        ->callback([&request] { request.command = "help"; });
+    CLI::App* genkey = app.add_subcommand(
+        "genkey", "print a new random cluster.shared_key (256 bits, hex) for every node's configuration (asks no node)");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::CallForVersion& e) {
+        std::puts(app.version().c_str());
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        return out.fail(2, e.what() + std::string(" (see --help)"));
+    }
+    if (!logSpec.empty() && !log::applySpec(logSpec)) return out.fail(2, "--log: bad spec '" + logSpec + "'");
+    if (genkey->parsed()) return generateKey(out);
+
+    if (socketPath.empty()) {
+        if (configPath.empty() || !node)
+            return out.fail(2, "--config FILE and --node ID (or --socket PATH) are required");
+        auto loaded = config::loadFile(configPath);
         if (!loaded.config) {
+            if (out.json) return out.fail(2, loaded.report("ringgatectl"));
             std::fputs(loaded.report("ringgatectl").c_str(), stderr);
             return 2;
         }
-        if (!loaded.config->cluster.findNode(static_cast<config::NodeId>(*node)))
-            return usageError("node " + *nodeText + " is not in the node map of " + *configPath);
-        socketPath = loaded.config->management.socketPathFor(static_cast<config::NodeId>(*node));
+        if (!loaded.config->cluster.findNode(*node))
+            return out.fail(2, "node " + std::to_string(*node) + " is not in the node map of " + configPath);
+        socketPath = loaded.config->management.socketPathFor(*node);
     }
-    unsigned long timeoutMs = 5000;
-    if (auto text = args->option("timeout-ms")) {
-        auto parsed = cli::parseNumber("timeout-ms", *text, 1, 600000);
-        if (!parsed) return usageError(parsed.error().message);
-        timeoutMs = *parsed;
-    }
+    if (socketPath.size() >= sizeof(sockaddr_un::sun_path)) return out.fail(2, "socket path too long: " + socketPath);
 
-    management::Request request;
-    request.format = args->has("json") ? management::Format::Json : management::Format::Text;
-    request.command = args->positional[0];
-    request.args.assign(args->positional.begin() + 1, args->positional.end());
-
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (socketPath.size() >= sizeof address.sun_path) return usageError("socket path too long");
-    std::memcpy(address.sun_path, socketPath.c_str(), socketPath.size() + 1);
-    timeval timeout{static_cast<time_t>(timeoutMs / 1000), static_cast<suseconds_t>(timeoutMs % 1000 * 1000)};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        std::fprintf(stderr, "ringgatectl: cannot reach %s: %s (is ringgated running?)\n",
-                     socketPath.c_str(), std::strerror(errno));
-        return 1;
-    }
-    std::string line = management::formatRequest(request);
-    if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-        std::fprintf(stderr, "ringgatectl: send to %s failed: %s\n", socketPath.c_str(), std::strerror(errno));
-        return 1;
-    }
-    std::string reply;
-    char buffer[65536];
-    for (;;) {
-        ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n == 0) break;
-        if (n < 0) {
-            std::fprintf(stderr, "ringgatectl: no complete answer from %s: %s\n", socketPath.c_str(),
-                         std::strerror(errno));
-            return 1;
-        }
-        reply.append(buffer, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    size_t newline = reply.find('\n');
-    if (newline == std::string::npos) {
-        std::fprintf(stderr, "ringgatectl: malformed answer from %s\n", socketPath.c_str());
-        return 1;
-    }
-    bool ok = reply.compare(0, newline, "ok") == 0;
-    std::fputs(reply.c_str() + newline + 1, ok ? stdout : stderr);
+    request.format = json ? management::Format::Json : management::Format::Text;
+    auto reply = ask(socketPath, management::formatRequest(request), timeoutMs);
+    if (!reply) return out.fail(1, reply.error().message);
+    size_t newline = reply->find('\n');
+    if (newline == std::string::npos) return out.fail(1, "malformed answer from " + socketPath);
+    bool ok = reply->compare(0, newline, "ok") == 0;
+    // JSON answers, errors included, are for scripts: stdout. Text errors go to stderr.
+    std::fputs(reply->c_str() + newline + 1, ok || json ? stdout : stderr);
     return ok ? 0 : 1;
 }

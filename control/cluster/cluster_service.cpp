@@ -1,19 +1,15 @@
 #include "control/cluster/cluster_service.h"
 
 #include <chrono>
-#include <cstdio>
+#include <algorithm>
 #include <random>
 
-#include "common/json_writer.h"
 #include "common/log.h"
 
 namespace ringgate::cluster {
 
 namespace asio = boost::asio;
 using asio::ip::udp;
-using management::Format;
-using management::Reply;
-using management::Request;
 
 MembershipTimers timersFrom(const config::Timers& t) {
     using std::chrono::milliseconds;
@@ -51,11 +47,6 @@ udp::endpoint endpointOf(Ipv4Address address, uint16_t port) {
     return udp::endpoint(asio::ip::address_v4(address.value), port);
 }
 
-std::string milliseconds(Time t) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f", static_cast<double>(t.count()) / 1000.0);
-    return text;
-}
 
 }  // namespace
 
@@ -192,119 +183,60 @@ void ClusterService::leave(std::function<void()> done) {
     afterInput();
 }
 
-void ClusterService::registerCommands(management::CommandTable& commands) {
-    commands.add("members", "members            ring order, member states, token holder, counters",
-                 [this](const Request& request) { return members(request); });
-}
-
-Reply ClusterService::members(const Request& request) const {
-    if (!request.args.empty()) return Reply::error(request.format, "usage: members");
+MembershipReport ClusterService::report() const {
     const Membership& m = node_.membership();
     const ReliableMessenger& r = node_.messenger();
     MembershipStatus s = m.status();
     Time t = now();
-    auto lastSeen = [&](NodeId id) -> std::optional<Time> {
+    auto lastSeen = [&](NodeId id) -> std::optional<double> {
         auto heard = r.lastHeard(id);
-        if (!heard) return std::nullopt;
-        return t - *heard;
+        if (!heard || id == self_) return std::nullopt;
+        return static_cast<double>((t - *heard).count()) / 1000.0;
     };
     auto stateOf = [&](NodeId id) -> std::string {
         if (id != self_) return "member";
         if (s.phase != Phase::Member) return std::string(toString(s.phase));
         return s.holding ? "holding-token" : "member";
     };
-    std::vector<NodeId> outside;
+    MembershipReport out;
+    out.node = self_;
+    out.phase = toString(s.phase);
+    out.ringId = s.ringId;
+    for (NodeId id : s.members) out.members.push_back({id, stateOf(id), lastSeen(id)});
     for (const auto& node : config_.cluster.nodes)
-        if (std::find(s.members.begin(), s.members.end(), node.id) == s.members.end()) outside.push_back(node.id);
+        if (std::find(s.members.begin(), s.members.end(), node.id) == s.members.end())
+            out.outside.push_back({node.id, "outside", lastSeen(node.id)});
+    out.holding = s.holding;
+    out.passedTo = s.passedTo;
+    if (s.stamp) {
+        out.sequence = s.stamp->seq;
+        out.generation = s.stamp->generation;
+    }
+    if (s.lastRotation) out.rotationMs = static_cast<double>(s.lastRotation->count()) / 1000.0;
     const MembershipCounters& c = m.counters();
     const MessengerCounters& mc = r.counters();
-    char ring[20];
-    std::snprintf(ring, sizeof ring, "%016llx", static_cast<unsigned long long>(s.ringId));
-
-    if (request.format == Format::Json) {
-        JsonWriter json;
-        json.beginObject().field("node", self_).field("phase", toString(s.phase)).field("ring_id", std::string_view(ring));
-        json.key("members").beginArray();
-        for (NodeId id : s.members) {
-            json.beginObject().field("id", id).field("state", stateOf(id));
-            json.key("last_seen_ms");
-            if (auto age = lastSeen(id); age && id != self_) json.value(static_cast<double>(age->count()) / 1000.0);
-            else json.null();
-            json.endObject();
-        }
-        json.endArray();
-        json.key("outside").beginArray();
-        for (NodeId id : outside) {
-            json.beginObject().field("id", id).field("state", "outside");
-            json.key("last_seen_ms");
-            if (auto age = lastSeen(id)) json.value(static_cast<double>(age->count()) / 1000.0);
-            else json.null();
-            json.endObject();
-        }
-        json.endArray();
-        json.key("token_holder");
-        if (s.holding) json.value(self_); else json.null();
-        json.key("token_passed_to");
-        if (s.passedTo) json.value(*s.passedTo); else json.null();
-        json.key("sequence");
-        if (s.stamp) json.value(s.stamp->seq); else json.null();
-        json.key("generation");
-        if (s.stamp) json.value(s.stamp->generation); else json.null();
-        json.key("rotation_ms");
-        if (s.lastRotation) json.value(static_cast<double>(s.lastRotation->count()) / 1000.0); else json.null();
-        json.key("counters").beginObject()
-            .field("tokens_received", c.tokensReceived)
-            .field("tokens_passed", c.tokensPassed)
-            .field("stale_tokens", c.staleTokens)
-            .field("emergencies_sent", c.emergenciesSent)
-            .field("emergencies_forwarded", c.emergenciesForwarded)
-            .field("regenerations", c.regenerations)
-            .field("silent_successors", c.silentSuccessors)
-            .field("members_dropped", c.membersDropped)
-            .field("members_added", c.membersAdded)
-            .field("resends", mc.resends)
-            .field("malformed_trains", c.malformedTrains);
-        for (const auto& reason : mc.refusedByReason()) json.field(reason.name, reason.count);
-        json.field("refused", mc.refused() + c.malformedTrains)
-            .field("challenges_sent", mc.challengesSent)
-            .field("partials_evicted", mc.partialsEvicted)
-            .field("datagrams_sent", mc.datagramsSent)
-            .field("datagrams_received", mc.datagramsReceived)
-            .field("send_errors", sendErrors_)
-            .endObject();
-        json.endObject();
-        return Reply{true, json.str() + "\n"};
-    }
-    std::string out = "node " + std::to_string(self_) + ": " + std::string(toString(s.phase)) + ", ring " + ring +
-                      ", " + std::to_string(s.members.size()) + " member" + (s.members.size() == 1 ? "" : "s") + "\n";
-    out += "token: ";
-    if (s.holding) out += "held here";
-    else if (s.passedTo) out += "last passed to node " + std::to_string(*s.passedTo);
-    else out += "not seen yet";
-    if (s.stamp) out += "; sequence " + std::to_string(s.stamp->seq) + " (generation " + std::to_string(s.stamp->generation) + ")";
-    if (s.lastRotation) out += "; rotation " + milliseconds(*s.lastRotation) + " ms";
-    out += "\n\n  ID  STATE          LAST SEEN\n";
-    auto row = [&](NodeId id, const std::string& state) {
-        char line[96];
-        auto age = lastSeen(id);
-        std::snprintf(line, sizeof line, "%4u  %-13s  %s\n", id, state.c_str(),
-                      id == self_ ? "-" : age ? (milliseconds(*age) + " ms ago").c_str() : "never");
-        out += line;
+    out.counters = {
+        {"tokens_received", c.tokensReceived},
+        {"tokens_passed", c.tokensPassed},
+        {"stale_tokens", c.staleTokens},
+        {"emergencies_sent", c.emergenciesSent},
+        {"emergencies_forwarded", c.emergenciesForwarded},
+        {"regenerations", c.regenerations},
+        {"silent_successors", c.silentSuccessors},
+        {"members_dropped", c.membersDropped},
+        {"members_added", c.membersAdded},
+        {"resends", mc.resends},
+        {"refused", mc.refused() + c.malformedTrains},
+        {"challenges_sent", mc.challengesSent},
+        {"partials_evicted", mc.partialsEvicted},
+        {"datagrams_sent", mc.datagramsSent},
+        {"datagrams_received", mc.datagramsReceived},
+        {"send_errors", sendErrors_},
     };
-    for (NodeId id : s.members) row(id, stateOf(id));
-    for (NodeId id : outside) row(id, "outside");
-    out += "\ntokens received " + std::to_string(c.tokensReceived) + ", passed " + std::to_string(c.tokensPassed) +
-           ", stale " + std::to_string(c.staleTokens) + "\n";
-    out += "911s sent " + std::to_string(c.emergenciesSent) + ", forwarded " + std::to_string(c.emergenciesForwarded) +
-           "; regenerations " + std::to_string(c.regenerations) + ", after a silent successor " +
-           std::to_string(c.silentSuccessors) + "\n";
-    out += "members dropped " + std::to_string(c.membersDropped) + ", added " + std::to_string(c.membersAdded) + "\n";
-    out += "resends " + std::to_string(mc.resends) + "; refused " + std::to_string(mc.refused() + c.malformedTrains) +
-           ": malformed trains " + std::to_string(c.malformedTrains);
-    for (const auto& reason : mc.refusedByReason()) out += std::string(", ") + reason.name + " " + std::to_string(reason.count);
-    out += "\n";
-    if (!config_.cluster.sharedKey) out += std::string("warning: ") + std::string(kNoKeyWarning) + "\n";
-    return Reply{true, out};
+    out.refusedByReason = {{"malformed_trains", c.malformedTrains}};
+    for (const auto& reason : mc.refusedByReason()) out.refusedByReason.push_back({reason.name, reason.count});
+    if (!config_.cluster.sharedKey) out.warnings.push_back(std::string(kNoKeyWarning));
+    return out;
 }
 
 }  // namespace ringgate::cluster

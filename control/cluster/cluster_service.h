@@ -1,6 +1,6 @@
 // The Asio shell of the cluster protocol in ringgated: one UDP socket per subnet (the
-// node's address there, cluster.port), a steady timer for the core's next deadline, and
-// the `members` management command. It only moves bytes; ClusterNode decides everything.
+// node's address there, cluster.port) and a steady timer for the core's next deadline. It
+// only moves bytes; ClusterNode decides everything. report() is what operators see.
 #pragma once
 
 #include "common/asio.h"
@@ -14,7 +14,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/cluster/cluster_node.h"
-#include "control/management/command_table.h"
+#include "control/cluster/membership_report.h"
 
 namespace ringgate::cluster {
 
@@ -35,7 +35,8 @@ public:
     Expected<void> start();
     // Leaves the ring cleanly (the token passes on at once); `done` runs once it has.
     void leave(std::function<void()> done);
-    void registerCommands(management::CommandTable& commands);
+    // The ring as this node sees it now (`ringgatectl members`, /metrics).
+    MembershipReport report() const;
     // Riders of the train (the VIP manager); set before start().
     void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
 
@@ -56,7 +57,6 @@ private:
     void reportRefused(size_t path);
     void flush();
     void arm();
-    management::Reply members(const management::Request& request) const;
 
     boost::asio::io_context& io_;
     const config::Config& config_;

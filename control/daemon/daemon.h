@@ -11,12 +11,15 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/cluster/cluster_service.h"
+#include "control/daemon/node_reports.h"
 #include "control/daemon/pool_follower.h"
 #include "control/httplink/http_link.h"
 #include "control/vip/kernel_actuator.h"
 #include "control/vip/vip_service.h"
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
+#include "control/management/rates.h"
+#include "dataplane/stats_report.h"
 
 namespace ringgate::dataplane {
 class Dataplane;
@@ -39,8 +42,14 @@ public:
     const config::Config& config() const { return config_; }
     config::NodeId self() const { return self_; }
 
+    NodeStatus status() const;
+
 private:
-    void registerCommands();
+    void registerCommands();  // daemon_commands.cpp
+#ifdef RINGGATE_HAVE_DATAPLANE
+    // The fast path's counters with the new-flow rates this reader measures.
+    std::optional<dataplane::DataplaneStats> dataplaneStats();
+#endif
     Expected<void> startVipActuator();
     void onSignal(int signal);
 
@@ -57,10 +66,11 @@ private:
     // Who answers for this node's VIPs: the fast path, or the host stack when it is off.
     std::unique_ptr<vip::VipActuator> actuator_;
     std::unique_ptr<vip::VipService> vips_;
-    std::unique_ptr<PoolFollower> pool_;  // when a pool follows ringgate-registry
+    std::unique_ptr<PoolFollower> pool_;  // follows ringgate-registry for the pools that ask
     // The HTTP path (services in mode http), on threads of its own.
     std::unique_ptr<httplink::HttpLink> http_;
     std::chrono::steady_clock::time_point startedAt_;
+    management::RateMeter rates_;
 };
 
 }  // namespace ringgate::daemon

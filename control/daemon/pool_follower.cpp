@@ -2,14 +2,9 @@
 
 #include <algorithm>
 
-#include "common/json_writer.h"
 #include "common/log.h"
 
 namespace ringgate::daemon {
-
-using management::Format;
-using management::Reply;
-using management::Request;
 
 std::vector<config::Backend> liveBackends(const config::BackendPool& pool,
                                           const std::vector<Ipv4Address>& liveServers) {
@@ -71,45 +66,22 @@ void PoolFollower::onLiveList(const registry::protocol::LiveList& list) {
     }
 }
 
-void PoolFollower::registerCommands(management::CommandTable& commands) {
-    commands.add("pool", "pool               back-end pools: live back ends from ringgate-registry",
-                 [this](const Request& request) { return view(request); });
-}
-
-Reply PoolFollower::view(const Request& request) const {
-    bool connected = client_ && client_->connected();
-    if (request.format == Format::Json) {
-        JsonWriter json;
-        json.beginObject().key("registry").beginArray();
-        if (config_.registry)
-            for (const Ipv4Endpoint& e : config_.registry->endpoints) json.value(e.toString());
-        json.endArray()
-            .field("connected", connected)
-            .field("live_list_version", version_)
-            .field("updates", updates_)
-            .key("live").beginArray();
-        for (Ipv4Address server : servers_) json.value(server.toString());
-        json.endArray().key("pools").beginArray();
-        for (const auto& [name, backends] : live_) {
-            json.beginObject().field("name", name).key("backends").beginArray();
-            for (const config::Backend& b : backends)
-                json.beginObject().field("address", b.address.toString()).field("port", b.port).field("weight", b.weight).endObject();
-            json.endArray().endObject();
-        }
-        json.endArray().endObject();
-        return {true, json.str() + "\n"};
-    }
-    std::string body = "registry";
+PoolReport PoolFollower::report() const {
+    PoolReport out;
     if (config_.registry)
-        for (const Ipv4Endpoint& e : config_.registry->endpoints) body += " " + e.toString();
-    body += connected ? " (subscribed" : " (not connected";
-    body += ", live list version " + std::to_string(version_) + ")\n";
-    for (const auto& [name, backends] : live_) {
-        body += "pool " + name + ": " + std::to_string(backends.size()) + " live back ends\n";
-        for (const config::Backend& b : backends)
-            body += "  " + b.address.toString() + ":" + std::to_string(b.port) + " weight " + std::to_string(b.weight) + "\n";
+        for (const Ipv4Endpoint& e : config_.registry->endpoints) out.registry.push_back(e.toString());
+    out.connected = client_ && client_->connected();
+    out.liveListVersion = version_;
+    out.updates = updates_;
+    for (Ipv4Address server : servers_) out.live.push_back(server.toString());
+    for (const config::BackendPool& pool : config_.pools) {
+        PoolRow row{pool.name, pool.fromRegistry, {}};
+        auto live = live_.find(pool.name);
+        for (const config::Backend& b : live != live_.end() ? live->second : pool.backends)
+            row.backends.push_back({b.address.toString(), b.port, b.weight});
+        out.pools.push_back(std::move(row));
     }
-    return {true, body};
+    return out;
 }
 
 }  // namespace ringgate::daemon

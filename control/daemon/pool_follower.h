@@ -1,9 +1,9 @@
 // A gateway's view of the back-end pool (seeds 000-002): subscribes to ringgate-registry's
 // live list and turns it into the back-end set of every pool configured with
 // `registry: true`, handed to `apply` (the fast path's setLiveBackends) on every change.
-// Until the registry first answers, each pool keeps its static back ends. Serves `pool`
-// on the gateway's management socket: the registry's endpoints, the subscription's state
-// and the live back ends of each pool.
+// Until the registry first answers, each pool keeps its static back ends. report() is the
+// `pool` view: the registry's endpoints, the subscription's state and the live back ends of
+// each pool.
 #pragma once
 
 #include "common/asio.h"
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "control/management/command_table.h"
+#include "control/daemon/node_reports.h"
 #include "control/registry/live_list_client.h"
 
 namespace ringgate::daemon {
@@ -37,11 +37,12 @@ public:
 
     void start();
     void stop();
-    void registerCommands(management::CommandTable& commands);
+    // Every configured pool: those following the registry with their live back ends,
+    // the others with their configured ones.
+    PoolReport report() const;
 
 private:
     void onLiveList(const registry::protocol::LiveList& list);
-    management::Reply view(const management::Request& request) const;
 
     const config::Config& config_;
     Apply apply_;

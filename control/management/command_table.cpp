@@ -1,6 +1,6 @@
 #include "control/management/command_table.h"
 
-#include "common/json_writer.h"
+#include <nlohmann/json.hpp>
 
 namespace ringgate::management {
 
@@ -10,11 +10,7 @@ constexpr size_t kMaxRequestBytes = 4096;
 }
 
 Reply Reply::error(Format format, std::string_view message) {
-    if (format == Format::Json) {
-        JsonWriter json;
-        json.beginObject().field("error", message).endObject();
-        return Reply{false, json.str() + "\n"};
-    }
+    if (format == Format::Json) return Reply{false, nlohmann::json{{"error", message}}.dump() + "\n"};
     return Reply{false, std::string(message) + "\n"};
 }
 
@@ -69,8 +65,17 @@ std::string encodeReply(const Reply& reply) {
     return (reply.ok ? "ok\n" : "error\n") + reply.body;
 }
 
-void CommandTable::add(std::string name, std::string usage, Handler handler) {
-    commands_[std::move(name)] = Entry{std::move(usage), std::move(handler)};
+void CommandTable::add(std::string name, std::string usage, Handler handler, Access access) {
+    commands_[std::move(name)] = Entry{std::move(usage), std::move(handler), access};
+}
+
+void CommandTable::add(const CommandSpec& spec, Handler handler) {
+    add(spec.name, usageLine(spec), std::move(handler), spec.access);
+}
+
+Access CommandTable::accessOf(const std::string& name) const {
+    auto it = commands_.find(name);
+    return it == commands_.end() ? Access::Read : it->second.access;
 }
 
 Reply CommandTable::dispatch(const Request& request) const {
@@ -84,12 +89,12 @@ Reply CommandTable::dispatch(const Request& request) const {
 
 Reply CommandTable::help(const Request& request) const {
     if (request.format == Format::Json) {
-        JsonWriter json;
-        json.beginObject().key("commands").beginArray();
+        auto commands = nlohmann::json::array();
         for (const auto& [name, entry] : commands_)
-            json.beginObject().field("name", name).field("usage", entry.usage).endObject();
-        json.endArray().endObject();
-        return Reply{true, json.str() + "\n"};
+            commands.push_back({{"name", name},
+                                {"usage", entry.usage},
+                                {"changes", entry.access == Access::Change}});
+        return Reply{true, nlohmann::json{{"commands", commands}}.dump() + "\n"};
     }
     std::string body;
     for (const auto& [name, entry] : commands_) body += entry.usage + "\n";

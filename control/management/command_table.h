@@ -9,9 +9,12 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "control/management/catalogue.h"
 
 namespace ringgate::management {
 
@@ -21,6 +24,8 @@ struct Request {
     Format format = Format::Text;
     std::string command;
     std::vector<std::string> args;
+    // Who asks, for the log of changes: "uid 1000" on the socket, "user alice" remotely.
+    std::string who = "local";
 };
 
 struct Reply {
@@ -45,8 +50,12 @@ public:
     using Handler = std::function<Reply(const Request&)>;
 
     // `usage` is one line for `help`, e.g. "members            ring members and counters".
-    void add(std::string name, std::string usage, Handler handler);
+    void add(std::string name, std::string usage, Handler handler, Access access = Access::Change);
+    // A command declared in the catalogue (catalogue.h): usage and access from there.
+    void add(const CommandSpec& spec, Handler handler);
     Reply dispatch(const Request& request) const;
+    // Whether `name` only reads (help and unknown commands do: they change nothing).
+    Access accessOf(const std::string& name) const;
 
 private:
     Reply help(const Request& request) const;
@@ -54,6 +63,7 @@ private:
     struct Entry {
         std::string usage;
         Handler handler;
+        Access access;
     };
     std::map<std::string, Entry> commands_;
 };

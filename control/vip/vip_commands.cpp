@@ -1,10 +1,8 @@
 #include "control/vip/vip_commands.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "common/cli.h"
-#include "common/json_writer.h"
 
 namespace ringgate::vip {
 
@@ -31,7 +29,6 @@ const char* persistenceText(Persistence p) {
     return "?";
 }
 
-std::string nodeText(NodeId node) { return node == kNoNode ? "-" : std::to_string(node); }
 
 std::string stateOf(const VipEntry& e, const std::vector<NodeId>& members) {
     if (e.closed) return "closed";
@@ -101,52 +98,17 @@ std::string describe(const Command& c) {
     return "?";
 }
 
-management::Reply renderVips(const VipView& view, management::Format format) {
+VipTableReport vipReport(const VipView& view) {
     const VipTable& table = *view.table;
-    if (format == management::Format::Json) {
-        JsonWriter json;
-        json.beginObject()
-            .field("node", view.self)
-            .field("table_version", table.version)
-            .field("config_version", view.configVersion)
-            .key("drained").beginArray();
-        for (NodeId n : table.drained) json.value(n);
-        json.endArray().key("vips").beginArray();
-        for (const VipEntry& e : table.entries) {
-            json.beginObject().field("vip", e.address.toString());
-            e.current == kNoNode ? json.key("current_host").null() : json.field("current_host", e.current);
-            e.preferred == kNoNode ? json.key("preferred_host").null() : json.field("preferred_host", e.preferred);
-            json.field("persistence", static_cast<int>(e.persistence));
-            e.movingTo == kNoNode ? json.key("moving_to").null() : json.field("moving_to", e.movingTo);
-            json.field("state", stateOf(e, view.members))
-                .field("answered_here", view.answering && view.answering->count(e.address) > 0)
-                .field("bytes_per_second", view.loads ? view.loads->rateOf(e.current, e.address) : uint64_t{0})
-                .endObject();
-        }
-        json.endArray().endObject();
-        return {true, json.str() + "\n"};
-    }
-    std::string body;
-    char line[160];
-    std::snprintf(line, sizeof line, "%-16s %-8s %-9s %-11s %-10s %14s\n", "VIP", "current", "preferred",
-                  "persistence", "state", "bytes/s");
-    body += line;
-    for (const VipEntry& e : table.entries) {
-        std::string state = stateOf(e, view.members);
-        if (e.movingTo != kNoNode) state += "->" + std::to_string(e.movingTo);
-        std::snprintf(line, sizeof line, "%-16s %-8s %-9s %-11s %-10s %14llu\n", e.address.toString().c_str(),
-                      nodeText(e.current).c_str(), nodeText(e.preferred).c_str(), persistenceText(e.persistence),
-                      state.c_str(),
-                      static_cast<unsigned long long>(view.loads ? view.loads->rateOf(e.current, e.address) : 0));
-        body += line;
-    }
-    body += "table version " + std::to_string(table.version) + ", config version " +
-            std::to_string(view.configVersion);
-    if (!table.drained.empty()) {
-        body += ", drained:";
-        for (NodeId n : table.drained) body += " " + std::to_string(n);
-    }
-    return {true, body + "\n"};
+    VipTableReport out{view.self, table.version, view.configVersion, {}, {}};
+    for (NodeId n : table.drained) out.drained.push_back(n);
+    auto node = [](NodeId n) { return n == kNoNode ? std::nullopt : std::optional<uint32_t>(n); };
+    for (const VipEntry& e : table.entries)
+        out.vips.push_back({e.address.toString(), node(e.current), node(e.preferred), static_cast<int>(e.persistence),
+                            node(e.movingTo), stateOf(e, view.members),
+                            view.answering && view.answering->count(e.address) > 0,
+                            view.loads ? view.loads->rateOf(e.current, e.address) : uint64_t{0}});
+    return out;
 }
 
 }  // namespace ringgate::vip

@@ -1,5 +1,5 @@
 // Operator side of the VIP manager: parses `ringgatectl ... vip ...` arguments into
-// Commands and renders the `vips` view (seed 004 Table 1 plus byte rates), text or JSON.
+// Commands, and builds the `vips` report (seed 004 Table 1 plus byte rates).
 #pragma once
 
 #include <set>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "control/management/command_table.h"
+#include "control/vip/vip_report.h"
 #include "control/vip/vip_manager.h"
 
 namespace ringgate::vip {
@@ -30,6 +30,6 @@ struct VipView {
     const std::set<Ipv4Address>* answering = nullptr;  // what this node's fast path answers
 };
 
-management::Reply renderVips(const VipView& view, management::Format format);
+VipTableReport vipReport(const VipView& view);
 
 }  // namespace ringgate::vip

@@ -2,16 +2,11 @@
 
 #include <algorithm>
 
-#include "common/json_writer.h"
 #include "common/log.h"
 #include "control/vip/vip_codec.h"
 #include "control/vip/vip_commands.h"
 
 namespace ringgate::vip {
-
-using management::Format;
-using management::Reply;
-using management::Request;
 
 namespace {
 std::vector<NodeId> nodeIds(const config::Config& config) {
@@ -91,38 +86,16 @@ void VipService::apply(const std::vector<Effect>& effects) {
     }
 }
 
-void VipService::registerCommands(management::CommandTable& commands) {
-    commands.add("vips", "vips               VIP table: current/preferred host, persistence, bytes/s",
-                 [this](const Request& request) { return view(request); });
-    auto handler = [this](const Request& request) { return command(request); };
-    commands.add("vip", std::string(kVipUsage), handler);
-    commands.add("drain", "drain NODE         the node gives away its VIPs and takes none", handler);
-    commands.add("undrain", "undrain NODE       the node may hold VIPs again", handler);
+VipTableReport VipService::report() const {
+    return vipReport({self_, config_.cluster.configVersion, &table_, &loads_, members_, &manager_.answering()});
 }
 
-Reply VipService::view(const Request& request) const {
-    VipView v{self_, config_.cluster.configVersion, &table_, &loads_, members_, &manager_.answering()};
-    return renderVips(v, request.format);
-}
-
-Reply VipService::command(const Request& request) {
-    auto parsed = parseCommand(request.command, request.args);
-    if (!parsed) return Reply::error(request.format, parsed.error().message);
-    auto queued = manager_.queue(*parsed, table_, members_);
-    if (!queued) return Reply::error(request.format, "refused: " + queued.error().message);
-    std::string what = describe(*parsed);
-    RG_INFO(Vip, "operator: %s (applies at the next token visit)", what.c_str());
-    if (request.format == Format::Json) {
-        JsonWriter json;
-        json.beginObject()
-            .field("accepted", what)
-            .field("table_version", table_.version)
-            .field("config_version", config_.cluster.configVersion)
-            .endObject();
-        return {true, json.str() + "\n"};
-    }
-    return {true, "accepted: " + what + " (travels on the token from table version " +
-                      std::to_string(table_.version) + ")\n"};
+Expected<CommandAccepted> VipService::submit(const Command& command, const std::string& who) {
+    auto queued = manager_.queue(command, table_, members_);
+    if (!queued) return makeError("refused: " + queued.error().message);
+    std::string what = describe(command);
+    RG_INFO(Vip, "operator %s: %s (applies at the next token visit)", who.c_str(), what.c_str());
+    return CommandAccepted{what, table_.version, config_.cluster.configVersion};
 }
 
 }  // namespace ringgate::vip

@@ -1,7 +1,8 @@
 // Connects the VIP manager to the token ring and to the node's actuator: decodes the VIP
 // and load carriages while this node holds the token, lets VipManager decide, encodes
 // the result back onto the train and applies the effects before the token leaves.
-// Also serves `vips`, `vip ...`, `drain` and `undrain` on the management socket.
+// Operators' view and changes (`vips`, `vip ...`, `drain`, `undrain`) go through report()
+// and submit().
 #pragma once
 
 #include <optional>
@@ -9,9 +10,10 @@
 
 #include "config/config.h"
 #include "control/cluster/membership.h"
-#include "control/management/command_table.h"
+#include "common/expected.h"
 #include "control/vip/vip_actuator.h"
 #include "control/vip/vip_manager.h"
+#include "control/vip/vip_report.h"
 
 namespace ringgate::vip {
 
@@ -31,15 +33,17 @@ public:
     // Out of the ring (token lost, or leaving): answer for nothing until the next token.
     void onLeftRing();
 
-    void registerCommands(management::CommandTable& commands);
+    // The VIP table as this node knows it (`ringgatectl vips`).
+    VipTableReport report() const;
+    // Queues an operator's change for the next token visit; `who` names the operator in
+    // the log. Refused when it cannot apply (unknown VIP, node not a member, ...).
+    Expected<CommandAccepted> submit(const Command& command, const std::string& who);
 
     const VipTable& table() const { return table_; }
     const VipManager& manager() const { return manager_; }
     const VipServiceCounters& counters() const { return counters_; }
 
 private:
-    management::Reply view(const management::Request& request) const;
-    management::Reply command(const management::Request& request);
     void apply(const std::vector<Effect>& effects);
 
     const config::Config& config_;

@@ -34,6 +34,7 @@
 #include "common/cli.h"
 #include "common/json_writer.h"
 #include "config/loader.h"
+#include "control/management/render.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/eal.h"
 
@@ -317,7 +318,7 @@ int main(int argc, char** argv) {
     fill(true);
     if (created[0] + created[1] != flows) {
         std::fprintf(stderr, "fastpath_bench: only %u of %u connections were created\n%s",
-                     created[0] + created[1], flows, dp.statsText().c_str());
+                     created[0] + created[1], flows, management::toText(dp.stats()).c_str());
         return 1;
     }
     double newCyclesDnat = median(newCycles[0]), newCyclesFullnat = median(newCycles[1]);
@@ -412,7 +413,7 @@ int main(int argc, char** argv) {
         }));
     }
     uint64_t forwarded = 0;
-    for (auto& s : dp.serviceStats()) forwarded += s.packets;
+    for (auto& s : dp.serviceStats()) forwarded += report::find(s.traffic, "packets").value_or(0);
     double cyclesPerPacket = median(established);
     double ioCycles = median(io);
     double tableCycles = median(tableAlone);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "control/management/render.h"
 #include "dataplane/dataplane.h"
 #include "tests/dataplane/eal_environment.h"
 #include "tests/dataplane/frame_builder.h"
@@ -411,8 +412,8 @@ TEST_F(FastPath, FullnatTcpBothDirectionsWithStatesAndExpiry) {
     EXPECT_TRUE(late.ext.empty());
     EXPECT_EQ(drops(kInt, DropReason::NoService), 1u);  // to the internal VIP, no flow, no service
     auto services = dp_->serviceStats();
-    EXPECT_EQ(services[0].newFlows, 1u);
-    EXPECT_EQ(services[0].packets, 6u);
+    EXPECT_EQ(report::find(services[0].traffic, "new_flows"), 1u);
+    EXPECT_EQ(report::find(services[0].traffic, "packets"), 6u);
 }
 
 TEST_F(FastPath, HandOverSendsSegmentsOfUnknownFlowsToThePreviousOwner) {
@@ -452,7 +453,7 @@ TEST_F(FastPath, HandOverSendsSegmentsOfUnknownFlowsToThePreviousOwner) {
     EXPECT_EQ(local.in.size(), 2u);
     EXPECT_TRUE(local.ext.empty());
     EXPECT_EQ(dp_->connections().size(), 1u);
-    EXPECT_NE(dp_->statsJson().find("\"handed_to_peer\":1"), std::string::npos) << dp_->statsJson();
+    EXPECT_EQ(report::find(dp_->stats().ports[kExt].counters, "handed_to_peer"), 1u);
 
     // The hand-over lasts its time: after it, an unknown segment starts a flow here.
     inject(kExt, buildFrame(fromClient(vip, 80, kProtoTcp, kTcpAck, 41000)));
@@ -675,7 +676,7 @@ TEST_F(FastPath, ConnectionsListedForOperatorsWithFilterAndLimit) {
     Sent sent = step(1);
     ASSERT_EQ(sent.in.size(), 2u);
     ParsedPacket fullnat = parsePacket(sent.in[0]);
-    std::string all = dp_->connectionsJson(std::nullopt, 100);
+    std::string all = management::toJson(dp_->connectionsReport(std::nullopt, 100)).dump();
     EXPECT_NE(all.find("\"total\":2,\"shown\":2"), std::string::npos) << all;
     EXPECT_NE(all.find("\"client\":\"198.18.0.10:40001\",\"vip\":\"198.18.0.100:80\",\"protocol\":\"tcp\","
                        "\"service\":\"web\""), std::string::npos) << all;
@@ -684,11 +685,11 @@ TEST_F(FastPath, ConnectionsListedForOperatorsWithFilterAndLimit) {
                        std::to_string(fullnat.srcPort) + "\""), std::string::npos) << all;
     EXPECT_NE(all.find("\"service\":\"webd\",\"backend\":\""), std::string::npos) << all;
     EXPECT_NE(all.find("\"nat_source\":\"198.18.0.10:40002\",\"state\":\"syn_sent\""), std::string::npos) << all;
-    std::string dnatOnly = dp_->connectionsJson(*Ipv4Address::parse("198.18.0.101"), 100);
+    std::string dnatOnly = management::toJson(dp_->connectionsReport(*Ipv4Address::parse("198.18.0.101"), 100)).dump();
     EXPECT_NE(dnatOnly.find("\"shown\":1"), std::string::npos) << dnatOnly;
     EXPECT_EQ(dnatOnly.find("40001"), std::string::npos) << dnatOnly;
-    EXPECT_NE(dp_->connectionsJson(std::nullopt, 1).find("\"shown\":1"), std::string::npos);
-    std::string text = dp_->connectionsText(std::nullopt, 100);
+    EXPECT_EQ(dp_->connectionsReport(std::nullopt, 1).rows.size(), 1u);
+    std::string text = management::toText(dp_->connectionsReport(std::nullopt, 100));
     EXPECT_NE(text.find("198.18.0.10:40002"), std::string::npos) << text;
     EXPECT_NE(text.find("2 shown of 2 connections"), std::string::npos) << text;
 }
@@ -697,11 +698,11 @@ TEST_F(FastPath, StatsReportCountersAsJsonAndText) {
     resolveBackends();
     inject(kExt, buildFrame(fromClient(ip("198.18.0.100"), 80, kProtoTcp, kTcpSyn)));
     step(1);
-    std::string json = dp_->statsJson();
+    std::string json = management::toJson(dp_->stats()).dump();
     EXPECT_NE(json.find("\"name\":\"web\""), std::string::npos) << json;
     EXPECT_NE(json.find("\"new_flows\":1"), std::string::npos) << json;
     EXPECT_NE(json.find("\"active\":1"), std::string::npos) << json;
-    std::string text = dp_->statsText();
+    std::string text = management::toText(dp_->stats());
     EXPECT_NE(text.find("connections 1 / 4096"), std::string::npos) << text;
 }
 

@@ -223,7 +223,7 @@ def main():
                                  (["vip", "fly"], "usage")):
                 refused = cluster.ctl(1, *args, json_output=True, check=False)
                 assert refused.returncode == 1, args
-                assert needle in json.loads(refused.stderr)["error"], (args, refused.stderr)
+                assert needle in json.loads(refused.stdout)["error"], (args, refused.stdout)
             print("ok   refused commands say why (JSON errors)")
             if MODE == "fastpath":
                 hosts_never_learn_vips(topo)

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "control/management/render.h"
+
 namespace ringgate::vip {
 namespace {
 
@@ -52,7 +54,14 @@ TEST(VipCommands, RendersTable1TextAndJson) {
     std::set<Ipv4Address> answering{ip("198.18.0.100")};
     VipView view{1, 4, &table, &loads, {1, 2, 3}, &answering};
 
-    auto text = renderVips(view, management::Format::Text);
+    VipTableReport report = vipReport(view);
+    ASSERT_EQ(report.vips.size(), 3u);
+    EXPECT_EQ(report.vips[1].movingTo, 3u);
+    EXPECT_EQ(report.vips[2].currentHost, std::nullopt);
+    EXPECT_EQ(report.vips[2].state, "closed");
+    EXPECT_FALSE(report.vips[1].answeredHere);
+
+    auto text = management::render(report, management::Format::Text);
     EXPECT_TRUE(text.ok);
     EXPECT_NE(text.body.find("198.18.0.100     1        1         3           owned               12345"),
               std::string::npos) << text.body;
@@ -60,7 +69,7 @@ TEST(VipCommands, RendersTable1TextAndJson) {
     EXPECT_NE(text.body.find("closed"), std::string::npos);
     EXPECT_NE(text.body.find("table version 7, config version 4, drained: 3"), std::string::npos);
 
-    auto json = renderVips(view, management::Format::Json);
+    auto json = management::render(report, management::Format::Json);
     EXPECT_NE(json.body.find(R"({"vip":"198.18.0.100","current_host":1,"preferred_host":1,"persistence":3,"moving_to":null,"state":"owned","answered_here":true,"bytes_per_second":12345})"),
               std::string::npos) << json.body;
     EXPECT_NE(json.body.find(R"("current_host":null)"), std::string::npos);

@@ -6,6 +6,7 @@
 
 #include "config/loader.h"
 #include "control/vip/vip_codec.h"
+#include "control/vip/vip_commands.h"
 
 namespace ringgate::vip {
 namespace {
@@ -26,10 +27,6 @@ config::Config demoConfig() {
     auto loaded = config::loadFile(RINGGATE_SOURCE_ROOT "/config/examples/demo-3.yaml");
     EXPECT_TRUE(loaded.config);
     return *loaded.config;
-}
-
-management::Request request(std::string command, std::vector<std::string> args, bool json = false) {
-    return {json ? management::Format::Json : management::Format::Text, std::move(command), std::move(args)};
 }
 
 TEST(VipService, FirstTokenPlacesVipsAndWritesCarriages) {
@@ -69,29 +66,26 @@ TEST(VipService, UndecodableCarriageKeepsLastGoodTable) {
     EXPECT_TRUE(decodeVipTable(*carriages.find(cluster::carriage::kVipTable), error)) << "re-encoded";
 }
 
-TEST(VipService, CommandsAndViewThroughTheCommandTable) {
+TEST(VipService, ReportsTheTableAndQueuesOperatorCommands) {
     config::Config config = demoConfig();
     RecordingActuator act;
     VipService service(config, 1, act);
-    management::CommandTable commands;
-    service.registerCommands(commands);
     cluster::Carriages carriages;
     service.onTokenHeld(cluster::Time{0}, carriages, {1, 2, 3});
 
-    auto view = commands.dispatch(request("vips", {}, true));
-    EXPECT_TRUE(view.ok);
-    EXPECT_NE(view.body.find(R"("vip":"198.18.0.100","current_host":1)"), std::string::npos) << view.body;
+    VipTableReport view = service.report();
+    ASSERT_FALSE(view.vips.empty());
+    EXPECT_EQ(view.vips[0].vip, "198.18.0.100");
+    EXPECT_EQ(view.vips[0].currentHost, 1u);
+    EXPECT_TRUE(view.vips[0].answeredHere);
 
-    auto refused = commands.dispatch(request("vip", {"move", "198.18.0.100", "9"}));
-    EXPECT_FALSE(refused.ok);
-    EXPECT_NE(refused.body.find("refused: node 9 is not in the node map"), std::string::npos);
-    auto bad = commands.dispatch(request("vip", {"move"}));
-    EXPECT_FALSE(bad.ok);
-    EXPECT_NE(bad.body.find("usage"), std::string::npos);
+    auto refused = service.submit(*parseCommand("vip", {"move", "198.18.0.100", "9"}), "test");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("refused: node 9 is not in the node map"), std::string::npos);
 
-    auto accepted = commands.dispatch(request("vip", {"move", "198.18.0.100", "2"}, true));
-    EXPECT_TRUE(accepted.ok) << accepted.body;
-    EXPECT_NE(accepted.body.find(R"("accepted":"move 198.18.0.100 to node 2")"), std::string::npos);
+    auto accepted = service.submit(*parseCommand("vip", {"move", "198.18.0.100", "2"}), "test");
+    ASSERT_TRUE(accepted) << accepted.error().message;
+    EXPECT_EQ(accepted->what, "move 198.18.0.100 to node 2");
     act.calls.clear();
     service.onTokenHeld(cluster::Time{1000}, carriages, {1, 2, 3});
     EXPECT_EQ(act.calls, std::vector<std::string>{"release 198.18.0.100"});

@@ -1,0 +1,151 @@
+// ringgated's management commands: each asks a component for its report (or hands it an
+// operator's change) and lets the management layer render the answer. The commands and
+// their help come from the catalogue (control/management/catalogue.h).
+#include <unistd.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "control/daemon/daemon.h"
+#include "control/httplink/stats_view.h"
+#include "control/management/render.h"
+#include "control/vip/vip_commands.h"
+#ifdef RINGGATE_HAVE_DATAPLANE
+#include "dataplane/dataplane.h"
+#endif
+
+namespace ringgate::daemon {
+
+using management::findCommand;
+using management::Format;
+using management::Reply;
+using management::Request;
+
+namespace {
+const management::CommandSpec& spec(std::string_view name) { return *findCommand(name); }
+}  // namespace
+
+NodeStatus Daemon::status() const {
+    auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - startedAt_);
+    NodeStatus status{self_,
+                      config_.cluster.name,
+                      config_.cluster.configVersion,
+                      static_cast<uint64_t>(uptime.count()),
+                      config_.dataplane.enabled,
+                      static_cast<int64_t>(::getpid()),
+                      RINGGATE_VERSION,
+                      config_.cluster.sharedKey.has_value(),
+                      {}};
+    if (!config_.cluster.sharedKey) status.warnings.push_back(std::string(cluster::kNoKeyWarning));
+    return status;
+}
+
+#ifdef RINGGATE_HAVE_DATAPLANE
+std::optional<dataplane::DataplaneStats> Daemon::dataplaneStats() {
+    if (!dataplane_) return std::nullopt;
+    dataplane::DataplaneStats stats = dataplane_->stats();
+    auto now = management::RateMeter::Clock::now();
+    for (auto& service : stats.services)
+        service.newFlowsPerSecond =
+            rates_.rate("service/" + service.name + "/new_flows", report::find(service.traffic, "new_flows").value_or(0), now);
+    return stats;
+}
+#endif
+
+void Daemon::registerCommands() {
+    commands_.add(spec("status"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: status");
+        return management::render(status(), r.format);
+    });
+    commands_.add(spec("members"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: members");
+        return management::render(cluster_.report(), r.format);
+    });
+    commands_.add(spec("vips"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: vips");
+        if (!vips_) return Reply::error(r.format, "the VIP manager is not running yet");
+        return management::render(vips_->report(), r.format);
+    });
+    auto vipChange = [this](const Request& r) {
+        auto command = vip::parseCommand(r.command, r.args);
+        if (!command) return Reply::error(r.format, command.error().message);
+        if (!vips_) return Reply::error(r.format, "the VIP manager is not running yet");
+        auto accepted = vips_->submit(*command, r.who);
+        if (!accepted) return Reply::error(r.format, accepted.error().message);
+        return management::render(*accepted, r.format);
+    };
+    commands_.add(spec("vip"), vipChange);
+    commands_.add(spec("drain"), vipChange);
+    commands_.add(spec("undrain"), vipChange);
+    commands_.add(spec("pool"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: pool");
+        return management::render(pool_->report(), r.format);
+    });
+    commands_.add(spec("log-level"), [](const Request& r) {
+        if (r.args.size() != 1) return Reply::error(r.format, "usage: log-level SPEC");
+        if (!log::applySpec(r.args[0]))
+            return Reply::error(r.format, "bad log spec '" + r.args[0] + "' (levels: error warn info debug)");
+        RG_INFO(Management, "operator %s: log levels set to %s", r.who.c_str(), r.args[0].c_str());
+        return management::acknowledge(r.format, "log_level", r.args[0], "log levels set to " + r.args[0]);
+    });
+#ifdef RINGGATE_HAVE_DATAPLANE
+    commands_.add(spec("stats"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: stats");
+        auto stats = dataplaneStats();
+        if (!stats) return Reply::error(r.format, "the fast path is off");
+        return management::render(*stats, r.format);
+    });
+    commands_.add(spec("connections"), [this](const Request& r) {
+        std::optional<Ipv4Address> vip;
+        size_t limit = 100;
+        for (const std::string& arg : r.args) {
+            if (auto address = Ipv4Address::parse(arg)) {
+                vip = address;
+            } else if (auto number = cli::parseNumber("MAX", arg, 1, 100000)) {
+                limit = static_cast<size_t>(*number);
+            } else {
+                return Reply::error(r.format, "usage: connections [VIP] [MAX]: '" + arg +
+                                                  "' is neither a VIP nor a count (1-100000)");
+            }
+        }
+        if (!dataplane_) return Reply::error(r.format, "the fast path is off");
+        return management::render(dataplane_->connectionsReport(vip, limit), r.format);
+    });
+    commands_.add(spec("garp"), [this](const Request& r) {
+        auto vip = r.args.size() == 1 ? Ipv4Address::parse(r.args[0]) : std::nullopt;
+        if (!vip) return Reply::error(r.format, "usage: garp VIP");
+        if (!dataplane_) return Reply::error(r.format, "the fast path is off");
+        auto sent = dataplane_->sendGratuitousArp(*vip);
+        if (!sent) return Reply::error(r.format, sent.error().message);
+        RG_INFO(Management, "operator %s: gratuitous ARP for %s", r.who.c_str(), vip->toString().c_str());
+        return management::acknowledge(r.format, "sent", true, "sent");
+    });
+    commands_.add(spec("live-backends"), [this](const Request& r) {
+        if (r.args.empty()) return Reply::error(r.format, "usage: live-backends POOL [ADDR:PORT...]");
+        if (!dataplane_) return Reply::error(r.format, "the fast path is off");
+        std::vector<config::Backend> live;
+        for (size_t i = 1; i < r.args.size(); ++i) {
+            auto endpoint = Ipv4Endpoint::parse(r.args[i]);
+            if (!endpoint) return Reply::error(r.format, "bad back end '" + r.args[i] + "'");
+            live.push_back({endpoint->address, endpoint->port, 1});
+        }
+        auto set = dataplane_->setLiveBackends(r.args[0], std::move(live));
+        if (!set) return Reply::error(r.format, set.error().message);
+        RG_INFO(Management, "operator %s: live back ends of pool %s set (%zu)", r.who.c_str(), r.args[0].c_str(),
+                r.args.size() - 1);
+        return management::acknowledge(r.format, "set", true, "set");
+    });
+#endif
+    commands_.add(spec("http-stats"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: http-stats");
+        auto stats = http_ ? http_->stats() : std::vector<httplink::HttpServiceStats>{};
+        return Reply{true, r.format == Format::Json ? httplink::renderStatsJson(stats) : httplink::renderStatsText(stats)};
+    });
+#ifndef RINGGATE_HAVE_DATAPLANE
+    for (const char* name : {"stats", "connections", "garp", "live-backends"})
+        commands_.add(spec(name), [](const Request& r) {
+            return Reply::error(r.format, "this ringgated was built without the fast path (DPDK)");
+        });
+#endif
+}
+
+}  // namespace ringgate::daemon

@@ -1,0 +1,151 @@
+// The one rendering layer: every management view's text and JSON, from report structs
+// built here (the components' own tests check that they fill the structs).
+#include "control/management/render.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "control/management/rates.h"
+
+namespace ringgate::management {
+namespace {
+
+bool has(const std::string& body, const std::string& needle) { return body.find(needle) != std::string::npos; }
+
+cluster::MembershipReport membership() {
+    cluster::MembershipReport r;
+    r.node = 1;
+    r.phase = "member";
+    r.ringId = 0xabc;
+    r.members = {{1, "holding-token", std::nullopt}, {2, "member", 12.5}};
+    r.outside = {{3, "outside", std::nullopt}};
+    r.holding = true;
+    r.sequence = 42;
+    r.generation = 2;
+    r.rotationMs = 3.25;
+    r.counters = {{"tokens_received", 10}, {"tokens_passed", 9}, {"refused", 4}, {"send_errors", 7}};
+    r.refusedByReason = {{"malformed_trains", 1}, {"malformed", 3}};
+    r.warnings = {"cluster.shared_key is not set"};
+    return r;
+}
+
+TEST(Render, MembersTextAndJson) {
+    std::string text = render(membership(), Format::Text).body;
+    EXPECT_TRUE(has(text, "node 1: member, ring 0000000000000abc, 2 members\n")) << text;
+    EXPECT_TRUE(has(text, "token: held here; sequence 42 (generation 2); rotation 3.2 ms")) << text;
+    EXPECT_TRUE(has(text, "   2  member         12.5 ms ago\n")) << text;
+    EXPECT_TRUE(has(text, "   3  outside        never\n")) << text;
+    EXPECT_TRUE(has(text, "tokens received 10, passed 9, stale 0")) << text;
+    EXPECT_TRUE(has(text, "resends 0; refused 4: malformed_trains 1, malformed 3\n")) << text;
+    EXPECT_TRUE(has(text, "warning: cluster.shared_key is not set\n")) << text;
+    // A counter the text view does not name is still shown.
+    EXPECT_TRUE(has(text, "send_errors 7")) << text;
+
+    Json json = Json::parse(render(membership(), Format::Json).body);
+    EXPECT_EQ(json["ring_id"], "0000000000000abc");
+    EXPECT_EQ(json["members"][0]["last_seen_ms"], nullptr);
+    EXPECT_EQ(json["members"][1]["last_seen_ms"], 12.5);
+    EXPECT_EQ(json["outside"][0]["state"], "outside");
+    EXPECT_EQ(json["token_holder"], 1);
+    EXPECT_EQ(json["token_passed_to"], nullptr);
+    EXPECT_EQ(json["counters"]["send_errors"], 7);
+    EXPECT_EQ(json["counters"]["malformed"], 3);
+    EXPECT_EQ(json["counters"].size(), 6u);
+    EXPECT_EQ(json["warnings"][0], "cluster.shared_key is not set");
+}
+
+TEST(Render, StatsTextAndJsonShowEveryCounter) {
+    dataplane::DataplaneStats s;
+    s.ports = {{"ext", "02:00:00:00:00:01",
+                {{"rx_packets", 5}, {"rx_bytes", 500}, {"tx_packets", 4}, {"tx_bytes", 400}, {"handed_to_peer", 2},
+                 {"replicated_flows", 9}},
+                {{"truncated", 0}, {"no_backend", 3}}}};
+    s.vips = {{"198.18.0.100", true, {{"packets", 5}, {"bytes", 500}, {"new_flows", 1}}}};
+    s.services = {{"web", "198.18.0.100", 80, "tcp", "fullnat", {{"packets", 5}, {"bytes", 500}, {"new_flows", 1}}, 2, 0.5}};
+    s.backends = {{"farm", "198.18.1.50", 8080, true, {{"packets", 4}, {"bytes", 400}, {"new_flows", 1}}}};
+    s.connections = {{"active", 1, true}, {"capacity", 4096, true}, {"expired", 6}, {"memory_bytes", 3 << 20, true}};
+    s.neighbours = 2;
+
+    std::string text = render(s, Format::Text).body;
+    EXPECT_TRUE(has(text, "  ext      rx 5 pkts 500 B  tx 4 pkts 400 B\n")) << text;
+    EXPECT_TRUE(has(text, "handed_to_peer 2, replicated_flows 9")) << text;
+    EXPECT_TRUE(has(text, "drops no_backend=3\n")) << text;
+    EXPECT_FALSE(has(text, "truncated")) << text;
+    EXPECT_TRUE(has(text, "web        198.18.0.100:80/tcp fullnat 5 pkts 500 B 1 new flows (0/s) 2 live back ends")) << text;
+    EXPECT_TRUE(has(text, "farm       198.18.1.50:8080 4 pkts 400 B 1 new flows\n")) << text;
+    EXPECT_TRUE(has(text, "connections 1 / 4096 (0.0%), table ~3 MiB\n  expired 6\nneighbours 2\n")) << text;
+
+    Json json = Json::parse(render(s, Format::Json).body);
+    EXPECT_EQ(json["ports"][0]["replicated_flows"], 9);
+    EXPECT_EQ(json["ports"][0]["drops"]["no_backend"], 3);
+    EXPECT_EQ(json["vips"][0]["owned"], true);
+    EXPECT_EQ(json["services"][0]["new_flows_per_second"], 0.5);
+    EXPECT_EQ(json["services"][0]["live_backends"], 2);
+    EXPECT_EQ(json["backends"][0]["live"], true);
+    EXPECT_EQ(json["connections"]["expired"], 6);
+    EXPECT_EQ(json["neighbours"], 2);
+    // Keys in the order written, as the text reads.
+    EXPECT_TRUE(has(render(s, Format::Json).body, R"({"name":"ext","mac":"02:00:00:00:00:01","rx_packets":5,)"));
+}
+
+TEST(Render, ConnectionsTextAndJson) {
+    dataplane::ConnectionsReport r{7, {{"198.18.0.10:40001", "198.18.0.100:80", "tcp", "web", "198.18.1.50:8080",
+                                        "198.18.1.1:10000", "established", 12}}};
+    std::string text = render(r, Format::Text).body;
+    EXPECT_TRUE(has(text, "198.18.0.10:40001     -> 198.18.0.100:80       web          via 198.18.1.1:10000      -> "
+                          "198.18.1.50:8080      established   idle 12 ms\n")) << text;
+    EXPECT_TRUE(has(text, "1 shown of 7 connections\n")) << text;
+    EXPECT_EQ(render(r, Format::Json).body,
+              R"({"total":7,"shown":1,"connections":[{"client":"198.18.0.10:40001","vip":"198.18.0.100:80",)"
+              R"("protocol":"tcp","service":"web","backend":"198.18.1.50:8080","nat_source":"198.18.1.1:10000",)"
+              R"("state":"established","idle_ms":12}]})" "\n");
+}
+
+TEST(Render, StatusPoolAndAcknowledgements) {
+    daemon::NodeStatus status{2, "demo", 4, 12345, false, 99, "0.1.0", true, {}};
+    EXPECT_EQ(render(status, Format::Text).body,
+              "node 2 of cluster 'demo'\nconfig version 4\nuptime 12.3 s\ndataplane off\nringgated 0.1.0\n");
+    EXPECT_EQ(render(status, Format::Json).body,
+              R"({"node":2,"cluster":"demo","config_version":4,"uptime_ms":12345,"dataplane":false,"pid":99,)"
+              R"("version":"0.1.0","authenticated":true,"warnings":[]})" "\n");
+    status.warnings = {"no key"};
+    EXPECT_TRUE(has(render(status, Format::Text).body, "warning: no key\n"));
+
+    daemon::PoolReport pool{{"198.18.2.1:7300"}, true, 5, 3, {"198.18.1.50"},
+                            {{"farm", true, {{"198.18.1.50", 8080, 2}}}, {"static", false, {}}}};
+    std::string text = render(pool, Format::Text).body;
+    EXPECT_TRUE(has(text, "registry 198.18.2.1:7300 (subscribed, live list version 5)\n")) << text;
+    EXPECT_TRUE(has(text, "pool farm: 1 live back ends\n  198.18.1.50:8080 weight 2\n")) << text;
+    EXPECT_TRUE(has(text, "pool static: 0 configured back ends\n")) << text;
+    Json json = Json::parse(render(pool, Format::Json).body);
+    EXPECT_EQ(json["pools"][0]["backends"][0]["weight"], 2);
+    EXPECT_EQ(json["pools"][1]["from_registry"], false);
+    EXPECT_TRUE(has(render(daemon::PoolReport{}, Format::Text).body, "no registry configured"));
+
+    EXPECT_EQ(acknowledge(Format::Json, "sent", true, "sent").body, "{\"sent\":true}\n");
+    EXPECT_EQ(acknowledge(Format::Text, "sent", true, "sent").body, "sent\n");
+    vip::CommandAccepted accepted{"move 198.18.0.100 to node 2", 8, 4};
+    EXPECT_EQ(render(accepted, Format::Text).body,
+              "accepted: move 198.18.0.100 to node 2 (travels on the token from table version 8)\n");
+    EXPECT_EQ(render(accepted, Format::Json).body,
+              R"({"accepted":"move 198.18.0.100 to node 2","table_version":8,"config_version":4})" "\n");
+}
+
+TEST(Rates, FromTheReadersOwnReadingsAndNotResetByAnotherRead) {
+    using namespace std::chrono;
+    RateMeter meter(seconds(1), seconds(5));
+    auto t0 = RateMeter::Clock::time_point{} + hours(1);
+    EXPECT_EQ(meter.rate("x", 100, t0), 0.0);
+    EXPECT_DOUBLE_EQ(meter.rate("x", 200, t0 + milliseconds(500)), 200.0);
+    // A second reader right after sees the same window, not a reset one.
+    EXPECT_DOUBLE_EQ(meter.rate("x", 200, t0 + milliseconds(500)), 200.0);
+    EXPECT_DOUBLE_EQ(meter.rate("x", 400, t0 + seconds(2)), 150.0);
+    // Readings older than the span are forgotten.
+    EXPECT_DOUBLE_EQ(meter.rate("x", 1400, t0 + seconds(12)), 100.0);
+    // A counter that went backwards (restart) starts over.
+    EXPECT_EQ(meter.rate("x", 5, t0 + seconds(13)), 0.0);
+}
+
+}  // namespace
+}  // namespace ringgate::management
