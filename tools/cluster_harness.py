@@ -138,3 +138,13 @@ def unique_name(prefix):
 
 def now_ms():
     return time.monotonic() * 1000
+
+
+def prometheus_families(exposition):
+    """Parses a /metrics text with the real parser (python3-prometheus-client, run by
+    Debian's /usr/bin/python3): {family: {"type": T, "samples": [[name, labels, value]]}}."""
+    result = subprocess.run(["/usr/bin/python3", str(Path(__file__).with_name("prometheus_parse.py"))],
+                            input=exposition, capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        raise AssertionError(f"the Prometheus parser refused the exposition: {result.stderr}\n{exposition[:2000]}")
+    return json.loads(result.stdout)

@@ -11,6 +11,7 @@ packages=(
   libboost-dev libboost-program-options-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   nlohmann-json3-dev libcli11-dev libfmt-dev
+  python3-prometheus-client
   # test topology and real peers
   iproute2 iputils-ping iputils-arping bridge-utils ethtool
   nginx-light curl wrk tcpdump python3 python3-yaml procps psmisc

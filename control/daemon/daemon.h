@@ -43,6 +43,8 @@ public:
     config::NodeId self() const { return self_; }
 
     NodeStatus status() const;
+    // Every counter and gauge in the Prometheus text exposition format.
+    std::string metrics();
 
 private:
     void registerCommands();  // daemon_commands.cpp

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "control/daemon/daemon.h"
 #include "control/httplink/stats_view.h"
+#include "control/management/metrics.h"
 #include "control/management/render.h"
 #include "control/vip/vip_commands.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
@@ -51,7 +52,21 @@ std::optional<dataplane::DataplaneStats> Daemon::dataplaneStats() {
 }
 #endif
 
+std::string Daemon::metrics() {
+    management::MetricsInput input{status(), cluster_.report(), std::nullopt, std::nullopt, pool_->report()};
+    if (vips_) input.vips = vips_->report();
+#ifdef RINGGATE_HAVE_DATAPLANE
+    input.dataplane = dataplaneStats();
+#endif
+    return management::toPrometheus(input);
+}
+
 void Daemon::registerCommands() {
+    commands_.add(spec("metrics"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: metrics");
+        // One format only: the Prometheus text exposition, whatever the request asked.
+        return Reply{true, metrics()};
+    });
     commands_.add(spec("status"), [this](const Request& r) {
         if (!r.args.empty()) return Reply::error(r.format, "usage: status");
         return management::render(status(), r.format);

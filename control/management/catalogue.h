@@ -29,6 +29,7 @@ inline constexpr CommandSpec kGatewayCommands[] = {
     {"http-stats", "", "the HTTP path (mode http): requests, bytes, resumes by outcome, transfers ended short",
      Access::Read},
     {"connections", "[VIP] [MAX]", "the fast path's connections (of VIP; at most MAX, default 100)", Access::Read},
+    {"metrics", "", "every counter and gauge in the Prometheus text format (as GET /metrics)", Access::Read},
     {"pool", "", "back-end pools: live back ends from ringgate-registry, or the configured ones", Access::Read},
     {"garp", "VIP", "announce an owned VIP by gratuitous ARP from the fast path", Access::Change},
     {"live-backends", "POOL [ADDR:PORT...]", "set the back ends new flows of POOL may use", Access::Change},

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from cluster_harness import Cluster, require_root, unique_name
+from cluster_harness import Cluster, prometheus_families, require_root, unique_name
 from topology import Topology, wait_until
 from traffic import KeepAliveClients
 
@@ -122,6 +122,17 @@ def main():
             ext = stats["ports"][0]
             assert ext["arp_replies"] >= 1 and ext["drops"]["truncated"] == 0, ext
             print("ok   stats --json counts flows, ARP and drops")
+
+            families = prometheus_families(cluster.ctl(1, "metrics").stdout)
+            flows = {s[1]["service"]: s[2] for s in families["ringgate_service_new_flows"]["samples"]}
+            assert flows["web-dnat"] >= 1100 and flows["web-fullnat"] >= 300, flows
+            assert families["ringgate_port_rx_packets"]["type"] == "counter"
+            rx = {s[1]["port"]: s[2] for s in families["ringgate_port_rx_packets"]["samples"]}
+            assert rx[ext["name"]] >= ext["rx_packets"] > 0, (rx, ext["rx_packets"])
+            reasons = {s[1]["reason"] for s in families["ringgate_port_drops"]["samples"]}
+            assert {"truncated", "no_backend", "table_full"} <= reasons, reasons
+            assert families["ringgate_flows_active"]["type"] == "gauge"
+            print("ok   metrics parse with prometheus_client: flows per service, port packets, drops by reason")
 
             with KeepAliveClients(client, "198.18.0.100", 16) as keep:
                 assert set(keep.first) == {"backend1", "backend2"}, keep.first

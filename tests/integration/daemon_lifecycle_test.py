@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 
-from cluster_harness import RINGGATECTL, RINGGATED, SOURCE, Cluster, private_config, require_root, unique_name
-from topology import Topology
+from cluster_harness import (RINGGATECTL, RINGGATED, SOURCE, Cluster, private_config, prometheus_families,
+                             require_root, unique_name)
+from topology import Topology, wait_until
 
 EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
 
@@ -44,6 +45,26 @@ def main():
                 assert status["node"] == node and status["cluster"] == "demo", status
                 assert status["dataplane"] is False
             print("ok   three nodes answer status")
+
+            # /metrics' text, read by the real Prometheus parser.
+            wait_until(lambda: [m["id"] for m in cluster.query(1, "members")["members"]] == [1, 2, 3],
+                       timeout=20, what="three members")
+            wait_until(lambda: all(v["current_host"] for v in cluster.query(1, "vips")["vips"]),
+                       timeout=20, what="VIPs placed")
+            families = prometheus_families(cluster.ctl(1, "metrics").stdout)
+            sample = lambda family: families[family]["samples"]
+            assert sample("ringgate_cluster_members") == [["ringgate_cluster_members", {"node": "1"}, 3.0]], \
+                sample("ringgate_cluster_members")
+            assert families["ringgate_cluster_tokens_received"]["type"] == "counter"
+            assert sample("ringgate_cluster_tokens_received")[0][0] == "ringgate_cluster_tokens_received_total"
+            assert sample("ringgate_cluster_tokens_received")[0][2] > 0
+            assert {s[1]["member"] for s in sample("ringgate_cluster_member_up") if s[2] == 1} == {"1", "2", "3"}
+            owners = {s[1]["vip"]: s[1]["owner"] for s in sample("ringgate_vip_owner")}
+            table = {v["vip"]: str(v["current_host"]) for v in cluster.query(1, "vips")["vips"]}
+            assert owners == table, (owners, table)
+            assert {s[1]["reason"] for s in sample("ringgate_cluster_refused_by_reason")} >= {"malformed_trains"}
+            assert "ringgate_port_rx_packets" not in families, "the fast path is off: no port metrics"
+            print("ok   metrics parse with prometheus_client: members, token counters, VIP owners")
 
             text = cluster.ctl(1, "status").stdout
             assert "node 1 of cluster 'demo'" in text, text

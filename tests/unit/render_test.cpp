@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "control/management/metrics.h"
 #include "control/management/rates.h"
 
 namespace ringgate::management {
@@ -145,6 +146,32 @@ TEST(Rates, FromTheReadersOwnReadingsAndNotResetByAnotherRead) {
     EXPECT_DOUBLE_EQ(meter.rate("x", 1400, t0 + seconds(12)), 100.0);
     // A counter that went backwards (restart) starts over.
     EXPECT_EQ(meter.rate("x", 5, t0 + seconds(13)), 0.0);
+}
+
+}  // namespace
+}  // namespace ringgate::management
+
+namespace ringgate::management {
+namespace {
+
+TEST(Metrics, CountersTotalGaugesPlainLabelsEscaped) {
+    MetricsInput in;
+    in.status = {3, "demo", 1, 2500, true, 1, "0.1.0", true, {}};
+    in.membership.node = 3;
+    in.membership.members = {{3, "member", std::nullopt}};
+    in.membership.counters = {{"tokens_received", 5}};
+    in.dataplane = dataplane::DataplaneStats{};
+    in.dataplane->services = {{"we\"b", "198.18.0.100", 80, "tcp", "dnat", {{"new_flows", 4}}, 1, 0}};
+    in.dataplane->connections = {{"active", 2, true}};
+    std::string text = toPrometheus(in);
+    EXPECT_TRUE(has(text, "# TYPE ringgate_cluster_tokens_received_total counter\n"
+                          "ringgate_cluster_tokens_received_total{node=\"3\"} 5\n")) << text;
+    EXPECT_TRUE(has(text, "# TYPE ringgate_flows_active gauge\nringgate_flows_active{node=\"3\"} 2\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_service_new_flows_total{node=\"3\",service=\"we\\\"b\",vip=\"198.18.0.100\","
+                          "port=\"80\",protocol=\"tcp\"} 4\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_uptime_seconds{node=\"3\"} 2.5\n")) << text;
+    // One HELP and TYPE per family, before all its samples.
+    EXPECT_EQ(text.find("# TYPE ringgate_cluster_member_up gauge"), text.rfind("# TYPE ringgate_cluster_member_up"));
 }
 
 }  // namespace
