@@ -51,6 +51,8 @@ http {{
             proxy_pass http://farm;
             proxy_buffering off;
             proxy_buffer_size 64k;
+            proxy_buffers 4 64k;
+            proxy_busy_buffers_size 128k;
         }}
     }}
 }}
