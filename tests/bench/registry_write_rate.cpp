@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
 
     std::optional<Rates> pgRates;
     std::string script = start.args->option("pg-cluster").value_or("tests/registry/pg_cluster.sh");
-    std::string pgDir = std::string(dir) + "/pg";
+    // Beside, not inside, the private directory: the server runs as the postgres user.
+    std::string pgDir = std::string(dir) + "-pg";
     if (FILE* pipe = ::popen((script + " start " + pgDir + " durable").c_str(), "r")) {
         char line[512] = {};
         bool got = std::fgets(line, sizeof line, pipe) != nullptr;
