@@ -18,7 +18,8 @@ public:
     ~ManagementServer();
 
     // Binds `path` (removing a stale socket left by a killed daemon) and starts accepting.
-    Expected<void> listen(const std::string& path);
+    // With a `group`, the socket belongs to it and its members may use it (mode 0660).
+    Expected<void> listen(const std::string& path, const std::string& group = "");
     void close();
 
 private:
