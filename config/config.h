@@ -125,6 +125,7 @@ struct Registry {
     std::string postgresConninfo;  // libpq connection string when store is postgresql
     uint16_t buddyPort = 7301;     // listener port of ringgate-buddy on each back end
     HealthCheck buddyCheck;        // how a buddy checks its buddies (ICMP by default)
+    std::string keyFile;           // the pool's HMAC key (registry, agents, gateways); "" = none
 };
 
 struct Management {

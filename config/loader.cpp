@@ -243,6 +243,7 @@ void readRegistry(MapReader& root, std::optional<Registry>& out) {
     map.string("sqlite_path", registry.sqlitePath, false);
     map.string("postgres_conninfo", registry.postgresConninfo, false);
     map.u16("buddy_port", registry.buddyPort, 1, 65535, false);
+    map.string("key_file", registry.keyFile, false);
     if (map.has("buddy_check"))
         readHealthCheck(map.child("buddy_check"), map.childPath("buddy_check"),
                         map.diagnostics(), registry.buddyCheck, false);

@@ -1,5 +1,6 @@
 #include "config/validate.h"
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <tuple>
@@ -194,6 +195,12 @@ void validateRegistry(const Config& config, Diagnostics& diag) {
     if (r.endpoints.empty()) diag.errorAt("registry.endpoints", "needs at least one endpoint");
     if (r.store == RegistryStore::Postgresql && r.postgresConninfo.empty())
         diag.errorAt("registry.postgres_conninfo", "store postgresql needs a connection string");
+    if (!r.keyFile.empty()) {
+        std::ifstream file(r.keyFile);
+        std::string key;
+        if (!file || !std::getline(file, key)) diag.errorAt("registry.key_file", "cannot read " + r.keyFile);
+        else if (key.size() < 16) diag.errorAt("registry.key_file", "the key in " + r.keyFile + " needs at least 16 characters");
+    }
 }
 
 bool inNatPorts(uint16_t port) { return port >= kNatPortFirst && port <= kNatPortLast; }

@@ -30,12 +30,17 @@ bool PoolFollower::needed(const config::Config& config) {
 }
 
 PoolFollower::PoolFollower(boost::asio::io_context& io, const config::Config& config, Apply apply)
-    : config_(config), apply_(std::move(apply)) {
+    : config_(config), apply_(std::move(apply)), holdTimer_(io) {
     for (const config::BackendPool& pool : config_.pools)
         if (pool.fromRegistry) live_[pool.name] = pool.backends;
-    if (config_.registry)
+    if (config_.registry) {
+        registry::LineKeyPtr key;  // registry.key_file was checked when the configuration loaded
+        if (auto loaded = registry::loadLineKey(config_.registry->keyFile); !config_.registry->keyFile.empty() && loaded)
+            key = std::make_shared<const registry::LineKey>(std::move(*loaded));
         client_ = std::make_unique<registry::LiveListClient>(
-            io, config_.registry->endpoints, [this](const registry::protocol::LiveList& list) { onLiveList(list); });
+            io, config_.registry->endpoints, [this](const registry::protocol::LiveList& list) { onLiveList(list); },
+            key);
+    }
 }
 
 void PoolFollower::start() {
@@ -47,6 +52,23 @@ void PoolFollower::stop() {
 }
 
 void PoolFollower::onLiveList(const registry::protocol::LiveList& list) {
+    auto decision = guard_.offer(std::chrono::steady_clock::now(), list);
+    if (decision.apply) return use(list);
+    RG_WARN(Registry, "%s", decision.warning.c_str());
+    if (auto until = guard_.heldUntil()) {
+        holdTimer_.expires_at(*until);
+        holdTimer_.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            if (auto late = guard_.due(std::chrono::steady_clock::now())) {
+                RG_WARN(Registry, "the registry kept the smaller live list (version %llu): applying it",
+                        static_cast<unsigned long long>(late->version));
+                use(*late);
+            }
+        });
+    }
+}
+
+void PoolFollower::use(const registry::protocol::LiveList& list) {
     version_ = list.version;
     servers_ = list.servers;
     ++updates_;

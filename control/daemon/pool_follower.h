@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "control/daemon/node_reports.h"
 #include "control/registry/live_list_client.h"
+#include "control/registry/live_set_guard.h"
 
 namespace ringgate::daemon {
 
@@ -43,10 +44,13 @@ public:
 
 private:
     void onLiveList(const registry::protocol::LiveList& list);
+    void use(const registry::protocol::LiveList& list);
 
     const config::Config& config_;
     Apply apply_;
     std::unique_ptr<registry::LiveListClient> client_;
+    registry::LiveSetGuard guard_;           // keeps the last good set (live_set_guard.h)
+    boost::asio::steady_timer holdTimer_;
     uint64_t version_ = 0;
     uint64_t updates_ = 0;
     std::vector<Ipv4Address> servers_;

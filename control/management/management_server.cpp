@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -26,8 +27,8 @@ constexpr auto kClientTimeout = std::chrono::seconds(5);
 // One connection: read a line (bounded, with a deadline), answer, close.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(stream::socket socket, const CommandTable& commands)
-        : socket_(std::move(socket)), timer_(socket_.get_executor()), commands_(commands) {}
+    Session(stream::socket socket, const CommandTable& commands, std::shared_ptr<void> ticket)
+        : socket_(std::move(socket)), timer_(socket_.get_executor()), commands_(commands), ticket_(std::move(ticket)) {}
 
     void start() {
         timer_.expires_after(kClientTimeout);
@@ -77,12 +78,38 @@ private:
     const CommandTable& commands_;
     std::string buffer_;
     std::string out_;
+    std::shared_ptr<void> ticket_;  // a place under kMaxSessions while the session lives
 };
+
+// Binds `path` with mode 0660 from its first moment: the socket is bound inside a fresh
+// 0700 directory next to it, given its mode there, and renamed into place (atomic; no
+// window in which a wider mode, set by the umask, lets others connect).
+Expected<void> bindWithMode(stream::acceptor& acceptor, const std::string& path) {
+    std::filesystem::path target(path);
+    std::string private_ = (target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path()) / ".rgXXXXXX";
+    if (!::mkdtemp(private_.data())) return makeError("management socket " + path + ": mkdtemp: " + std::strerror(errno));
+    std::string temporary = private_ + "/s";
+    boost::system::error_code ec;
+    acceptor.open(stream(), ec);
+    if (!ec) acceptor.bind(stream::endpoint(temporary), ec);
+    std::string failure = ec ? ec.message() : "";
+    if (!ec && ::chmod(temporary.c_str(), 0660) != 0) failure = std::string("chmod: ") + std::strerror(errno);
+    if (failure.empty() && ::rename(temporary.c_str(), path.c_str()) != 0)
+        failure = std::string("rename: ") + std::strerror(errno);
+    ::unlink(temporary.c_str());  // (gone after a successful rename)
+    ::rmdir(private_.c_str());
+    if (!failure.empty()) return makeError("management socket " + path + ": " + failure);
+    return {};
+}
 
 }  // namespace
 
 ManagementServer::ManagementServer(asio::io_context& io, const CommandTable& commands)
-    : io_(io), commands_(commands), acceptor_(io) {}
+    : io_(io), commands_(commands), acceptor_(io),
+      accepts_(acceptor_, kMaxSessions, std::chrono::milliseconds(200),
+               [this](stream::socket socket, std::shared_ptr<void> ticket) {
+                   std::make_shared<Session>(std::move(socket), commands_, std::move(ticket))->start();
+               }) {}
 
 ManagementServer::~ManagementServer() { close(); }
 
@@ -101,8 +128,11 @@ Expected<void> ManagementServer::listen(const std::string& path, const std::stri
     if (fsError)
         return makeError("create directory for " + path + ": " + fsError.message());
 
-    // A socket file left by a killed daemon: remove it only if nobody answers on it.
-    if (std::filesystem::exists(path, fsError)) {
+    // A socket file left by a killed daemon: remove it only if nobody answers on it, and
+    // never remove anything that is not a socket (a typo must not delete a file).
+    struct stat existing {};
+    if (::lstat(path.c_str(), &existing) == 0) {
+        if (!S_ISSOCK(existing.st_mode)) return makeError(path + " exists and is not a socket: not touching it");
         stream::socket probe(io_);
         boost::system::error_code ec;
         probe.connect(stream::endpoint(path), ec);
@@ -110,12 +140,11 @@ Expected<void> ManagementServer::listen(const std::string& path, const std::stri
         ::unlink(path.c_str());
     }
 
+    // Operators in the socket's group may use ringgatectl (mode 0660).
+    if (auto bound = bindWithMode(acceptor_, path); !bound) return bound;
     boost::system::error_code ec;
-    acceptor_.open(stream(), ec);
-    if (!ec) acceptor_.bind(stream::endpoint(path), ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return makeError("management socket " + path + ": " + ec.message());
-    ::chmod(path.c_str(), 0660);  // operators in the socket's group may use ringgatectl
     if (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
         int error = errno;
         close();
@@ -123,7 +152,7 @@ Expected<void> ManagementServer::listen(const std::string& path, const std::stri
                          std::strerror(error));
     }
     path_ = path;
-    acceptNext();
+    accepts_.start();
     RG_INFO(Management, "listening on %s", path.c_str());
     return {};
 }
@@ -132,15 +161,9 @@ void ManagementServer::close() {
     if (!acceptor_.is_open()) return;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    if (!path_.empty()) ::unlink(path_.c_str());
-}
-
-void ManagementServer::acceptNext() {
-    acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
-        if (ec == asio::error::operation_aborted) return;
-        if (!ec) std::make_shared<Session>(std::move(socket), commands_)->start();
-        acceptNext();
-    });
+    accepts_.stop();
+    struct stat ours {};
+    if (!path_.empty() && ::lstat(path_.c_str(), &ours) == 0 && S_ISSOCK(ours.st_mode)) ::unlink(path_.c_str());
 }
 
 }  // namespace ringgate::management

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/accept_loop.h"
 #include "common/expected.h"
 #include "control/management/command_table.h"
 
@@ -17,17 +18,20 @@ public:
     ManagementServer(boost::asio::io_context& io, const CommandTable& commands);
     ~ManagementServer();
 
-    // Binds `path` (removing a stale socket left by a killed daemon) and starts accepting.
-    // With a `group`, the socket belongs to it and its members may use it (mode 0660).
+    // Binds `path` (removing a stale socket left by a killed daemon, never a file that is
+    // not a socket) with its final mode 0660 from the start, and starts accepting: at
+    // most kMaxSessions at a time, pausing (not spinning) when out of descriptors. With a
+    // `group`, the socket belongs to it and its members may use it.
     Expected<void> listen(const std::string& path, const std::string& group = "");
+    static constexpr size_t kMaxSessions = 64;
     void close();
 
 private:
-    void acceptNext();
 
     boost::asio::io_context& io_;
     const CommandTable& commands_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
+    AcceptLoop<boost::asio::local::stream_protocol> accepts_;
     std::string path_;
 };
 

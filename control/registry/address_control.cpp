@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,10 +42,52 @@ Expected<bool> AddressControl::inUse() const {
     return *status != 0;
 }
 
-Expected<void> AddressControl::take() const {
+AddressControl::~AddressControl() { stopGuard(); }
+
+void AddressControl::stopGuard() {
+    if (guardPipe_ >= 0) ::close(guardPipe_);  // the guard removes the address and exits
+    guardPipe_ = -1;
+    if (guardPid_ > 0) {
+        int status = 0;
+        while (::waitpid(guardPid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    guardPid_ = -1;
+}
+
+Expected<void> AddressControl::take() {
     auto added = runProgram({"ip", "-4", "addr", "replace", address_.toString() + "/32", "dev", interface_});
     if (!added) return added.error();
     if (*added != 0) return makeError("ip addr add " + address_.toString() + " dev " + interface_ + " failed");
+    stopGuard();
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return makeError(std::string("guard pipe: ") + std::strerror(errno));
+    std::string cidr = address_.toString() + "/32";
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        return makeError(std::string("fork the address guard: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+        // The guard: only async-signal-safe calls until exec. It holds nothing of the
+        // registry's (no listening socket) and waits for the pipe to close.
+        ::dup2(fds[0], 0);
+        ::syscall(SYS_close_range, 3u, ~0u, 0u);
+        int devnull = ::open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            ::dup2(devnull, 1);
+            ::dup2(devnull, 2);
+        }
+        char byte;
+        while (::read(0, &byte, 1) != 0) {
+        }
+        ::execlp("ip", "ip", "-4", "addr", "del", cidr.c_str(), "dev", interface_.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(fds[0]);
+    guardPipe_ = fds[1];
+    guardPid_ = pid;
     // Unsolicited ARP: neighbours that cached the old primary's MAC learn ours now. The
     // first one goes out at once; arping then lingers a second, so it runs on its own
     // thread while the registry already serves.
@@ -60,7 +103,8 @@ void AddressControl::forgetNeighbour() const {
     (void)runProgram({"ip", "-4", "neigh", "flush", "to", address_.toString(), "dev", interface_}, true);
 }
 
-Expected<void> AddressControl::release() const {
+Expected<void> AddressControl::release() {
+    stopGuard();
     // Usually not there (nothing to release): that failure is expected and quiet.
     auto removed = runProgram({"ip", "-4", "addr", "del", address_.toString() + "/32", "dev", interface_}, true);
     if (!removed) return removed.error();

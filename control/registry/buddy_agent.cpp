@@ -11,7 +11,10 @@ BuddyAgent::BuddyAgent(boost::asio::io_context& io, BuddyAgentOptions options)
           r.source = options.core.self;
           return r;
       }()),
-      acceptor_(io), ticker_(io) {}
+      acceptor_(io),
+      accepts_(acceptor_, options.maxConnections, options.acceptPause,
+               [this](tcp::socket socket, std::shared_ptr<void> ticket) { accepted(std::move(socket), std::move(ticket)); }),
+      ticker_(io) {}
 
 BuddyAgent::~BuddyAgent() { *alive_ = false; }
 
@@ -25,7 +28,7 @@ Expected<void> BuddyAgent::start() {
     if (!ec) acceptor_.bind(where, ec);
     if (!ec) acceptor_.listen(64, ec);
     if (ec) return makeError("listen on " + self.toString() + ":" + std::to_string(options_.listenerPort) + ": " + ec.message());
-    acceptNext();
+    accepts_.start();
     run(core_.start(std::chrono::steady_clock::now()));
     tick();
     return {};
@@ -119,7 +122,7 @@ void BuddyAgent::perform(const Effect& e) {
                     onGone_ = nullptr;
                     gone();
                 }
-            }, core_.self());
+            }, core_.self(), options_.registry.key);
         } else if constexpr (std::is_same_v<T, effect::Exit>) {
             if (pendingFarewells_ == 0 && onGone_) {
                 auto gone = std::move(onGone_);
@@ -140,24 +143,24 @@ void BuddyAgent::abandon() {
     *alive_ = false;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    accepts_.stop();
     ticker_.cancel();
 }
 
-void BuddyAgent::acceptNext() {
-    acceptor_.async_accept([this, alive = alive_](boost::system::error_code ec, tcp::socket socket) {
-        if (!*alive || ec == boost::asio::error::operation_aborted) return;
-        if (!ec) {
-            auto connection = std::make_shared<LineConnection>(std::move(socket), protocol::kMaxRequestLine);
-            std::weak_ptr<LineConnection> weak = connection;
-            connection->start([this, alive, weak](std::string_view line) {
-                                  if (auto c = weak.lock(); c && *alive) onListenerLine(c, line);
-                              },
-                              [this, alive](const std::string& why) {
-                                  if (*alive && why == "line too long") ++counters_.refused;
-                              });
-        }
-        acceptNext();
-    });
+void BuddyAgent::accepted(tcp::socket socket, std::shared_ptr<void> ticket) {
+    auto connection = std::make_shared<LineConnection>(std::move(socket), protocol::kMaxRequestLine);
+    connection->holdTicket(std::move(ticket));
+    if (options_.registry.key) connection->authenticateAsServer(options_.registry.key, replay_);
+    std::weak_ptr<LineConnection> weak = connection;
+    auto alive = alive_;
+    connection->start([this, alive, weak](std::string_view line) {
+                          if (auto c = weak.lock(); c && *alive) onListenerLine(c, line);
+                      },
+                      [this, alive](CloseReason reason, const std::string&) {
+                          if (*alive && (reason == CloseReason::LineTooLong || reason == CloseReason::Unauthenticated))
+                              ++counters_.refused;
+                      });
+    connection->setIdleLimit(options_.idle);
 }
 
 std::string BuddyAgent::status() const {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/accept_loop.h"
 #include "control/registry/buddy_core.h"
 #include "control/registry/line_connection.h"
 #include "control/registry/prober.h"
@@ -20,11 +21,14 @@ struct BuddyAgentOptions {
     uint16_t listenerPort = 7301;
     ProbeSpec probe;
     std::chrono::milliseconds interval{500};
-    RegistryClientOptions registry;
+    RegistryClientOptions registry;   // its key signs the listener's traffic too
+    size_t maxConnections = 256;      // listener
+    std::chrono::milliseconds idle{5000};
+    std::chrono::milliseconds acceptPause{200};
 };
 
 struct BuddyCounters {
-    uint64_t refused = 0;         // bad listener requests
+    uint64_t refused = 0;         // bad listener requests (malformed, oversized, unauthenticated)
     uint64_t replacesAccepted = 0;
     uint64_t replacesRejected = 0;  // well-formed but naming a server that is not a buddy
     uint64_t deletesReported = 0;
@@ -50,7 +54,7 @@ private:
     void run(Effects effects);
     void perform(const Effect& effect);
     void tick();
-    void acceptNext();
+    void accepted(tcp::socket socket, std::shared_ptr<void> ticket);
     void onListenerLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
     std::string status() const;
 
@@ -60,6 +64,8 @@ private:
     Prober prober_;
     RegistryClient registry_;
     tcp::acceptor acceptor_;
+    std::shared_ptr<ReplayGuard> replay_ = std::make_shared<ReplayGuard>();
+    AcceptLoop<tcp> accepts_;
     boost::asio::steady_timer ticker_;
     BuddyCounters counters_;
     std::function<void()> onGone_;

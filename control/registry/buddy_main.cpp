@@ -29,6 +29,10 @@ makes its buddies each other's (a normal shutdown). Started again, it announces 
   --interval-ms N          probe interval (default 500)
   --failures N             silent probes in a row that mean dead (default 3)
   --reconcile-ms N         re-read the own table entry this often; 0 = never (default 10000)
+  --key-file PATH          the pool's HMAC key: signs registry calls and ServerReplace
+                           messages, and the listener accepts only signed requests;
+                           required unless --no-auth (or registry.key_file in FILE)
+  --no-auth                unsigned traffic (trials only)
   --log SPEC               log levels, e.g. "buddy=debug"
   --help                   this text
 
@@ -47,8 +51,8 @@ int main(int argc, char** argv) {
     using namespace ringgate::registry;
     auto start = cli::startProgram("ringgate-buddy", argc, argv,
                                    {{"self", "registry", "config", "port", "check", "check-port", "check-path",
-                                     "interval-ms", "failures", "reconcile-ms"},
-                                    {}},
+                                     "interval-ms", "failures", "reconcile-ms", "key-file"},
+                                    {"no-auth"}},
                                    kHelp);
     if (!start.args) return start.exitStatus;
     auto& args = start.args;
@@ -79,6 +83,16 @@ int main(int argc, char** argv) {
         options.interval = std::chrono::milliseconds(r.buddyCheck.intervalMs);
         options.core.failures = r.buddyCheck.failures;
     }
+    std::optional<std::string> keyFile;
+    if (auto path = args->option("config")) {
+        auto loaded = config::loadFile(*path);  // (already checked above)
+        if (loaded.config && loaded.config->registry && !loaded.config->registry->keyFile.empty())
+            keyFile = loaded.config->registry->keyFile;
+    }
+    if (auto path = args->option("key-file")) keyFile = *path;
+    auto key = keyFromOptions(keyFile, args->has("no-auth"));
+    if (!key) return usageError(key.error().message);
+    options.registry.key = *key;
     if (auto list = args->option("registry")) {
         options.registry.endpoints.clear();
         size_t start = 0;

@@ -10,8 +10,8 @@ constexpr auto kRetryDelay = std::chrono::milliseconds(200);
 }  // namespace
 
 LineSubscription::LineSubscription(boost::asio::io_context& io, std::string request,
-                                   std::chrono::milliseconds silenceLimit, Callbacks callbacks)
-    : io_(io), request_(std::move(request)), callbacks_(std::move(callbacks)), retry_(io), watchdog_(io, silenceLimit) {}
+                                   std::chrono::milliseconds silenceLimit, Callbacks callbacks, LineKeyPtr key)
+    : io_(io), request_(std::move(request)), key_(std::move(key)), callbacks_(std::move(callbacks)), retry_(io), watchdog_(io, silenceLimit) {}
 
 LineSubscription::~LineSubscription() {
     *alive_ = false;
@@ -28,7 +28,7 @@ void LineSubscription::stop() {
     running_ = false;
     retry_.cancel();
     watchdog_.stop();
-    if (connection_) connection_->close("stopped");
+    if (connection_) connection_->close(CloseReason::Local, "stopped");
     connection_.reset();
 }
 
@@ -36,8 +36,8 @@ void LineSubscription::send(const std::string& line) {
     if (connection_) connection_->send(line);
 }
 
-void LineSubscription::close(const std::string& why) {
-    if (connection_) connection_->close(why);
+void LineSubscription::close(CloseReason reason, const std::string& detail) {
+    if (connection_) connection_->close(reason, detail);
 }
 
 void LineSubscription::retryLater() {
@@ -67,6 +67,7 @@ void LineSubscription::connect() {
             return retryLater();
         }
         connection_ = std::make_shared<LineConnection>(std::move(*socket), protocol::kMaxReplyLine);
+        if (key_) connection_->authenticateAsClient(key_);
         if (callbacks_.connected) callbacks_.connected();
         connection_->start(
             [this, alive](std::string_view line) {
@@ -74,9 +75,9 @@ void LineSubscription::connect() {
                 watchdog_.heard();
                 if (line != "HEARTBEAT") callbacks_.line(line);
             },
-            [this, alive](const std::string& why) {
+            [this, alive](CloseReason, const std::string& detail) {
                 if (!*alive) return;
-                if (callbacks_.ended) callbacks_.ended(why);
+                if (callbacks_.ended) callbacks_.ended(detail);
                 retryLater();
             });
         connection_->send(request_);

@@ -28,7 +28,7 @@ public:
     };
 
     LineSubscription(boost::asio::io_context& io, std::string request, std::chrono::milliseconds silenceLimit,
-                     Callbacks callbacks);
+                     Callbacks callbacks, LineKeyPtr key);
     ~LineSubscription();
 
     void start();
@@ -36,7 +36,7 @@ public:
     bool open() const { return connection_ && connection_->open(); }
     void send(const std::string& line);
     // Ends the current stream (a protocol error); it reconnects like after any end.
-    void close(const std::string& why);
+    void close(CloseReason reason, const std::string& detail);
 
 private:
     void connect();
@@ -44,6 +44,7 @@ private:
 
     boost::asio::io_context& io_;
     std::string request_;
+    LineKeyPtr key_;
     Callbacks callbacks_;
     std::shared_ptr<LineConnection> connection_;
     boost::asio::steady_timer retry_;

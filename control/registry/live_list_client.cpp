@@ -4,7 +4,8 @@
 
 namespace ringgate::registry {
 
-LiveListClient::LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endpoint> registry, OnChange onChange)
+LiveListClient::LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endpoint> registry, OnChange onChange,
+                               LineKeyPtr key)
     : registry_(std::move(registry)),
       onChange_(std::move(onChange)),
       subscription_(io, "SUBSCRIBE", std::chrono::milliseconds(3000),
@@ -24,7 +25,8 @@ LiveListClient::LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endp
                             RG_DEBUG(Registry, "live-list subscription ended: %s", why.c_str());
                         },
                         nullptr,
-                    }) {}
+                    },
+                    std::move(key)) {}
 
 LiveListClient::~LiveListClient() = default;
 

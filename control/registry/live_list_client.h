@@ -17,7 +17,9 @@ namespace ringgate::registry {
 class LiveListClient {
 public:
     using OnChange = std::function<void(const protocol::LiveList& list)>;
-    LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endpoint> registry, OnChange onChange);
+    // `key`: the pool's key (line_auth.h); null or empty for a registry run with --no-auth.
+    LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endpoint> registry, OnChange onChange,
+                   LineKeyPtr key = {});
     ~LiveListClient();
 
     void start();

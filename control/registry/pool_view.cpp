@@ -72,6 +72,19 @@ std::string poolJson(const PoolView& view) {
         .field("monitor_dropped", view.counters.monitorDropped)
         .field("subscribers", view.counters.subscribers)
         .field("followed_changes", view.followedChanges)
+        .field("unauthenticated", view.counters.unauthenticated)
+        .field("idle_closed", view.counters.idleClosed)
+        .field("accepted", view.counters.accepts.accepted)
+        .field("over_cap", view.counters.accepts.overCap)
+        .field("accept_paused", view.counters.accepts.paused)
+        .endObject();
+    json.key("death_reports").beginObject()
+        .field("accepted", view.deaths.accepted)
+        .field("not_buddy", view.deaths.notBuddy)
+        .field("stale", view.deaths.stale)
+        .field("future", view.deaths.future)
+        .field("alive", view.deaths.alive)
+        .field("guarded", view.deaths.guarded)
         .endObject();
     json.field("monitor_attached", view.monitorAttached);
     json.field("monitor", view.monitorPeer);

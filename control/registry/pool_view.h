@@ -16,6 +16,7 @@ struct PoolView {
     bool monitorAttached = false;
     std::string monitorPeer;       // on a primary: where its monitor connects from
     uint64_t followedChanges = 0;  // on a monitor: changes replayed from the primary
+    DeathJudge::Counters deaths;   // death reports and why refused
 };
 
 std::string poolText(const PoolView& view);

@@ -16,8 +16,8 @@
 //   TABLE                      -> OK <version> <addr>/<buddyA>/<buddyB>...
 //   SUBSCRIBE                  -> LIVE <version> <addr>...  now and on every change,
 //                                 HEARTBEAT every second in between
-//   ROLE                       -> OK primary|monitor|probing
-//   REPLICATE                  -> (monitors) SNAPSHOT, RANK <place in line>, then APPLY,
+//   ROLE                       -> OK primary|monitor|probing|standalone <term>
+//   REPLICATE                  -> (monitors) SNAPSHOT, TERM <term>, RANK <place in line>, then APPLY,
 //                                 RANK and HEARTBEAT (every 100 ms) lines; each APPLY is
 //                                 acknowledged by the monitor with ACK <version>
 // Buddy listener (TCP, buddyPort on each back end):

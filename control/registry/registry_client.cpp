@@ -40,7 +40,7 @@ void RegistryClient::attempt(std::shared_ptr<Attempt> call) {
         call->pause->async_wait([this, alive, call](boost::system::error_code ec) {
             if (!ec && *alive) attempt(call);
         });
-    }, options_.source);
+    }, options_.source, options_.key);
 }
 
 }  // namespace ringgate::registry

@@ -14,6 +14,7 @@
 
 #include "common/expected.h"
 #include "common/ipv4.h"
+#include "control/registry/line_auth.h"
 
 namespace ringgate::registry {
 
@@ -23,6 +24,7 @@ struct RegistryClientOptions {
     std::chrono::milliseconds attemptTimeout{1000};
     std::chrono::milliseconds retryPause{100};
     std::chrono::milliseconds deadline{20000};
+    LineKeyPtr key;                                     // the pool's key (line_auth.h)
 };
 
 class RegistryClient {

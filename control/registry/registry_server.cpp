@@ -9,9 +9,17 @@ namespace ringgate::registry {
 using protocol::Verb;
 
 RegistryServer::RegistryServer(boost::asio::io_context& io, RegistryService& service,
-                               std::chrono::milliseconds replicationTimeout)
-    : io_(io), service_(service), replicationTimeout_(replicationTimeout), acceptor_(io), ackTimer_(io),
-      heartbeatTimer_(io) {}
+                               std::chrono::milliseconds replicationTimeout, LineKeyPtr key, RegistryLimits limits)
+    : io_(io), service_(service), replicationTimeout_(replicationTimeout), acceptor_(io),
+      key_(key ? std::move(key) : std::make_shared<const LineKey>()), limits_(limits),
+      accepts_(acceptor_, limits.maxConnections, limits.acceptPause,
+               [this](tcp::socket socket, std::shared_ptr<void> ticket) { accepted(std::move(socket), std::move(ticket)); }),
+      ackTimer_(io), heartbeatTimer_(io) {}
+
+const RegistryCounters& RegistryServer::counters() const {
+    counters_.accepts = accepts_.counters();
+    return counters_;
+}
 
 Expected<void> RegistryServer::listen(Ipv4Endpoint endpoint) {
     boost::system::error_code ec;
@@ -21,7 +29,7 @@ Expected<void> RegistryServer::listen(Ipv4Endpoint endpoint) {
     if (!ec) acceptor_.bind(where, ec);
     if (!ec) acceptor_.listen(256, ec);
     if (ec) return makeError("listen on " + endpoint.toString() + ": " + ec.message());
-    acceptNext();
+    accepts_.start();
     heartbeat();
     return {};
 }
@@ -35,10 +43,11 @@ uint16_t RegistryServer::port() const {
 void RegistryServer::close() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    accepts_.stop();
     ackTimer_.cancel();
     heartbeatTimer_.cancel();
-    for (auto monitor : std::vector(monitors_)) monitor->close("registry stopping");
-    for (auto subscriber : std::set(subscribers_)) subscriber->close("registry stopping");
+    for (auto monitor : std::vector(monitors_)) monitor->close(CloseReason::Local, "registry stopping");
+    for (auto subscriber : std::set(subscribers_)) subscriber->close(CloseReason::Local, "registry stopping");
 }
 
 void RegistryServer::setRole(Role role) {
@@ -47,28 +56,26 @@ void RegistryServer::setRole(Role role) {
     role_ = role;
 }
 
-void RegistryServer::acceptNext() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-        if (ec == boost::asio::error::operation_aborted) return;
-        if (!ec) {
-            auto connection = std::make_shared<LineConnection>(std::move(socket), protocol::kMaxRequestLine);
-            std::weak_ptr<LineConnection> weak = connection;
-            connection->start([this, weak](std::string_view line) {
-                                  if (auto c = weak.lock()) onLine(c, line);
-                              },
-                              [this, weak](const std::string& why) {
-                                  auto c = weak.lock();
-                                  if (why == "line too long") {
-                                      ++counters_.refused;
-                                      RG_DEBUG(Registry, "refused %s: request line too long",
-                                               c ? c->peer().c_str() : "?");
-                                  }
-                                  if (c) subscribers_.erase(c);
-                                  counters_.subscribers = subscribers_.size();
-                              });
-        }
-        acceptNext();
-    });
+void RegistryServer::accepted(tcp::socket socket, std::shared_ptr<void> ticket) {
+    auto connection = std::make_shared<LineConnection>(std::move(socket), protocol::kMaxRequestLine);
+    connection->holdTicket(std::move(ticket));
+    connection->authenticateAsServer(key_, replay_);
+    std::weak_ptr<LineConnection> weak = connection;
+    connection->start(
+        [this, weak](std::string_view line) {
+            if (auto c = weak.lock()) onLine(c, line);
+        },
+        [this, weak](CloseReason reason, const std::string& detail) {
+            auto c = weak.lock();
+            if (reason == CloseReason::LineTooLong) ++counters_.refused;
+            if (reason == CloseReason::Unauthenticated) ++counters_.unauthenticated;
+            if (reason == CloseReason::Idle) ++counters_.idleClosed;
+            if (reason == CloseReason::LineTooLong || reason == CloseReason::Unauthenticated)
+                RG_DEBUG(Registry, "refused %s: %s", c ? c->peer().c_str() : "?", detail.c_str());
+            if (c) subscribers_.erase(c);
+            counters_.subscribers = subscribers_.size();
+        });
+    connection->setIdleLimit(limits_.idle);
 }
 
 void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line) {
@@ -100,6 +107,7 @@ void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, s
         }
         subscribers_.insert(connection);
         counters_.subscribers = subscribers_.size();
+        connection->setIdleLimit(std::chrono::milliseconds(0));  // listens only; heartbeats keep it honest
         connection->send(protocol::formatLive("LIVE", live->version, live->servers));
         return;
     }
@@ -207,9 +215,11 @@ void RegistryServer::attachMonitor(const std::shared_ptr<LineConnection>& connec
     std::string line = protocol::formatTable(*snapshot);
     line.replace(0, 2, "SNAPSHOT");
     connection->send(line);
+    connection->send("TERM " + std::to_string(service_.term()));  // a follower refuses a lower one
     // The snapshot already holds a change that is waiting for the other monitors' ACKs,
     // so the newcomer owes no ACK for it.
     monitors_.push_back(connection);
+    connection->setIdleLimit(std::chrono::milliseconds(0));  // ACKs only when there are changes
     RG_INFO(Registry, "monitor %s attached at version %llu (%zu in line)", connection->peer().c_str(),
             static_cast<unsigned long long>(snapshot->version), monitors_.size());
     sendRanks();
@@ -222,7 +232,7 @@ void RegistryServer::detachMonitor(const std::shared_ptr<LineConnection>& connec
     bool wasAwaited = awaiting_.erase(connection.get()) > 0;
     if (awaitingAck_ && wasAwaited) ++counters_.monitorDropped;
     RG_WARN(Registry, "monitor %s dropped: %s", connection->peer().c_str(), why);
-    connection->sendAndClose(std::string("DROPPED ") + why, why);  // its copy is stale from now on
+    connection->sendAndClose(std::string("DROPPED ") + why, CloseReason::Local, why);  // its copy is stale from now on
     sendRanks();
     if (awaitingAck_ && awaiting_.empty()) finishChange(currentReply_, currentLiveChanged_);
 }

@@ -15,14 +15,24 @@
 #include <optional>
 #include <set>
 
+#include "common/accept_loop.h"
 #include "control/registry/line_connection.h"
 #include "control/registry/registry_service.h"
 
 namespace ringgate::registry {
 
+struct RegistryLimits {
+    size_t maxConnections = 1024;
+    std::chrono::milliseconds idle{10000};        // a request connection without a request
+    std::chrono::milliseconds acceptPause{200};   // after EMFILE and the like
+};
+
 struct RegistryCounters {
     uint64_t requests = 0;
     uint64_t refused = 0;          // malformed, oversized or hostile requests
+    uint64_t unauthenticated = 0;  // lines without a valid signature (line_auth.h)
+    uint64_t idleClosed = 0;       // request connections closed for idling
+    AcceptCounters accepts;
     uint64_t changes = 0;          // announce/delete/replace applied
     uint64_t replicated = 0;       // changes acknowledged by the monitor
     uint64_t monitorDropped = 0;   // monitor too slow or gone: the primary went on alone
@@ -32,7 +42,7 @@ struct RegistryCounters {
 class RegistryServer {
 public:
     RegistryServer(boost::asio::io_context& io, RegistryService& service,
-                   std::chrono::milliseconds replicationTimeout);
+                   std::chrono::milliseconds replicationTimeout, LineKeyPtr key = {}, RegistryLimits limits = {});
     ~RegistryServer() { *alive_ = false; }
 
     Expected<void> listen(Ipv4Endpoint endpoint);
@@ -44,7 +54,7 @@ public:
     bool monitorAttached() const { return !monitors_.empty(); }
     // Where the monitors connect from, in line order ("a:p,b:q"); empty without one.
     std::string monitorPeer() const;
-    const RegistryCounters& counters() const { return counters_; }
+    const RegistryCounters& counters() const;
     // Tells subscribers the current live list (after a monitor became primary).
     void publishLive();
     // The registry's own look at a server reported dead (DeathConfirmer::confirm); needed
@@ -58,7 +68,7 @@ private:
         protocol::Request request;
         std::optional<bool> alive;  // DEAD: what the registry's own probe found
     };
-    void acceptNext();
+    void accepted(tcp::socket socket, std::shared_ptr<void> ticket);
     void onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
     void runNextChange();
     void finishChange(const std::string& reply, bool liveChanged);
@@ -72,8 +82,12 @@ private:
     RegistryService& service_;
     std::chrono::milliseconds replicationTimeout_;
     tcp::acceptor acceptor_;
+    LineKeyPtr key_;
+    RegistryLimits limits_;
+    std::shared_ptr<ReplayGuard> replay_ = std::make_shared<ReplayGuard>();
+    AcceptLoop<tcp> accepts_;
     Role role_ = Role::Probing;
-    RegistryCounters counters_;
+    mutable RegistryCounters counters_;
     Confirm confirm_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

@@ -85,7 +85,7 @@ RegistryService::Outcome RegistryService::handle(const protocol::Request& reques
         return out;
     }
     case Verb::Role:
-        out.reply = std::string("OK ") + roleName(role);
+        out.reply = std::string("OK ") + roleName(role) + " " + std::to_string(term_);
         return out;
     case Verb::Subscribe:
     case Verb::Replicate:

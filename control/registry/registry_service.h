@@ -27,6 +27,9 @@ public:
     void setBackendPrefixes(std::vector<Ipv4Prefix> prefixes) { prefixes_ = std::move(prefixes); }
     void setDeathPolicy(DeathPolicy policy) { judge_.setPolicy(policy); }
     const DeathJudge& deaths() const { return judge_; }
+    // The term ROLE answers tell (role_core.h); a monitor tells the highest it has seen.
+    void setTerm(uint64_t term) { term_ = term; }
+    uint64_t term() const { return term_; }
 
     struct Outcome {
         std::string reply;
@@ -56,6 +59,7 @@ private:
     PickSource pick_;
     std::vector<Ipv4Prefix> prefixes_;
     DeathJudge judge_;
+    uint64_t term_ = 0;
 };
 
 }  // namespace ringgate::registry

@@ -15,7 +15,8 @@ namespace ringgate::registry {
 
 class ReplicationFollower {
 public:
-    ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary);
+    ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary,
+                        LineKeyPtr key = {});
     ~ReplicationFollower();
 
     void start();
@@ -35,6 +36,9 @@ public:
     uint64_t version() const { return version_; }
     // Place in line among the primary's monitors (1 = takes over first); 0 = unknown.
     uint32_t rank() const { return rank_; }
+    // Streams from a primary with a lower term than this are refused (a stale primary).
+    void setMinimumTerm(uint64_t term) { minimumTerm_ = term; }
+    uint64_t primaryTerm() const { return term_; }
 
 private:
     void onLine(std::string_view line);
@@ -44,6 +48,8 @@ private:
     uint64_t applied_ = 0;
     uint64_t version_ = 0;
     uint32_t rank_ = 0;
+    uint64_t term_ = 0;
+    uint64_t minimumTerm_ = 0;
     bool synced_ = false;
     bool everSynced_ = false;
     bool stale_ = false;

@@ -37,7 +37,7 @@ private:
             auto connection = connection_.lock();
             if (!connection || !connection->open()) return;
             if (std::chrono::steady_clock::now() - last_ > limit_) {
-                connection->close("silent for too long");
+                connection->close(CloseReason::Silent);
                 return;
             }
             check();

@@ -5,6 +5,10 @@
 //     agent stops and its address disappears, so nothing answers its pings); the time
 //     until the registry's live list (as a LiveListClient subscriber sees it) no longer
 //     has it is recorded; the server then comes back. p50/p99 over --detections deaths.
+//  1b. Heal: a random agent's address disappears (it is cut off, its agent keeps
+//     running) until the registry removed it, stays away a little longer, and comes
+//     back; the time from its return until the live list is complete again is recorded.
+//     p50/p99 over --heals cuts; the goal is two detection periods.
 //  2. Ping load per server as the pool grows from 10 to --max-agents agents on addresses
 //     of a local route (198.19.16.0/20 on lo; the registry refuses loopback addresses): the ring (each agent pings its two buddies) versus the all-to-all
 //     baseline of seed 000's background (each server pings every other), both measured
@@ -39,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: registry_detection [--ring N] [--detections N] [--interval-ms N]
+constexpr const char* kHelp = R"(usage: registry_detection [--ring N] [--detections N] [--heals N] [--interval-ms N]
                           [--failures N] [--sizes 10,100,1000] [--all-to-all-sizes 10,30,100]
                           [--load-interval-ms N] [--window-ms N]
 
@@ -109,7 +113,7 @@ Ipv4Address loopback(uint32_t base, uint32_t k) { return Ipv4Address{base + ((k 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto args = cli::parse(argc, argv, {{"ring", "detections", "interval-ms", "failures", "sizes", "all-to-all-sizes",
+    auto args = cli::parse(argc, argv, {{"ring", "detections", "heals", "interval-ms", "failures", "sizes", "all-to-all-sizes",
                                          "load-interval-ms", "window-ms"},
                                         {"help"}});
     if (!args) {
@@ -124,7 +128,8 @@ int main(int argc, char** argv) {
         auto text = args->option(name);
         return text ? std::stoul(*text) : fallback;
     };
-    const unsigned long ringSize = number("ring", 30), detections = number("detections", 30);
+    const unsigned long ringSize = number("ring", 30), detections = number("detections", 30),
+                        heals = number("heals", 20);
     const auto interval = std::chrono::milliseconds(number("interval-ms", 200));
     const auto failures = static_cast<uint32_t>(number("failures", 3));
     const auto loadInterval = std::chrono::milliseconds(number("load-interval-ms", 1000));
@@ -166,8 +171,10 @@ int main(int argc, char** argv) {
     // ---- 1. detection time ----
     std::map<Ipv4Address, Clock::time_point> dying;
     std::vector<double> detectionMs;
+    std::set<Ipv4Address> lastLive;
     LiveListClient subscriber(bench.io, {bench.endpoint}, [&](const protocol::LiveList& list) {
         std::set<Ipv4Address> live(list.servers.begin(), list.servers.end());
+        lastLive = live;
         for (auto it = dying.begin(); it != dying.end();) {
             if (!live.count(it->first)) {
                 detectionMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - it->second).count());
@@ -211,6 +218,34 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    // ---- 1b. heal -> complete live list ----
+    std::vector<double> healMs;
+    for (unsigned long i = 0; i < heals; ++i) {
+        auto victim = std::next(ring.begin(), static_cast<long>(random() % ring.size()))->first;
+        (void)runProgram({"ip", "addr", "del", victim.toString() + "/32", "dev", "lo"});
+        if (!bench.runUntil([&] { return !lastLive.count(victim); }, 20s)) {
+            std::fprintf(stderr, "cut-off %s never left the live list\n", victim.toString().c_str());
+            return 1;
+        }
+        bench.runFor(std::chrono::milliseconds(failures * interval.count()));  // the cut lasts on
+        (void)runProgram({"ip", "addr", "add", victim.toString() + "/32", "dev", "lo"});
+        auto healed = Clock::now();
+        if (!bench.runUntil([&] { return lastLive.size() == ringSize; }, 20s)) {
+            std::fprintf(stderr, "%s did not come back after the heal\n", victim.toString().c_str());
+            return 1;
+        }
+        healMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - healed).count());
+        if (!bench.runUntil([&] { return bench.settled(ringSize); }, 20s)) {
+            std::fprintf(stderr, "ring did not settle after %s healed\n", victim.toString().c_str());
+            return 1;
+        }
+    }
+    double healP50 = percentile(healMs, 50), healP99 = percentile(healMs, 99);
+    double periodMs = static_cast<double>(failures * interval.count());
+    std::printf("heal: %lu cut-offs, each removed, then back\n", heals);
+    std::printf("  heal -> complete live list: p50 %.0f ms, p99 %.0f ms (goal: 2 detection periods = %.0f ms)\n",
+                healP50, healP99, 2 * periodMs);
+
     subscriber.stop();
     for (auto& [address, agent] : ring) agent->abandon();
     bench.runFor(50ms);
@@ -298,6 +333,10 @@ int main(int argc, char** argv) {
     json.field("failures", failures);
     json.field("detection_p50_ms", p50);
     json.field("detection_p99_ms", p99);
+    json.field("heals", static_cast<uint64_t>(healMs.size()));
+    json.field("heal_p50_ms", healP50);
+    json.field("heal_p99_ms", healP99);
+    json.field("heal_goal_ms", 2 * periodMs);
     json.field("load_interval_ms", static_cast<uint64_t>(loadInterval.count()));
     json.key("ring_pings_per_server_per_s").beginObject();
     for (auto [n, v] : ringLoad) json.field(std::to_string(n), v);

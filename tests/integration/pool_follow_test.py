@@ -28,7 +28,10 @@ def main():
     require_root()
     with Topology.create(unique_name("pool"), gateways=3, clients=0, backends=4, files=["1k"]) as topo:
         registry_host = topo.backends()[0]
+        key_file = topo.work_dir / "pool.key"
+        key_file.write_text("ringgate-test-pool-key-0123456789\n")
         registry = topo.spawn(registry_host, [str(REGISTRY), "--service", SERVICE, "--store", "sqlite",
+                                              "--key-file", str(key_file),
                                               "--sqlite-path", str(topo.work_dir / "registry.db")],
                               log_path=topo.work_dir / "registry.log")
         wait_until(lambda: topo.run(topo.gateway(1), "bash", "-c", f"echo LIST >/dev/tcp/{SERVICE.replace(':', '/')}",
@@ -38,14 +41,14 @@ def main():
 
         def start_buddy(backend):
             buddies[backend.index] = topo.spawn(backend, [
-                str(BUDDY), "--self", backend.address, "--registry", SERVICE,
+                str(BUDDY), "--self", backend.address, "--registry", SERVICE, "--key-file", str(key_file),
                 "--interval-ms", "200", "--failures", "3"], log_path=topo.work_dir / f"buddy{backend.index}.log")
 
         for backend in servers:
             start_buddy(backend)
 
         config = private_config(EXAMPLE, topo.work_dir, [
-            (r"^pools:\n  - name: web\n", f"registry:\n  endpoints: [{SERVICE}]\n\npools:\n  - name: web\n    registry: true\n    port: 80\n"),
+            (r"^pools:\n  - name: web\n", f"registry:\n  endpoints: [{SERVICE}]\n  key_file: {key_file}\n\npools:\n  - name: web\n    registry: true\n    port: 80\n"),
         ])
         expected = sorted(b.address for b in servers)
         with Cluster(config, topo.work_dir, topo) as cluster:
@@ -80,6 +83,7 @@ def main():
             wait_until(lambda: not live_of(cluster, 1)[1]["connected"], SETTLE, "gateway notices the registry is gone")
             assert live_of(cluster, 1)[0] == expected, "a registry outage must not empty the pool"
             topo.spawn(registry_host, [str(REGISTRY), "--service", SERVICE, "--store", "sqlite",
+                                       "--key-file", str(key_file),
                                        "--sqlite-path", str(topo.work_dir / "registry.db")],
                        log_path=topo.work_dir / "registry.log")
             wait_until(lambda: live_of(cluster, 1)[1]["connected"], SETTLE, "gateway subscribed again")

@@ -9,6 +9,8 @@ PostgreSQL cluster, and small clients for the registry's and agents' line protoc
        backend i  198.19.0.(50+i) ringgate-buddy
 """
 import ctypes
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -31,6 +33,9 @@ SERVICE = "198.19.0.250"
 PORT = 7300
 BUDDY_PORT = 7301
 CLONE_NEWNET = 0x40000000
+# The pool's key (control/registry/line_auth.h): registries and agents get it through
+# --key-file; call() signs with it unless told otherwise.
+KEY = "ringgate-test-pool-key-0123456789"
 
 
 def skip(reason):
@@ -97,6 +102,13 @@ class RingTopology(Topology):
             os.close(self.home_ns)
             self.home_ns = None
         super().destroy()
+
+    def key_file(self):
+        path = self.work_dir / "pool.key"
+        if not path.exists():
+            path.write_text(KEY + "\n")
+            path.chmod(0o600)
+        return path
 
     def log(self, host):
         return self.work_dir / f"{host.namespace}.log"
@@ -179,8 +191,34 @@ def store_args(topo, store, name, postgres=None):
     return ["--store", "sqlite", "--sqlite-path", topo.work_dir / f"{name}.db"]
 
 
-def call(address, line, port=PORT, timeout=2.0):
-    """One request line, one reply line; raises OSError when there is no answer."""
+def sign_request(line, key=KEY, sent_ms=None, nonce=None):
+    """'<line> @<unix-ms>.<nonce> <tag>' as line_auth.h defines it; returns (signed, nonce)."""
+    sent_ms = int(time.time() * 1000) if sent_ms is None else sent_ms
+    nonce = int.from_bytes(os.urandom(8), "big") if nonce is None else nonce
+    signed = f"{line} @{sent_ms}.{nonce:016x}"
+    return signed + " " + hmac.new(key.encode(), b"rq " + signed.encode(), hashlib.sha256).hexdigest(), nonce
+
+
+def verify_reply(line, nonce, seq=0, key=KEY):
+    """The body of a signed reply; an unsigned ERR (the refusal of an unsigned request) as is."""
+    signed, _, tag = line.rpartition(" ")
+    body, _, stamp = signed.rpartition(" @")
+    expected = hmac.new(key.encode(), b"rp " + signed.encode(), hashlib.sha256).hexdigest()
+    if not stamp or not hmac.compare_digest(tag, expected):
+        if line.startswith("ERR"):
+            return line
+        raise TopologyError(f"unsigned or forged reply {line[:80]!r}")
+    if stamp != f"{nonce:016x}.{seq}":
+        raise TopologyError(f"reply to another request: {stamp}")
+    return body
+
+
+def call(address, line, port=PORT, timeout=2.0, key=KEY):
+    """One request line (signed with `key`, None: unsigned), one reply line without its
+    signature; raises OSError when there is no answer."""
+    nonce = None
+    if key is not None:
+        line, nonce = sign_request(line, key)
     with socket.create_connection((address, port), timeout=timeout) as s:
         s.sendall(line.encode() + b"\n")
         data = b""
@@ -189,7 +227,8 @@ def call(address, line, port=PORT, timeout=2.0):
             if not chunk:
                 break
             data += chunk
-        return data.decode().strip()
+        reply = data.decode().strip()
+        return verify_reply(reply, nonce, key=key) if key is not None and reply else reply
 
 
 def ctl(socket_path, *command):

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "control/registry/live_list_client.h"
 #include "control/registry/registry_client.h"
@@ -11,6 +12,7 @@
 #include "control/registry/replication_follower.h"
 #include "control/registry/ring_view.h"
 #include "tests/registry/store_fixture.h"
+#include "tests/unit/fd_exhaustion.h"
 
 namespace ringgate::registry::test {
 namespace {
@@ -24,7 +26,10 @@ protected:
         monitorStore_ = std::move(openSqliteStore(":memory:").value());
         primary_ = std::make_unique<RegistryService>(*primaryStore_, [n = uint64_t{0}]() mutable { return n++ * 7; });
         monitor_ = std::make_unique<RegistryService>(*monitorStore_, [] { return uint64_t{0}; });
-        server_ = std::make_unique<RegistryServer>(io_, *primary_, 1000ms);
+        RegistryLimits limits;
+        limits.maxConnections = 8;
+        limits.idle = 300ms;
+        server_ = std::make_unique<RegistryServer>(io_, *primary_, 1000ms, key_, limits);
         ASSERT_TRUE(server_->listen({*Ipv4Address::parse("127.0.0.1"), 0}).ok());
         server_->setRole(Role::Primary);
         endpoint_ = {*Ipv4Address::parse("127.0.0.1"), server_->port()};
@@ -37,14 +42,16 @@ protected:
         return done();
     }
 
-    std::string call(const std::string& line) {
+    std::string call(const std::string& line, LineKeyPtr key = kUseTheKey) {
         std::optional<Expected<std::string>> reply;
-        RegistryClient client(io_, {{endpoint_}, std::nullopt, 1000ms, 50ms, 3000ms});
+        RegistryClient client(io_, {{endpoint_}, std::nullopt, 1000ms, 50ms, 500ms, key == kUseTheKey ? key_ : key});
         client.call(line, [&](Expected<std::string> r) { reply = std::move(r); });
         EXPECT_TRUE(runUntil([&] { return reply.has_value(); }));
         return reply && reply->ok() ? **reply : "no reply";
     }
 
+    static inline const LineKeyPtr kUseTheKey = std::make_shared<const LineKey>("marker");
+    LineKeyPtr key_ = std::make_shared<const LineKey>("unit-test-pool-key-0123456789");
     boost::asio::io_context io_;
     std::unique_ptr<ServerStore> primaryStore_, monitorStore_;
     std::unique_ptr<RegistryService> primary_, monitor_;
@@ -54,9 +61,9 @@ protected:
 
 TEST_F(RegistryServerTest, SubscribersAndTheMonitorFollowEveryChange) {
     std::vector<protocol::LiveList> seen;
-    LiveListClient subscriber(io_, {endpoint_}, [&](const protocol::LiveList& list) { seen.push_back(list); });
+    LiveListClient subscriber(io_, {endpoint_}, [&](const protocol::LiveList& list) { seen.push_back(list); }, key_);
     subscriber.start();
-    ReplicationFollower follower(io_, *monitor_, endpoint_);
+    ReplicationFollower follower(io_, *monitor_, endpoint_, key_);
     follower.start();
     ASSERT_TRUE(runUntil([&] { return !seen.empty() && server_->monitorAttached(); }));
     EXPECT_TRUE(seen.back().servers.empty());
@@ -90,6 +97,69 @@ TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
     EXPECT_EQ(call(std::string(1000, 'X')), "no reply");                   // too long: hung up
     EXPECT_GE(server_->counters().refused, 3u);
     EXPECT_EQ(call("ANNOUNCE " + server(1).toString()).rfind("OK", 0), 0u);  // still serving
+}
+
+// Defect: anyone on the segment could DELETE, REPLACE or ANNOUNCE. Every request must be
+// signed with the pool's key and fresh; the answers are signed too.
+TEST_F(RegistryServerTest, UnsignedForgedAndReplayedRequestsAreRefused) {
+    EXPECT_EQ(call("ANNOUNCE " + server(1).toString()).rfind("OK", 0), 0u);
+    EXPECT_EQ(call("DELETE " + server(1).toString(), nullptr).rfind("ERR unauthenticated", 0), 0u);  // unsigned
+    EXPECT_EQ(call("DELETE " + server(1).toString(), std::make_shared<const LineKey>("not-the-pool-key-at-all")),
+              "no reply");  // refused, unsigned refusal not believed, retried until given up
+    EXPECT_GE(server_->counters().unauthenticated, 2u);
+    // A signed line captured on the wire and sent again.
+    std::string signedLine = signRequest(*key_, "DELETE " + server(1).toString(), unixMillis(), 42) + "\n";
+    auto rawCall = [&] {
+        tcp::socket s(io_);
+        s.connect(toAsio(endpoint_));
+        boost::asio::write(s, boost::asio::buffer(signedLine));
+        std::string reply;
+        boost::system::error_code ec;
+        std::thread([&] { boost::asio::read_until(s, boost::asio::dynamic_buffer(reply), '\n', ec); }).join();
+        return reply;
+    };
+    std::string first;
+    std::thread runner([&] { io_.run_for(500ms); });
+    first = rawCall();
+    std::string second = rawCall();
+    runner.join();
+    io_.restart();
+    EXPECT_EQ(first.rfind("OK", 0), 0u) << first;
+    EXPECT_EQ(second.rfind("ERR unauthenticated", 0), 0u) << second;
+    EXPECT_EQ(primaryStore_->snapshot()->entries.size(), 0u);
+    // Signed with a time outside the replay window.
+    std::string old = signRequest(*key_, "LIST", unixMillis() - 2 * kReplayWindowMs, 7);
+    ReplayGuard guard;
+    EXPECT_FALSE(verifyRequest(*key_, old, guard, unixMillis()).ok());
+}
+
+// Defect: idle connections were never closed, and nothing capped their number.
+TEST_F(RegistryServerTest, IdleConnectionsAreClosedAndTheCapHolds) {
+    std::vector<std::unique_ptr<tcp::socket>> idle;
+    for (int i = 0; i < 12; ++i) {
+        idle.push_back(std::make_unique<tcp::socket>(io_));
+        idle.back()->connect(toAsio(endpoint_));
+    }
+    ASSERT_TRUE(runUntil([&] { return server_->counters().accepts.accepted + server_->counters().accepts.overCap == 12; }));
+    EXPECT_EQ(server_->counters().accepts.accepted, 8u);
+    EXPECT_EQ(server_->counters().accepts.overCap, 4u);
+    ASSERT_TRUE(runUntil([&] { return server_->counters().idleClosed == 8; }));
+    EXPECT_EQ(call("LIST").rfind("OK", 0), 0u);  // places are free again
+}
+
+// Defect: at the open-file limit the accept loop spun and announces timed out.
+TEST_F(RegistryServerTest, AtTheOpenFileLimitAcceptingPausesInsteadOfSpinning) {
+    tcp::socket waiting(io_);
+    waiting.open(tcp::v4());
+    {
+        ringgate::test::FdExhaustion exhausted;
+        waiting.connect(toAsio(endpoint_));
+        double before = ringgate::test::cpuSeconds();
+        io_.run_for(1s);
+        EXPECT_LT(ringgate::test::cpuSeconds() - before, 0.3) << "the accept loop spins at EMFILE";
+        EXPECT_GT(server_->counters().accepts.paused, 0u);
+    }
+    EXPECT_EQ(call("ANNOUNCE " + server(3).toString()).rfind("OK", 0), 0u);  // serving again
 }
 
 // A registry whose host dies sends neither FIN nor RST: the subscriber must notice the

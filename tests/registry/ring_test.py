@@ -11,7 +11,10 @@ servers and every agent's buddy list equals its table entry":
 """
 import time
 
+import socket
+
 from registry_harness import (BUDDY_BIN, BUDDY_PORT, PORT, REGISTRY_BIN, TopologyError, agent_status, call, ctl,
+                              sign_request,
                               require_root, ring_problem, run_on_store, store_args, wait_for)
 
 BOUND = 10.0        # seconds: 3 silent probes at 200 ms, repair, confirmation, slack
@@ -29,12 +32,13 @@ def run(topo, store, postgres):
     service = reg.address
     management = topo.work_dir / "reg1.sock"
     topo.start(reg, [REGISTRY_BIN, "--service", f"{service}:{PORT}", "--role", "standalone", "--name", "reg1",
+                     "--key-file", topo.key_file(), "--backend-prefixes", "198.19.0.0/24",
                      "--management", management, *store_args(topo, store, "reg1", postgres)])
     topo.enter_ctl()
-    wait_for(lambda: None if call(service, "ROLE") == "OK standalone" else "not serving", 10, "the registry")
+    wait_for(lambda: None if call(service, "ROLE").startswith("OK standalone") else "not serving", 10, "the registry")
 
     def start_agent(host):
-        topo.start(host, [BUDDY_BIN, "--self", host.address, "--registry", f"{service}:{PORT}",
+        topo.start(host, [BUDDY_BIN, "--self", host.address, "--registry", f"{service}:{PORT}", "--key-file", topo.key_file(),
                           "--interval-ms", INTERVAL_MS, "--failures", 3, "--reconcile-ms", 2000])
 
     live = {h.address: h for h in topo.ring}
@@ -101,6 +105,48 @@ def run(topo, store, postgres):
     if pool["counters"]["refused"] < 4:
         raise TopologyError(f"registry counted {pool['counters']['refused']} refused requests, expected >= 4")
     settle("after hostile input")
+    forged(service, management, live)
+    settle("after forged input")
+
+
+def forged(service, management, live):
+    """A host without the key: DELETE of a live back end, REPLACE into an attacker's
+    address, ANNOUNCE, a death report, a ServerReplace from the future; a replayed signed
+    line; and, with the key, addresses no back end has. All refused; nothing changes."""
+    before = sorted(ctl(management, "pool")["live"])
+    victim, other = before[0], before[1]
+    a, b, _ = agent_status(victim)
+    lines = [f"DELETE {victim}", f"REPLACE {victim} 198.19.0.99", "ANNOUNCE 198.19.0.98", f"DEAD {victim} {a} 1"]
+    for line in lines:
+        for key in (None, "a-key-that-is-not-the-pool-key"):
+            reply = call(service, line, key=key)
+            if not reply.startswith("ERR unauthenticated"):
+                raise TopologyError(f"registry accepted {line!r} signed with {key!r}: {reply}")
+    for line in [f"REPLACE 99999999999 {a} 198.19.0.99", f"REPLACE 1 {a} 198.19.0.99", "STATUS"]:
+        reply = call(victim, line, port=BUDDY_PORT, key=None)
+        if not reply.startswith("ERR unauthenticated"):
+            raise TopologyError(f"agent accepted unsigned {line!r}: {reply}")
+    reply = call(victim, f"REPLACE 99999999999 {a} 198.19.0.99", port=BUDDY_PORT)  # signed, from the future
+    if not reply.startswith("ERR") or agent_status(victim)[:2] != (a, b):
+        raise TopologyError(f"agent took a version from the future: {reply}")
+    signed, _ = sign_request("LIST")
+    for attempt in range(2):  # the second time it is a replay
+        with socket.create_connection((service, PORT), timeout=2) as s:
+            s.sendall(signed.encode() + b"\n")
+            reply = s.makefile().readline()
+        if (attempt == 1) != reply.startswith("ERR unauthenticated"):
+            raise TopologyError(f"signed LIST sent twice, answer {attempt + 1}: {reply[:80]}")
+    for line in ["ANNOUNCE 127.0.0.1", "ANNOUNCE 0.0.0.0", "ANNOUNCE 255.255.255.255", "ANNOUNCE 224.0.0.9",
+                 "ANNOUNCE 10.1.2.3", f"REPLACE {other} 127.0.0.2"]:
+        reply = call(service, line)
+        if not reply.startswith("ERR"):
+            raise TopologyError(f"registry accepted {line!r}: {reply}")
+    pool = ctl(management, "pool")
+    if sorted(pool["live"]) != before:
+        raise TopologyError(f"forged input changed the live list: {sorted(pool['live'])}")
+    if pool["counters"]["unauthenticated"] < 9:
+        raise TopologyError(f"registry counted {pool['counters']['unauthenticated']} unauthenticated lines")
+    print("forged, replayed and future-versioned input refused; live list unchanged")
 
 
 if __name__ == "__main__":

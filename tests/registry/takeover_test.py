@@ -63,6 +63,7 @@ def run(topo, store, postgres):
 
     def start(host):
         topo.start(host, [REGISTRY_BIN, "--service", f"{SERVICE}:{PORT}", "--role", "auto", "--interface", "eth0",
+                          "--key-file", topo.key_file(),
                           "--name", f"reg{host.index}", "--management", sockets[host.namespace],
                           "--check-interval-ms", 200, "--check-failures", 3, *stores[host.namespace]])
 

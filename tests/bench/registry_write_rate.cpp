@@ -1,0 +1,159 @@
+// Benchmark: the registry's write rate on SQLite and on PostgreSQL with durable settings
+// (SQLite in WAL mode with its default synchronous=FULL; a PostgreSQL 15 cluster with
+// fsync and synchronous_commit on), printed side by side. Each store gets the same
+// stream: --writes announces then as many deletes, from --clients concurrent callers
+// over loopback TCP with signed requests, through the real RegistryServer. Last line:
+// one JSON object.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "common/cli.h"
+#include "common/json_writer.h"
+#include "common/log.h"
+#include "control/registry/registry_client.h"
+#include "control/registry/registry_server.h"
+
+using namespace ringgate;
+using namespace ringgate::registry;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: registry_write_rate [--writes N] [--clients N] [--pg-cluster SCRIPT]
+
+Writes per second through ringgate-registry's server on SQLite and on a durable
+PostgreSQL cluster (started with SCRIPT, tests/registry/pg_cluster.sh). Needs root
+for PostgreSQL (the server runs as the postgres user); without PostgreSQL 15 only
+SQLite is measured.
+)";
+
+// Runs `count` requests made by `line(i)` from `clients` concurrent callers; returns
+// requests per second, or a negative number when one failed.
+double run(boost::asio::io_context& io, Ipv4Endpoint endpoint, const LineKeyPtr& key, unsigned long count,
+           unsigned long clients, const std::function<std::string(unsigned long)>& line) {
+    RegistryClientOptions options{{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key};
+    RegistryClient client(io, options);
+    unsigned long next = 0, done = 0;
+    bool failed = false;
+    std::function<void()> issue = [&] {
+        if (next >= count) return;
+        client.call(line(next++), [&](Expected<std::string> reply) {
+            if (!reply || reply->rfind("OK", 0) != 0) {
+                if (!failed) std::fprintf(stderr, "write failed: %s\n", reply ? reply->c_str() : reply.error().message.c_str());
+                failed = true;
+            }
+            ++done;
+            issue();
+        });
+    };
+    auto start = Clock::now();
+    for (unsigned long c = 0; c < clients; ++c) issue();
+    while (done < count && !failed) io.run_for(10ms);
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return failed ? -1.0 : static_cast<double>(count) / seconds;
+}
+
+std::string address(unsigned long i) { return Ipv4Address{0xC6130000u + 256 + static_cast<uint32_t>(i)}.toString(); }
+
+struct Rates {
+    double announce = 0, remove = 0;
+};
+
+Expected<Rates> measure(ServerStore& store, unsigned long writes, unsigned long clients) {
+    boost::asio::io_context io;
+    if (auto emptied = store.load({}); !emptied) return emptied.error();
+    RegistryService service(store, randomPickSource());
+    auto key = std::make_shared<const LineKey>("benchmark-pool-key-0123456789");
+    RegistryServer server(io, service, 1000ms, key);
+    if (auto listening = server.listen({*Ipv4Address::parse("127.0.0.1"), 0}); !listening) return listening.error();
+    server.setRole(Role::Standalone);
+    Ipv4Endpoint endpoint{*Ipv4Address::parse("127.0.0.1"), server.port()};
+    Rates rates;
+    rates.announce = run(io, endpoint, key, writes, clients, [](unsigned long i) { return "ANNOUNCE " + address(i); });
+    rates.remove = run(io, endpoint, key, writes, clients, [](unsigned long i) { return "DELETE " + address(i); });
+    server.close();
+    if (rates.announce < 0 || rates.remove < 0) return makeError("a write failed");
+    return rates;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto start = cli::startProgram("registry_write_rate", argc, argv, {{"writes", "clients", "pg-cluster"}, {}}, kHelp);
+    if (!start.args) return start.exitStatus;
+    unsigned long writes = 400, clients = 8;
+    for (auto [name, target] : {std::pair{"writes", &writes}, std::pair{"clients", &clients}})
+        if (auto text = start.args->option(name)) {
+            auto value = cli::parseNumber(name, *text, 1, 1000000);
+            if (!value) return cli::usageError("registry_write_rate", value.error().message);
+            *target = *value;
+        }
+    log::setAllLevels(log::Level::Warn);
+
+    char dir[] = "/tmp/rg-writerate-XXXXXX";
+    if (!::mkdtemp(dir)) return 1;
+    auto sqlite = openSqliteStore(std::string(dir) + "/registry.db");
+    if (!sqlite) {
+        std::fprintf(stderr, "%s\n", sqlite.error().message.c_str());
+        return 1;
+    }
+    auto sqliteRates = measure(**sqlite, writes, clients);
+    if (!sqliteRates) {
+        std::fprintf(stderr, "sqlite: %s\n", sqliteRates.error().message.c_str());
+        return 1;
+    }
+
+    std::optional<Rates> pgRates;
+    std::string script = start.args->option("pg-cluster").value_or("tests/registry/pg_cluster.sh");
+    // Beside, not inside, the private directory: the server runs as the postgres user.
+    std::string pgDir = std::string(dir) + "-pg";
+    if (FILE* pipe = ::popen((script + " start " + pgDir + " durable").c_str(), "r")) {
+        char line[512] = {};
+        bool got = std::fgets(line, sizeof line, pipe) != nullptr;
+        int status = ::pclose(pipe);
+        if (got && status == 0) {
+            std::string conninfo = line;
+            while (!conninfo.empty() && conninfo.back() == '\n') conninfo.pop_back();
+            if (auto pg = openPostgresStore(conninfo)) {
+                auto rates = measure(**pg, writes, clients);
+                if (rates) pgRates = *rates;
+                else std::fprintf(stderr, "postgresql: %s\n", rates.error().message.c_str());
+            } else {
+                std::fprintf(stderr, "postgresql: %s\n", pg.error().message.c_str());
+            }
+        } else {
+            std::fprintf(stderr, "postgresql: cluster did not start (exit %d): measuring SQLite only\n", status);
+        }
+        (void)std::system((script + " stop " + pgDir).c_str());
+    }
+    std::string cleanup = std::string("rm -rf ") + dir;
+    (void)std::system(cleanup.c_str());
+
+    std::printf("registry writes over loopback, %lu clients, %lu announces then %lu deletes, durable stores:\n",
+                clients, writes, writes);
+    std::printf("  %-12s %10s %10s\n", "", "announce/s", "delete/s");
+    std::printf("  %-12s %10.0f %10.0f\n", "sqlite", sqliteRates->announce, sqliteRates->remove);
+    if (pgRates) {
+        std::printf("  %-12s %10.0f %10.0f\n", "postgresql", pgRates->announce, pgRates->remove);
+        std::printf("  postgresql / sqlite: %.2f (announce), %.2f (delete)\n", pgRates->announce / sqliteRates->announce,
+                    pgRates->remove / sqliteRates->remove);
+    }
+    JsonWriter json;
+    json.beginObject()
+        .field("bench", "registry_write_rate")
+        .field("writes", static_cast<uint64_t>(writes))
+        .field("clients", static_cast<uint64_t>(clients))
+        .field("sqlite_announce_per_s", sqliteRates->announce)
+        .field("sqlite_delete_per_s", sqliteRates->remove);
+    if (pgRates) {
+        json.field("postgresql_announce_per_s", pgRates->announce)
+            .field("postgresql_delete_per_s", pgRates->remove)
+            .field("postgresql_to_sqlite_announce", pgRates->announce / sqliteRates->announce);
+    }
+    json.endObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+}
