@@ -36,6 +36,13 @@ struct {
 } rg_config SEC(".maps");
 
 struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, RG_MAX_HOST_PORTS);
+    __type(key, struct rg_host_port);
+    __type(value, __u32); /* unused (1) */
+} rg_host_ports SEC(".maps");
+
+struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, RG_STAT_COUNT);
     __type(key, __u32);
@@ -102,7 +109,18 @@ int ringgate_xdp(struct xdp_md *ctx) {
     struct iphdr *ip = (void *)(eth + 1);
     if ((void *)(ip + 1) > data_end) return to_host();
     __u32 class = addr_class(ip->daddr);
-    if (class == RG_ADDR_VIP) return to_fastpath(ctx, RG_STAT_IPV4_TO_FASTPATH);
+    if (class == RG_ADDR_VIP) {
+        /* A TCP port of an owned VIP that the host's HTTP proxy serves. Fragments after
+         * the first carry no port: they go with the fast path like the rest of the VIP. */
+        if (ip->protocol == IPPROTO_TCP && !(ip->frag_off & bpf_htons(0x1fff)) && ip->ihl >= 5) {
+            __u16 *ports = (void *)ip + ip->ihl * 4;
+            if ((void *)(ports + 2) <= data_end) {
+                struct rg_host_port key = {ip->daddr, ports[1], 0};
+                if (bpf_map_lookup_elem(&rg_host_ports, &key)) return to_host();
+            }
+        }
+        return to_fastpath(ctx, RG_STAT_IPV4_TO_FASTPATH);
+    }
     __u32 zero = 0;
     struct rg_xdp_config *config = bpf_map_lookup_elem(&rg_config, &zero);
     if (class == RG_ADDR_LOCAL) {

@@ -22,6 +22,15 @@ struct rg_xdp_config {
     __u16 nat_port_last;
 };
 
+/* rg_host_ports: a VIP's TCP port the host stack serves on this node (the HTTP proxy of
+ * a `mode: http` service, WO 00/62502 §5). Present only while this node owns the VIP:
+ * TCP to it goes to the host; the VIP's ARP and everything else stay on the fast path. */
+struct rg_host_port {
+    __u32 addr;  /* network byte order */
+    __u16 port;  /* network byte order */
+    __u16 pad;   /* zero */
+};
+
 /* rg_stats (per CPU): what the program decided. */
 enum rg_stat {
     RG_STAT_ARP_TO_FASTPATH = 0,
@@ -32,5 +41,6 @@ enum rg_stat {
 
 #define RG_MAX_ADDRS 1024
 #define RG_MAX_QUEUES 64
+#define RG_MAX_HOST_PORTS 1024
 
 #endif

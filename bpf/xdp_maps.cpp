@@ -42,13 +42,46 @@ Expected<void> fillXdpMaps(int addrsFd, int configFd, const XdpAddresses& addres
 }
 
 namespace {
+rg_host_port hostPortKey(const Ipv4Endpoint& endpoint) {
+    return {htonl(endpoint.address.value), htons(endpoint.port), 0};
+}
+}  // namespace
+
+Expected<void> fillHostPorts(int hostPortsFd, const std::vector<Ipv4Endpoint>& ports) {
+    uint32_t one = 1;
+    for (const Ipv4Endpoint& port : ports) {
+        rg_host_port key = hostPortKey(port);
+        if (bpf_map_update_elem(hostPortsFd, &key, &one, BPF_ANY) != 0)
+            return makeError("XDP map rg_host_ports: add " + port.toString() + ": " + errnoText(errno));
+    }
+    // Collect first: deleting while walking with get_next_key may skip entries.
+    std::vector<rg_host_port> stale;
+    rg_host_port key{}, next{};
+    void* previous = nullptr;
+    while (bpf_map_get_next_key(hostPortsFd, previous, &next) == 0) {
+        bool wanted = false;
+        for (const Ipv4Endpoint& port : ports) {
+            rg_host_port want = hostPortKey(port);
+            wanted = wanted || std::memcmp(&want, &next, sizeof want) == 0;
+        }
+        if (!wanted) stale.push_back(next);
+        key = next;
+        previous = &key;
+    }
+    for (const rg_host_port& gone : stale)
+        if (bpf_map_delete_elem(hostPortsFd, &gone) != 0 && errno != ENOENT)
+            return makeError("XDP map rg_host_ports: remove: " + errnoText(errno));
+    return {};
+}
+
+namespace {
 
 // ringgate's maps of the XDP program attached to `interface`; `found` is false when no
 // program is attached, an error when one is attached that is not ringgate's.
 struct AttachedMaps {
     bool found = false;
     unsigned ifindex = 0;
-    Fd addrs, config;
+    Fd addrs, config, hostPorts;
 };
 
 Expected<void> findAttached(const std::string& interface, AttachedMaps& out) {
@@ -79,6 +112,10 @@ Expected<void> findAttached(const std::string& interface, AttachedMaps& out) {
                 out.config.fd = fd;
                 continue;
             }
+            if (std::strcmp(mapInfo.name, "rg_host_ports") == 0) {
+                out.hostPorts.fd = fd;
+                continue;
+            }
         }
         ::close(fd);
     }
@@ -104,6 +141,15 @@ Expected<void> configureAttachedXdp(const std::string& interface, const XdpAddre
     if (auto ok = findAttached(interface, attached); !ok) return ok;
     if (!attached.found) return makeError("interface " + interface + ": no XDP program attached");
     return fillXdpMaps(attached.addrs.fd, attached.config.fd, addresses);
+}
+
+Expected<void> setAttachedHostPorts(const std::string& interface, const std::vector<Ipv4Endpoint>& ports) {
+    AttachedMaps attached;
+    if (auto ok = findAttached(interface, attached); !ok) return ok;
+    if (!attached.found) return makeError("interface " + interface + ": no XDP program attached");
+    if (attached.hostPorts.fd < 0)
+        return makeError("interface " + interface + ": the attached XDP program predates rg_host_ports (mode http)");
+    return fillHostPorts(attached.hostPorts.fd, ports);
 }
 
 }  // namespace ringgate::bpf

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/expected.h"
+#include "common/ipv4.h"
 
 namespace ringgate::bpf {
 
@@ -21,6 +22,13 @@ struct XdpAddresses {
 
 // Fills rg_addrs and rg_config given their file descriptors.
 Expected<void> fillXdpMaps(int addrsFd, int configFd, const XdpAddresses& addresses);
+
+// Makes rg_host_ports hold exactly `ports` (VIP:port pairs the host's HTTP proxy serves
+// on this node, the owned VIPs' only): adds the new ones, then removes the rest.
+Expected<void> fillHostPorts(int hostPortsFd, const std::vector<Ipv4Endpoint>& ports);
+
+// The same on the program attached to `interface`.
+Expected<void> setAttachedHostPorts(const std::string& interface, const std::vector<Ipv4Endpoint>& ports);
 
 // Detaches ringgate's XDP program left on `interface` by a ringgated that was killed (it
 // keeps dropping VIP traffic meanwhile: fail closed), so that a new one can attach. A

@@ -23,6 +23,7 @@ enum class Category : int {
     Registry,
     Buddy,
     Management,
+    Http,  // the HTTP proxy (control/httplink)
     Count_,
 };
 

@@ -35,6 +35,7 @@ enum class PortDriver : uint8_t { AfXdp, AfPacket, Pcap, Ring, Pci };
 enum class IdlePolicy : uint8_t { Backoff, Poll };
 enum class RegistryStore : uint8_t { Sqlite, Postgresql };
 enum class HealthCheckKind : uint8_t { Icmp, Tcp, Http };
+enum class ServiceMode : uint8_t { L4, Http };
 
 struct NodeAddress {
     std::string subnet;  // name of a subnet in `subnets`
@@ -81,6 +82,25 @@ struct BackendPool {
     std::vector<Backend> backends;  // static members (or seeds before the registry answers)
 };
 
+// A `mode: http` service: the VIP's owner terminates the client's TCP connection and
+// proxies HTTP/1.1 to the pool (control/httplink, docs/HTTP-LINK.md). Every bound below
+// keeps one slow or hostile client from holding more than its share of the gateway.
+struct HttpProxy {
+    bool resume = false;                    // resume a failed download on another back end (Range)
+    uint32_t stallMs = 2000;                // a back end silent this long mid-body has failed
+    uint32_t maxResumes = 3;                // resumes per transfer before the client's connection ends
+    uint32_t connectTimeoutMs = 1000;       // connecting to a back end
+    uint32_t headerTimeoutMs = 10'000;      // a client's request head (and a back end's reply head)
+    uint32_t idleTimeoutMs = 60'000;        // a keep-alive connection between requests
+    uint32_t clientWriteTimeoutMs = 30'000; // a client that takes none of the body for this long
+    uint32_t bufferBytes = 64 * 1024;       // body bytes in flight per connection
+    uint32_t maxHeaderBytes = 16 * 1024;    // request or reply head
+    uint32_t maxRequestBodyBytes = 1 << 20; // request bodies (POST/PUT) are read whole, up to this
+    uint32_t maxConnections = 4096;         // client connections at once; more are closed at accept
+    uint32_t backendHoldMs = 5000;          // a back end that failed a transfer gets no new requests
+    uint32_t threads = 1;                   // proxy threads of this service (never the control thread)
+};
+
 struct Service {
     std::string name;
     Ipv4Address vip;
@@ -89,6 +109,8 @@ struct Service {
     std::string pool;
     NatMode nat = NatMode::Dnat;
     Scheduler scheduler = Scheduler::Maglev;
+    ServiceMode mode = ServiceMode::L4;
+    HttpProxy http;  // mode http only
 };
 
 struct Timers {
@@ -193,5 +215,6 @@ std::string_view toString(Persistence persistence);
 std::string_view toString(Protocol protocol);
 std::string_view toString(NatMode mode);
 std::string_view toString(PortDriver driver);
+std::string_view toString(ServiceMode mode);
 
 }  // namespace ringgate::config

@@ -39,6 +39,8 @@ const std::vector<std::pair<std::string, NatMode>> kNatNames = {{"dnat", NatMode
                                                                 {"fullnat", NatMode::FullNat}};
 const std::vector<std::pair<std::string, Scheduler>> kSchedulerNames = {
     {"maglev", Scheduler::Maglev}};  // the only scheduler the fast path has
+const std::vector<std::pair<std::string, ServiceMode>> kModeNames = {{"l4", ServiceMode::L4},
+                                                                      {"http", ServiceMode::Http}};
 const std::vector<std::pair<std::string, PortDriver>> kDriverNames = {
     {"af_xdp", PortDriver::AfXdp}, {"af_packet", PortDriver::AfPacket},
     {"pcap", PortDriver::Pcap},    {"ring", PortDriver::Ring},
@@ -172,6 +174,24 @@ void readPool(const YAML::Node& yaml, const std::string& path, Diagnostics& diag
     map.finish();
 }
 
+void readHttpProxy(const YAML::Node& yaml, const std::string& path, Diagnostics& diag, HttpProxy& http) {
+    MapReader map(yaml, path, diag);
+    map.boolean("resume", http.resume, false);
+    map.u32("stall_ms", http.stallMs, 10, kMaxTimerMs, false);
+    map.u32("max_resumes", http.maxResumes, 0, 100, false);
+    map.u32("connect_timeout_ms", http.connectTimeoutMs, 10, kMaxTimerMs, false);
+    map.u32("header_timeout_ms", http.headerTimeoutMs, 10, kMaxTimerMs, false);
+    map.u32("idle_timeout_ms", http.idleTimeoutMs, 10, kMaxTimerMs, false);
+    map.u32("client_write_timeout_ms", http.clientWriteTimeoutMs, 10, kMaxTimerMs, false);
+    map.u32("buffer_bytes", http.bufferBytes, 1024, 16u << 20, false);
+    map.u32("max_header_bytes", http.maxHeaderBytes, 1024, 1u << 20, false);
+    map.u32("max_request_body_bytes", http.maxRequestBodyBytes, 0, 1u << 30, false);
+    map.u32("max_connections", http.maxConnections, 1, 1u << 20, false);
+    map.u32("backend_hold_ms", http.backendHoldMs, 0, kMaxTimerMs, false);
+    map.u32("threads", http.threads, 1, 64, false);
+    map.finish();
+}
+
 void readService(const YAML::Node& yaml, const std::string& path, Diagnostics& diag, Service& service) {
     MapReader map(yaml, path, diag);
     map.string("name", service.name, true);
@@ -181,6 +201,17 @@ void readService(const YAML::Node& yaml, const std::string& path, Diagnostics& d
     map.string("pool", service.pool, true);
     map.choice("nat", service.nat, kNatNames, false);
     map.choice("scheduler", service.scheduler, kSchedulerNames, false);
+    map.choice("mode", service.mode, kModeNames, false);
+    if (service.mode == ServiceMode::Http && map.has("nat"))
+        diag.error(positionOf(map.child("nat")), map.childPath("nat"),
+                   "mode http proxies from the gateway's own address; nat does not apply");
+    if (map.has("http")) {
+        if (service.mode != ServiceMode::Http)
+            diag.error(positionOf(map.child("http")), map.childPath("http"), "http settings need mode: http");
+        readHttpProxy(map.child("http"), map.childPath("http"), diag, service.http);
+    } else {
+        map.child("http");
+    }
     map.finish();
 }
 
@@ -446,5 +477,6 @@ std::string_view toString(Persistence persistence) { return nameOf(persistence, 
 std::string_view toString(Protocol protocol) { return nameOf(protocol, kProtocolNames); }
 std::string_view toString(NatMode mode) { return nameOf(mode, kNatNames); }
 std::string_view toString(PortDriver driver) { return nameOf(driver, kDriverNames); }
+std::string_view toString(ServiceMode mode) { return nameOf(mode, kModeNames); }
 
 }  // namespace ringgate::config

@@ -154,6 +154,33 @@ void validatePoolsAndServices(const Config& config, Diagnostics& diag) {
     }
 }
 
+const Subnet* subnetOf(const Config& config, Ipv4Address address) {
+    for (const Subnet& subnet : config.subnets)
+        if (subnet.prefix.contains(address)) return &subnet;
+    return nullptr;
+}
+
+// mode http: the host stack of the VIP's owner terminates the connection. On the fast
+// path that needs ringgate's XDP program to pass the service's VIP:port to the host,
+// which only AF_XDP ports have (the PMD ports' exception path has no such rule).
+void validateHttpServices(const Config& config, Diagnostics& diag) {
+    for (size_t i = 0; i < config.services.size(); ++i) {
+        const Service& service = config.services[i];
+        if (service.mode != ServiceMode::Http) continue;
+        std::string path = at("services", i);
+        if (service.protocol != Protocol::Tcp)
+            diag.errorAt(path + ".protocol", "mode http needs protocol tcp");
+        if (!config.dataplane.enabled) continue;
+        const Subnet* subnet = subnetOf(config, service.vip);
+        if (!subnet) continue;  // reported with the VIP
+        for (const Port& port : config.dataplane.ports)
+            if (port.subnet == subnet->name && port.driver != PortDriver::AfXdp)
+                diag.errorAt(path + ".mode", "mode http on the fast path needs af_xdp ports on subnet " +
+                                                 subnet->name + " (port " + port.name + " is " +
+                                                 std::string(toString(port.driver)) + ")");
+    }
+}
+
 void validateTimers(const Config& config, Diagnostics& diag) {
     const Timers& t = config.timers;
     // A hand-off must be able to fail (all retries) before the ring gives the token up for
@@ -267,6 +294,7 @@ void validate(const Config& config, Diagnostics& diag) {
     validateCluster(config, diag);
     validateSubnets(config, diag);
     validatePoolsAndServices(config, diag);
+    validateHttpServices(config, diag);
     validateTimers(config, diag);
     validateManagement(config, diag);
     validateRegistry(config, diag);

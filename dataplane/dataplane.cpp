@@ -96,6 +96,30 @@ Expected<void> configureXdp(const config::Config& config, config::NodeId self, c
 #endif
     return {};
 }
+// mode http services of the VIPs this node owns: ringgate's XDP program passes their TCP
+// to the host stack, where the HTTP proxy (control/httplink) listens. Non-owners keep
+// none, so a VIP's connections reach its owner's proxy only.
+Expected<void> passHostPorts(const config::Config& config, const std::vector<Ipv4Address>& owned,
+                             const std::string& xdpProgram) {
+#ifdef RINGGATE_HAVE_BPF
+    if (xdpProgram.empty()) return {};
+    std::vector<Ipv4Endpoint> ports;
+    for (const config::Service& service : config.services)
+        if (service.mode == config::ServiceMode::Http &&
+            std::find(owned.begin(), owned.end(), service.vip) != owned.end())
+            ports.push_back({service.vip, service.port});
+    for (const config::Port& port : config.dataplane.ports) {
+        if (port.driver != config::PortDriver::AfXdp) continue;
+        if (auto ok = bpf::setAttachedHostPorts(port.interface, ports); !ok)
+            return makeError("port " + port.name + ": " + ok.error().message);
+    }
+#else
+    (void)config;
+    (void)owned;
+    (void)xdpProgram;
+#endif
+    return {};
+}
 // The TAP interface through which the host OS sends and receives the traffic of a PMD
 // port that is not the fast path's. It carries the port's MAC so that the host's ARP
 // answers and frames are the port's own.
@@ -334,6 +358,7 @@ Expected<void> Dataplane::setOwnedVips(std::vector<Ipv4Address> vips) {
     // A released VIP's hand-over ends with it (a later claim names its own peer).
     for (Ipv4Address vip : previous)
         if (std::find(owned_.begin(), owned_.end(), vip) == owned_.end()) handOvers_.erase(vip);
+    if (ownsPorts_) return passHostPorts(config_, owned_, options_.xdpProgram);
     return {};
 }
 

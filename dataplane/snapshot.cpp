@@ -141,6 +141,8 @@ Expected<Snapshot> buildSnapshot(const SnapshotInput& input, BackendSlots& slots
     for (size_t s = 0; s < config.services.size(); ++s) {
         const config::Service& service = config.services[s];
         if (!snapshot.findOwnedVip(service.vip.value)) continue;
+        // The owner's host stack terminates these (control/httplink); XDP passes them there.
+        if (service.mode == config::ServiceMode::Http) continue;
         ServiceView view;
         view.vip = service.vip.value;
         view.port = service.port;

@@ -17,10 +17,12 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       management_(io_, commands_),
       cluster_(io_, config_, self_),
       startedAt_(std::chrono::steady_clock::now()) {
+    if (httplink::HttpLink::needed(config_)) http_ = std::make_unique<httplink::HttpLink>(config_);
     // The fast path takes each new live set; without it the gateway still follows and
     // shows the live list. Without a registry it only reports the configured pools.
     pool_ = std::make_unique<PoolFollower>(
             io_, config_, [this](const std::string& pool, const std::vector<config::Backend>& live) {
+                if (http_) http_->setLiveBackends(pool, live);
 #ifdef RINGGATE_HAVE_DATAPLANE
                 if (!dataplane_) return;
                 if (auto set = dataplane_->setLiveBackends(pool, live); !set)
@@ -62,6 +64,8 @@ Expected<void> Daemon::start() {
     if (!listening) return listening;
     auto actuating = startVipActuator();
     if (!actuating) return actuating;
+    if (http_)
+        if (auto proxying = http_->start(); !proxying) return proxying;
     // The VIP manager rides the token: it must be on the train before the first one.
     vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
     cluster_.setHooks(vips_.get());

@@ -13,6 +13,7 @@
 #include "control/cluster/cluster_service.h"
 #include "control/daemon/node_reports.h"
 #include "control/daemon/pool_follower.h"
+#include "control/httplink/http_link.h"
 #include "control/vip/kernel_actuator.h"
 #include "control/vip/vip_service.h"
 #include "control/management/command_table.h"
@@ -68,6 +69,8 @@ private:
     std::unique_ptr<vip::VipActuator> actuator_;
     std::unique_ptr<vip::VipService> vips_;
     std::unique_ptr<PoolFollower> pool_;  // follows ringgate-registry for the pools that ask
+    // The HTTP path (services in mode http), on threads of its own.
+    std::unique_ptr<httplink::HttpLink> http_;
     std::chrono::steady_clock::time_point startedAt_;
     management::RateMeter rates_;
 };

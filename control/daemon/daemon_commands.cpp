@@ -6,6 +6,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "control/daemon/daemon.h"
+#include "control/httplink/stats_view.h"
 #include "control/management/metrics.h"
 #include "control/management/render.h"
 #include "control/vip/vip_commands.h"
@@ -148,7 +149,13 @@ void Daemon::registerCommands() {
                 r.args.size() - 1);
         return management::acknowledge(r.format, "set", true, "set");
     });
-#else
+#endif
+    commands_.add(spec("http-stats"), [this](const Request& r) {
+        if (!r.args.empty()) return Reply::error(r.format, "usage: http-stats");
+        auto stats = http_ ? http_->stats() : std::vector<httplink::HttpServiceStats>{};
+        return Reply{true, r.format == Format::Json ? httplink::renderStatsJson(stats) : httplink::renderStatsText(stats)};
+    });
+#ifndef RINGGATE_HAVE_DATAPLANE
     for (const char* name : {"stats", "connections", "garp", "live-backends"})
         commands_.add(spec(name), [](const Request& r) {
             return Reply::error(r.format, "this ringgated was built without the fast path (DPDK)");

@@ -26,6 +26,8 @@ inline constexpr CommandSpec kGatewayCommands[] = {
     {"drain", "NODE", "the node gives away its VIPs and takes none", Access::Change},
     {"undrain", "NODE", "the node may hold VIPs again", Access::Change},
     {"stats", "", "fast-path counters per port, VIP, service and back end", Access::Read},
+    {"http-stats", "", "the HTTP path (mode http): requests, bytes, resumes by outcome, transfers ended short",
+     Access::Read},
     {"connections", "[VIP] [MAX]", "the fast path's connections (of VIP; at most MAX, default 100)", Access::Read},
     {"metrics", "", "every counter and gauge in the Prometheus text format (as GET /metrics)", Access::Read},
     {"pool", "", "back-end pools: live back ends from ringgate-registry, or the configured ones", Access::Read},

@@ -1,6 +1,9 @@
 #include "control/vip/dataplane_actuator.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include "common/log.h"
 #include "dataplane/dataplane.h"
@@ -78,6 +81,20 @@ void forEachVipLink(const config::Config& config, config::NodeId self, Each each
 }
 }  // namespace
 
+namespace {
+// The host holds every VIP, and the HTTP proxy (mode http) answers clients from one: the
+// host's ARP requests must still name its own primary address, never a VIP. A request
+// from a VIP would reach every peer's fast path as a claim of it, and the answer, sent
+// to the VIP, would go to the fast path instead of the host (arp_announce 2: the best
+// local address of the target's subnet).
+Expected<void> announceFromPrimary(const HostLink& link) {
+    std::string path = "/proc/sys/net/ipv4/conf/" + link.name + "/arp_announce";
+    std::ofstream out(path);
+    if (out << "2\n" << std::flush) return {};
+    return makeError("set " + path + " to 2: " + std::strerror(errno));
+}
+}  // namespace
+
 Expected<void> DataplaneActuator::clearHostVips(const config::Config& config, config::NodeId self) {
     HostAddresses addresses;
     if (auto opened = addresses.open(); !opened) return opened;
@@ -123,6 +140,7 @@ Expected<void> DataplaneActuator::start() {
             }
             onHost_.emplace_back(link, vip.address);
         }
+        if (auto announced = announceFromPrimary(link); !announced) result = announced;
         RG_INFO(Vip, "every VIP of subnet %s is on host interface %s; the XDP program hides their ARP",
                 subnet.name.c_str(), link.name.c_str());
     });

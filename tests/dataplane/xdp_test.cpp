@@ -113,6 +113,42 @@ TEST(XdpProgram, SteersVipsAndTransitToTheFastPathAndTheRestToTheHost) {
     EXPECT_EQ(decide(ipv4(ip("198.19.0.51"), ip("198.18.0.10"))), RG_STAT_TO_HOST);
 }
 
+// mode http: TCP to an owned VIP's proxied port goes to the host stack; the rest of the
+// VIP (other ports, ARP, UDP on that port) stays on the fast path; a release removes it.
+TEST(XdpProgram, HostPortsOfAnOwnedHttpServiceGoToTheHost) {
+    bpf::XdpAddresses addresses;
+    addresses.vips = {ip("198.18.0.100"), ip("198.18.0.101")};
+    addresses.locals = {ip("198.18.0.1")};
+    int hostPorts = bpf_map__fd(skeleton->maps.rg_host_ports);
+    ASSERT_TRUE(bpf::fillXdpMaps(bpf_map__fd(skeleton->maps.rg_addrs), bpf_map__fd(skeleton->maps.rg_config),
+                                 addresses).ok());
+    auto owned = *Ipv4Endpoint::parse("198.18.0.100:80");
+    ASSERT_TRUE(bpf::fillHostPorts(hostPorts, {owned, *Ipv4Endpoint::parse("198.18.0.100:8080")}).ok());
+    auto fragment = ipv4(ip("198.18.0.10"), ip("198.18.0.100"));
+    store16(&fragment[14 + 6], 0x0010);  // a later fragment: no TCP header, no port to match
+    struct Case {
+        const char* what;
+        std::vector<uint8_t> frame;
+        int expected;
+    } cases[] = {
+        {"TCP to the proxied VIP:port", ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoTcp, 80), RG_STAT_TO_HOST},
+        {"TCP to the second proxied port", ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoTcp, 8080), RG_STAT_TO_HOST},
+        {"TCP to another port of the VIP", ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoTcp, 443), RG_STAT_IPV4_TO_FASTPATH},
+        {"UDP to the proxied port number", ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoUdp, 80), RG_STAT_IPV4_TO_FASTPATH},
+        {"TCP to port 80 of a VIP owned elsewhere", ipv4(ip("198.18.0.10"), ip("198.18.0.101"), kProtoTcp, 80), RG_STAT_IPV4_TO_FASTPATH},
+        {"a later fragment to the VIP", fragment, RG_STAT_IPV4_TO_FASTPATH},
+        {"ARP for the VIP", arp(kArpRequest, ip("198.18.0.10"), ip("198.18.0.100")), RG_STAT_ARP_TO_FASTPATH},
+    };
+    for (const auto& c : cases) EXPECT_EQ(decide(c.frame), c.expected) << c.what;
+
+    // Released (or moved away): the fast path takes the port again.
+    ASSERT_TRUE(bpf::fillHostPorts(hostPorts, {*Ipv4Endpoint::parse("198.18.0.100:8080")}).ok());
+    EXPECT_EQ(decide(ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoTcp, 80)), RG_STAT_IPV4_TO_FASTPATH);
+    EXPECT_EQ(decide(ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoTcp, 8080)), RG_STAT_TO_HOST);
+    ASSERT_TRUE(bpf::fillHostPorts(hostPorts, {}).ok());
+    EXPECT_EQ(decide(ipv4(ip("198.18.0.10"), ip("198.18.0.100"), kProtoTcp, 8080)), RG_STAT_IPV4_TO_FASTPATH);
+}
+
 }  // namespace
 }  // namespace ringgate::dataplane
 

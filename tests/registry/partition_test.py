@@ -17,8 +17,9 @@ table one ring whose every agent agrees.
 import socket
 import time
 
-from registry_harness import (BUDDY_BIN, PORT, REGISTRY_BIN, TopologyError, call, ctl, require_root, ring_problem,
-                              run_on_store, sh, store_args, wait_for)
+from registry_harness import PORT, TopologyError, ctl, require_root, ring_problem, run_on_store, sh, wait_for
+from registry_harness import start_agent as harness_start_agent
+from registry_harness import start_standalone
 
 INTERVAL_MS = 200
 FAILURES = 3
@@ -32,20 +33,11 @@ def main():
 
 
 def run(topo, store, postgres):
-    reg = topo.registries[0]
-    service = reg.address
-    management = topo.work_dir / "reg1.sock"
-    topo.start(reg, [REGISTRY_BIN, "--service", f"{service}:{PORT}", "--role", "standalone", "--name", "reg1",
-                     "--key-file", topo.key_file(), "--backend-prefixes", "198.19.0.0/24",
-                     "--check-interval-ms", INTERVAL_MS, "--idle-timeout-ms", 2000, "--max-connections", 400,
-                     "--management", management, *store_args(topo, store, "reg1", postgres)])
-    topo.enter_ctl()
-    wait_for(lambda: None if call(service, "ROLE").startswith("OK standalone") else "not serving", 10, "the registry")
+    service, management = start_standalone(topo, store, postgres, "--check-interval-ms", INTERVAL_MS,
+                                           "--idle-timeout-ms", 2000, "--max-connections", 400)
 
     def start_agent(host):
-        topo.start(host, [BUDDY_BIN, "--self", host.address, "--registry", f"{service}:{PORT}",
-                          "--key-file", topo.key_file(), "--interval-ms", INTERVAL_MS, "--failures", FAILURES,
-                          "--reconcile-ms", 10000])
+        harness_start_agent(topo, host, service, INTERVAL_MS, FAILURES, 10000)
 
     everyone = {h.address: h for h in topo.ring}
     for host in topo.ring:

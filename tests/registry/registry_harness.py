@@ -213,6 +213,26 @@ def verify_reply(line, nonce, seq=0, key=KEY):
     return body
 
 
+def start_standalone(topo, store, postgres, *extra):
+    """Starts the one standalone registry of a ring test (signed, back ends in
+    198.19.0.0/24), enters ctl, waits until it serves; returns (service, management)."""
+    reg = topo.registries[0]
+    management = topo.work_dir / "reg1.sock"
+    topo.start(reg, [REGISTRY_BIN, "--service", f"{reg.address}:{PORT}", "--role", "standalone", "--name", "reg1",
+                     "--key-file", topo.key_file(), "--backend-prefixes", "198.19.0.0/24", *extra,
+                     "--management", management, *store_args(topo, store, "reg1", postgres)])
+    topo.enter_ctl()
+    wait_for(lambda: None if call(reg.address, "ROLE").startswith("OK standalone") else "not serving", 10,
+             "the registry")
+    return reg.address, management
+
+
+def start_agent(topo, host, service, interval_ms, failures, reconcile_ms):
+    topo.start(host, [BUDDY_BIN, "--self", host.address, "--registry", f"{service}:{PORT}",
+                      "--key-file", topo.key_file(), "--interval-ms", interval_ms, "--failures", failures,
+                      "--reconcile-ms", reconcile_ms])
+
+
 def call(address, line, port=PORT, timeout=2.0, key=KEY):
     """One request line (signed with `key`, None: unsigned), one reply line without its
     signature; raises OSError when there is no answer."""

@@ -9,13 +9,12 @@ servers and every agent's buddy list equals its table entry":
   (SIGTERM, claims 15-16); two crashed servers come back. Hostile lines to an agent's
   listener and to the registry are refused and counted, and change nothing.
 """
+import socket
 import time
 
-import socket
-
-from registry_harness import (BUDDY_BIN, BUDDY_PORT, PORT, REGISTRY_BIN, TopologyError, agent_status, call, ctl,
-                              sign_request,
-                              require_root, ring_problem, run_on_store, store_args, wait_for)
+from registry_harness import (BUDDY_PORT, PORT, TopologyError, agent_status, call, ctl, require_root, ring_problem,
+                              run_on_store, sign_request, start_standalone, wait_for)
+from registry_harness import start_agent as harness_start_agent
 
 BOUND = 10.0        # seconds: 3 silent probes at 200 ms, repair, confirmation, slack
 INTERVAL_MS = 200
@@ -28,18 +27,10 @@ def main():
 
 
 def run(topo, store, postgres):
-    reg = topo.registries[0]
-    service = reg.address
-    management = topo.work_dir / "reg1.sock"
-    topo.start(reg, [REGISTRY_BIN, "--service", f"{service}:{PORT}", "--role", "standalone", "--name", "reg1",
-                     "--key-file", topo.key_file(), "--backend-prefixes", "198.19.0.0/24",
-                     "--management", management, *store_args(topo, store, "reg1", postgres)])
-    topo.enter_ctl()
-    wait_for(lambda: None if call(service, "ROLE").startswith("OK standalone") else "not serving", 10, "the registry")
+    service, management = start_standalone(topo, store, postgres)
 
     def start_agent(host):
-        topo.start(host, [BUDDY_BIN, "--self", host.address, "--registry", f"{service}:{PORT}", "--key-file", topo.key_file(),
-                          "--interval-ms", INTERVAL_MS, "--failures", 3, "--reconcile-ms", 2000])
+        harness_start_agent(topo, host, service, INTERVAL_MS, 3, 2000)
 
     live = {h.address: h for h in topo.ring}
 
