@@ -1,7 +1,10 @@
 #include "common/log.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -30,7 +33,25 @@ constexpr std::array<std::string_view, 4> kLevelNames = {"error", "warn", "info"
 
 std::mutex identityMutex;
 std::string identity;
+
+// sd-daemon(3) priority prefixes, so that `journalctl -p warning` finds our warnings.
+constexpr std::array<std::string_view, 4> kJournalPrefixes = {"<3>", "<4>", "<6>", "<7>"};
+std::atomic<int> journalPrefixes{-1};  // -1: not looked at yet
 }  // namespace
+
+bool detectJournal() {
+    // systemd sets JOURNAL_STREAM=DEVICE:INODE of the stream it connected to stderr; a
+    // redirected stderr no longer matches, and then the prefixes would only be noise.
+    bool connected = false;
+    if (const char* stream = std::getenv("JOURNAL_STREAM")) {
+        struct stat st {};
+        unsigned long long device = 0, inode = 0;
+        if (std::sscanf(stream, "%llu:%llu", &device, &inode) == 2 && ::fstat(2, &st) == 0)
+            connected = st.st_dev == device && st.st_ino == inode;
+    }
+    journalPrefixes.store(connected ? 1 : 0);
+    return connected;
+}
 
 std::string_view categoryName(Category category) {
     return kCategoryNames[static_cast<int>(category)];
@@ -111,8 +132,12 @@ void write(Category category, Level at, const char* format, ...) {
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
 
+    if (journalPrefixes.load(std::memory_order_relaxed) < 0) detectJournal();
+    const char* priority = journalPrefixes.load(std::memory_order_relaxed) == 1
+                               ? kJournalPrefixes[static_cast<int>(at)].data()
+                               : "";
     std::lock_guard lock(identityMutex);
-    std::fprintf(stderr, "%s.%03lld %s%s%s %s: %s\n", stamp, static_cast<long long>(ms % 1000),
+    std::fprintf(stderr, "%s%s.%03lld %s%s%s %s: %s\n", priority, stamp, static_cast<long long>(ms % 1000),
                  identity.c_str(), identity.empty() ? "" : " ",
                  std::string(categoryName(category)).c_str(),
                  std::string(levelName(at)).c_str(), message);

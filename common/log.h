@@ -44,6 +44,10 @@ inline bool enabled(Category category, Level at);
 
 // Prefix every line with this process's identity (e.g. "node 3").
 void setIdentity(std::string_view identity);
+// Whether stderr is systemd's journal stream (JOURNAL_STREAM); then every line starts
+// with its syslog priority (<3> error, <4> warn, <6> info, <7> debug). Looked at before
+// the first line; call again after redirecting stderr.
+bool detectJournal();
 
 void write(Category category, Level at, const char* format, ...) __attribute__((format(printf, 3, 4)));
 

@@ -153,7 +153,8 @@ struct Registry {
 struct Management {
     std::string socketPath = "/run/ringgate/ringgated-{node}.sock";  // {node} -> node id
     std::optional<Ipv4Endpoint> listen;  // remote listener (password required)
-    std::string passwordHash;            // "sha256:<hex>" for the remote listener
+    std::string passwordHash;            // refused: remote management is not built yet
+    std::string socketGroup;             // group given the socket (rw for it), "" keeps the daemon's
     std::string socketPathFor(NodeId node) const;
 };
 

@@ -296,6 +296,7 @@ void readManagement(MapReader& root, Management& management) {
         map.child("listen");
     }
     map.string("password_hash", management.passwordHash, false);
+    map.string("socket_group", management.socketGroup, false);
     map.finish();
 }
 

@@ -73,7 +73,14 @@ SendPolicy Membership::handoffPolicy() const {
 
 void Membership::setMembers(Time now, std::vector<NodeId> members) {
     if (members == members_) return;
-    RG_INFO(Cluster, "membership %s -> %s", listText(members_).c_str(), listText(members).c_str());
+    // A node gone from the ring is a warning on every node, not only where it was noticed.
+    bool lost = std::any_of(members_.begin(), members_.end(), [&](NodeId id) {
+        return std::find(members.begin(), members.end(), id) == members.end();
+    });
+    if (lost && !members_.empty())
+        RG_WARN(Cluster, "membership %s -> %s: node(s) left the ring", listText(members_).c_str(), listText(members).c_str());
+    else
+        RG_INFO(Cluster, "membership %s -> %s", listText(members_).c_str(), listText(members).c_str());
     members_ = std::move(members);
     if (hooks_) hooks_->onMembershipChanged(now, members_);
 }

@@ -65,7 +65,7 @@ Expected<void> Daemon::startVipActuator() {
 }
 
 Expected<void> Daemon::start() {
-    auto listening = management_.listen(config_.management.socketPathFor(self_));
+    auto listening = management_.listen(config_.management.socketPathFor(self_), config_.management.socketGroup);
     if (!listening) return listening;
     auto actuating = startVipActuator();
     if (!actuating) return actuating;

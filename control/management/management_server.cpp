@@ -1,5 +1,7 @@
 #include "control/management/management_server.h"
 
+#include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include "common/log.h"
 
@@ -47,6 +51,7 @@ private:
             reply = Reply::error(Format::Text, "request too long or unreadable: " + ec.message());
         } else {
             auto parsed = parseRequest(std::string_view(buffer_).substr(0, length));
+            parsed.request.who = peer();
             reply = parsed.ok ? commands_.dispatch(parsed.request)
                               : Reply::error(Format::Text, parsed.error);
         }
@@ -58,6 +63,14 @@ private:
                               self->socket_.shutdown(stream::socket::shutdown_both, ignored);
                               self->socket_.close(ignored);
                           });
+    }
+
+    // Who is asking, for the log of every change: the peer's uid (SO_PEERCRED).
+    std::string peer() {
+        ucred cred{};
+        socklen_t size = sizeof cred;
+        if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0) return "uid ?";
+        return "uid " + std::to_string(cred.uid);
     }
 
     stream::socket socket_;
@@ -100,7 +113,16 @@ ManagementServer::ManagementServer(asio::io_context& io, const CommandTable& com
 
 ManagementServer::~ManagementServer() { close(); }
 
-Expected<void> ManagementServer::listen(const std::string& path) {
+Expected<void> ManagementServer::listen(const std::string& path, const std::string& group) {
+    std::optional<gid_t> gid;
+    if (!group.empty()) {
+        struct group buffer {};
+        struct group* found = nullptr;
+        std::vector<char> scratch(16384);
+        if (::getgrnam_r(group.c_str(), &buffer, scratch.data(), scratch.size(), &found) != 0 || !found)
+            return makeError("management.socket_group: no group '" + group + "' on this host");
+        gid = found->gr_gid;
+    }
     std::error_code fsError;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), fsError);
     if (fsError)
@@ -123,6 +145,12 @@ Expected<void> ManagementServer::listen(const std::string& path) {
     boost::system::error_code ec;
     acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return makeError("management socket " + path + ": " + ec.message());
+    if (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+        int error = errno;
+        close();
+        return makeError("management.socket_group: chown " + path + " to group " + group + ": " +
+                         std::strerror(error));
+    }
     path_ = path;
     accepts_.start();
     RG_INFO(Management, "listening on %s", path.c_str());

@@ -20,8 +20,9 @@ public:
 
     // Binds `path` (removing a stale socket left by a killed daemon, never a file that is
     // not a socket) with its final mode 0660 from the start, and starts accepting: at
-    // most kMaxSessions at a time, pausing (not spinning) when out of descriptors.
-    Expected<void> listen(const std::string& path);
+    // most kMaxSessions at a time, pausing (not spinning) when out of descriptors. With a
+    // `group`, the socket belongs to it and its members may use it.
+    Expected<void> listen(const std::string& path, const std::string& group = "");
     static constexpr size_t kMaxSessions = 64;
     void close();
 

@@ -3,6 +3,7 @@
 ringgatectl, survives hostile management requests, refuses bad arguments, exits 0 on
 SIGTERM and removes its socket, recovers the socket of a killed predecessor, and refuses
 to start twice for one node."""
+import grp
 import json
 import os
 import signal
@@ -36,7 +37,9 @@ def main():
     require_root()
     with Topology.create(unique_name("life"), gateways=3, clients=0, backends=0) as topo:
         # The daemon's life cycle with the control plane alone (the fast path has its own tests).
-        config = private_config(EXAMPLE, topo.work_dir, [(r"^  enabled: true$", "  enabled: false")])
+        # The sockets belong to group "daemon" (management.socket_group).
+        config = private_config(EXAMPLE, topo.work_dir, [(r"^  enabled: true$", "  enabled: false"),
+                                                         (r"^(  socket: .*)$", r"\1\n  socket_group: daemon")])
         with Cluster(config, topo.work_dir, topo) as cluster:
             for node in (1, 2, 3):
                 cluster.start(node)
@@ -77,7 +80,10 @@ def main():
             assert unknown.returncode == 2 and "error" in json.loads(unknown.stdout), unknown
             refused = cluster.ctl(2, "log-level", "cluster=loud", json_output=True, check=False)
             assert refused.returncode == 1 and "bad log spec" in json.loads(refused.stdout)["error"]
-            print("ok   commands, run-time log levels, refusals")
+            sock_stat = os.stat(topo.work_dir / "ringgated-1.sock")
+            assert sock_stat.st_gid == grp.getgrnam("daemon").gr_gid and sock_stat.st_mode & 0o777 == 0o660, sock_stat
+            assert f"operator uid {os.getuid()}: log levels set to cluster=debug" in cluster.nodes[2].log()
+            print("ok   commands, run-time log levels, refusals; socket group, the operator's uid logged")
 
             sock = str(topo.work_dir / "ringgated-1.sock")
             for payload in (b"\x00\xff garbage\n", b"xml status\n",
