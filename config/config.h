@@ -150,10 +150,23 @@ struct Registry {
     std::string keyFile;           // the pool's HMAC key (registry, agents, gateways); "" = none
 };
 
+// Who may use remote management (HTTPS, docs/OPERATIONS.md) and what they may do.
+enum class Role : uint8_t { ReadOnly, Admin };
+
+struct ManagementUser {
+    std::string name;
+    std::string passwordHash;  // crypt(3) form of a salted slow hash: yescrypt ($y$), bcrypt ($2b$), scrypt ($7$)
+    Role role = Role::ReadOnly;
+};
+
 struct Management {
     std::string socketPath = "/run/ringgate/ringgated-{node}.sock";  // {node} -> node id
-    std::optional<Ipv4Endpoint> listen;  // remote listener (password required)
-    std::string passwordHash;            // refused: remote management is not built yet
+    std::optional<Ipv4Endpoint> listen;  // HTTPS listener: JSON API and web console
+    std::string certificate;             // PEM chain the listener presents
+    std::string privateKey;              // its PEM private key
+    std::vector<ManagementUser> users;   // remote users; the listener needs at least one
+    uint32_t maxConnections = 32;        // HTTPS connections at once; more are closed at accept
+    std::string passwordHash;            // refused: one unsalted password for all; see users
     std::string socketGroup;             // group given the socket (rw for it), "" keeps the daemon's
     std::string socketPathFor(NodeId node) const;
 };
@@ -228,5 +241,6 @@ std::string_view toString(Protocol protocol);
 std::string_view toString(NatMode mode);
 std::string_view toString(PortDriver driver);
 std::string_view toString(ServiceMode mode);
+std::string_view toString(Role role);
 
 }  // namespace ringgate::config

@@ -41,6 +41,7 @@ const std::vector<std::pair<std::string, Scheduler>> kSchedulerNames = {
     {"maglev", Scheduler::Maglev}};  // the only scheduler the fast path has
 const std::vector<std::pair<std::string, ServiceMode>> kModeNames = {{"l4", ServiceMode::L4},
                                                                       {"http", ServiceMode::Http}};
+const std::vector<std::pair<std::string, Role>> kRoleNames = {{"read-only", Role::ReadOnly}, {"admin", Role::Admin}};
 const std::vector<std::pair<std::string, PortDriver>> kDriverNames = {
     {"af_xdp", PortDriver::AfXdp}, {"af_packet", PortDriver::AfPacket},
     {"pcap", PortDriver::Pcap},    {"ring", PortDriver::Ring},
@@ -295,6 +296,18 @@ void readManagement(MapReader& root, Management& management) {
     } else {
         map.child("listen");
     }
+    map.string("certificate", management.certificate, false);
+    map.string("private_key", management.privateKey, false);
+    map.u32("max_connections", management.maxConnections, 1, 4096, false);
+    map.sequence("users", false, [&](const YAML::Node& item, const std::string& path) {
+        MapReader userMap(item, path, map.diagnostics());
+        ManagementUser user;
+        userMap.string("name", user.name, true);
+        userMap.string("password_hash", user.passwordHash, true);
+        userMap.choice("role", user.role, kRoleNames, true);
+        userMap.finish();
+        management.users.push_back(std::move(user));
+    });
     map.string("password_hash", management.passwordHash, false);
     map.string("socket_group", management.socketGroup, false);
     map.finish();
@@ -490,5 +503,6 @@ std::string_view toString(Protocol protocol) { return nameOf(protocol, kProtocol
 std::string_view toString(NatMode mode) { return nameOf(mode, kNatNames); }
 std::string_view toString(PortDriver driver) { return nameOf(driver, kDriverNames); }
 std::string_view toString(ServiceMode mode) { return nameOf(mode, kModeNames); }
+std::string_view toString(Role role) { return nameOf(role, kRoleNames); }
 
 }  // namespace ringgate::config

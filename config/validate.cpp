@@ -206,14 +206,38 @@ void validateManagement(const Config& config, Diagnostics& diag) {
         diag.errorAt("management.socket", "must be an absolute path");
     if (m.socketPathFor(65535).size() >= 108)  // sun_path limit
         diag.errorAt("management.socket", "path is too long for a Unix socket (limit 107 bytes)");
-    // Refused rather than accepted and ignored: remote management (HTTPS, users, roles) is
-    // not built yet; operators use the local socket (docs/OPERATIONS.md).
-    if (m.listen)
-        diag.errorAt("management.listen", "remote management is not available yet: use the local socket "
-                                          "(management.socket, management.socket_group)");
+    // One password for everyone, unsalted, cannot say who changed what: refused.
     if (!m.passwordHash.empty())
-        diag.errorAt("management.password_hash", "remote management is not available yet; an unsalted "
-                                                 "hash would not be accepted by it either");
+        diag.errorAt("management.password_hash", "one shared password is not supported: list users "
+                                                 "(management.users: name, password_hash, role)");
+    std::set<std::string> names;
+    for (size_t i = 0; i < m.users.size(); ++i) {
+        const ManagementUser& user = m.users[i];
+        const std::string path = "management.users[" + std::to_string(i) + "]";
+        if (user.name.empty() || user.name.size() > 64 ||
+            user.name.find_first_of(": \t\r\n") != std::string::npos)
+            diag.errorAt(path + ".name", "1-64 characters, no spaces or colons");
+        else if (!names.insert(user.name).second)
+            diag.errorAt(path + ".name", "user '" + user.name + "' is listed twice");
+        // Only salted, deliberately slow hashes in crypt(3) form: yescrypt (what
+        // `ringgatectl passwd` makes), bcrypt, scrypt. Plain digests are refused.
+        const std::string& h = user.passwordHash;
+        bool slow = h.rfind("$y$", 0) == 0 || h.rfind("$gy$", 0) == 0 || h.rfind("$7$", 0) == 0 ||
+                    h.rfind("$2b$", 0) == 0 || h.rfind("$2y$", 0) == 0;
+        if (!slow)
+            diag.errorAt(path + ".password_hash", "not a salted slow hash (yescrypt $y$, bcrypt $2b$ or scrypt $7$); "
+                                                  "make one with `ringgatectl passwd`");
+    }
+    if (m.listen) {
+        if (m.certificate.empty())
+            diag.errorAt("management.certificate", "management.listen needs a certificate (PEM) for HTTPS");
+        if (m.privateKey.empty())
+            diag.errorAt("management.private_key", "management.listen needs the certificate's private key (PEM)");
+        if (m.users.empty())
+            diag.errorAt("management.users", "management.listen needs at least one user");
+    } else if (!m.users.empty() || !m.certificate.empty() || !m.privateKey.empty()) {
+        diag.errorAt("management", "users, certificate and private_key are for management.listen, which is not set");
+    }
 }
 
 void validateRegistry(const Config& config, Diagnostics& diag) {

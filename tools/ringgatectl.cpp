@@ -1,10 +1,12 @@
-// ringgatectl: the operator's view of a running node, through its management socket.
+// ringgatectl: the operator's view of a running node, through its management socket or,
+// with --host, its HTTPS listener (remote management).
 // Options and subcommands are declared with CLI11; the subcommands come from the command
 // catalogue the daemon serves (control/management/catalogue.h), so --help is never out of
 // step with what ringgated answers.
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -13,7 +15,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -22,6 +26,8 @@
 #include "config/loader.h"
 #include "control/management/catalogue.h"
 #include "control/management/command_table.h"
+#include "control/management/password.h"
+#include "tools/https_client.h"
 
 namespace {
 
@@ -29,8 +35,10 @@ using namespace ringgate;
 
 constexpr const char* kFooter = R"(
 The node is named by --socket PATH, or by --config FILE and --node ID (the socket path
-comes from FILE's management.socket). With --json every answer, errors included, is one
-JSON document on stdout.
+comes from FILE's management.socket), or remotely by --host https://ADDR:PORT --user NAME
+(the node's management.listen; the password comes from --password-file, else the
+RINGGATE_PASSWORD environment variable, else a prompt; --ca-file checks the node's
+certificate). With --json every answer, errors included, is one JSON document on stdout.
 
 Exit status: 0 ok, 1 the node refused the command or cannot be reached, 2 usage error.)";
 
@@ -92,6 +100,80 @@ int generateKey(const Output& out) {
     return 0;
 }
 
+// A password from FILE (its first line), RINGGATE_PASSWORD, or the terminal without echo.
+Expected<std::string> readPassword(const std::string& file, const char* prompt) {
+    if (!file.empty()) {
+        std::ifstream in(file);
+        std::string line;
+        if (!in || !std::getline(in, line)) return makeError("--password-file: cannot read " + file);
+        return line;
+    }
+    if (const char* env = std::getenv("RINGGATE_PASSWORD")) return std::string(env);
+    FILE* tty = std::fopen("/dev/tty", "r+");
+    if (!tty) return makeError("no terminal to ask for the password: use --password-file or RINGGATE_PASSWORD");
+    std::fputs(prompt, tty);
+    std::fflush(tty);
+    termios saved{};
+    bool restore = ::tcgetattr(fileno(tty), &saved) == 0;
+    if (restore) {
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+    }
+    char buffer[1024];
+    bool got = std::fgets(buffer, sizeof buffer, tty) != nullptr;
+    if (restore) ::tcsetattr(fileno(tty), TCSAFLUSH, &saved);
+    std::fputs("\n", tty);
+    std::fclose(tty);
+    if (!got) return makeError("no password given");
+    std::string password(buffer);
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+    return password;
+}
+
+// A yescrypt hash for management.users[].password_hash.
+int makeHash(const Output& out, const std::string& passwordFile) {
+    auto password = readPassword(passwordFile, "new password: ");
+    if (!password) return out.fail(1, password.error().message);
+    if (passwordFile.empty() && !std::getenv("RINGGATE_PASSWORD")) {
+        auto again = readPassword("", "again: ");
+        if (!again) return out.fail(1, again.error().message);
+        if (*again != *password) return out.fail(1, "the passwords differ");
+    }
+    auto hash = management::hashPassword(*password);
+    if (!hash) return out.fail(1, hash.error().message);
+    if (out.json) std::printf("%s\n", nlohmann::json{{"password_hash", *hash}}.dump().c_str());
+    else std::printf("%s\n", hash->c_str());
+    return 0;
+}
+
+// One command through a node's HTTPS listener; prints the answer like the socket path does.
+int askRemote(const Output& out, const std::string& url, const std::string& user, const std::string& passwordFile,
+              const std::string& caFile, const management::Request& request, unsigned long timeoutMs) {
+    auto target = remote::parseUrl(url);
+    if (!target) return out.fail(2, target.error().message);
+    if (user.empty()) return out.fail(2, "--host needs --user NAME");
+    auto password = readPassword(passwordFile, ("password for " + user + ": ").c_str());
+    if (!password) return out.fail(1, password.error().message);
+    nlohmann::json body{{"command", request.command},
+                        {"args", request.args},
+                        {"format", request.format == management::Format::Json ? "json" : "text"}};
+    auto answer = remote::post(*target, caFile, {user, *password}, "/api/command", body.dump(), timeoutMs);
+    if (!answer) return out.fail(1, answer.error().message);
+    bool ok = answer->status == 200;
+    // Refusals by the listener itself (401, 403, ...) are JSON; in text mode show the message.
+    std::string text = answer->body;
+    if (!ok && !out.json) {
+        auto parsed = nlohmann::json::parse(text, nullptr, false);
+        if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
+            text = std::string(parsed["error"]) + "\n";
+    }
+    if (!ok && out.json && nlohmann::json::parse(text, nullptr, false).is_discarded())
+        return out.fail(1, "HTTP " + std::to_string(answer->status) + ": " + text);
+    std::fputs(text.c_str(), ok || out.json ? stdout : stderr);
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +199,16 @@ int main(int argc, char** argv) {
         ->default_val(5000)
         ->check(CLI::Range(1, 600000));
     app.add_option("--log", logSpec, "log levels of this client, e.g. \"debug\"");
+    std::string hostUrl, user, passwordFile, caFile;
+    app.add_option("-H,--host", hostUrl, "a node's remote management listener, https://ADDR:PORT")
+        ->excludes("--socket")
+        ->excludes("--config");
+    app.add_option("-u,--user", user, "remote management user (with --host)");
+    app.add_option("--password-file", passwordFile, "read the password from the first line of FILE")
+        ->check(CLI::ExistingFile);
+    app.add_option("--ca-file", caFile, "CA certificate(s) (PEM) that signed the node's certificate "
+                                        "(default: the system's trust store)")
+        ->check(CLI::ExistingFile);
 
     management::Request request;
     for (const management::CommandSpec& spec : management::kGatewayCommands) {
@@ -129,6 +221,8 @@ int main(int argc, char** argv) {
         ->callback([&request] { request.command = "help"; });
     CLI::App* genkey = app.add_subcommand(
         "genkey", "print a new random cluster.shared_key (256 bits, hex) for every node's configuration (asks no node)");
+    CLI::App* passwd = app.add_subcommand(
+        "passwd", "print a salted yescrypt hash of a password for management.users[].password_hash (asks no node)");
 
     try {
         app.parse(argc, argv);
@@ -143,10 +237,13 @@ int main(int argc, char** argv) {
     }
     if (!logSpec.empty() && !log::applySpec(logSpec)) return out.fail(2, "--log: bad spec '" + logSpec + "'");
     if (genkey->parsed()) return generateKey(out);
+    if (passwd->parsed()) return makeHash(out, passwordFile);
+    request.format = json ? management::Format::Json : management::Format::Text;
+    if (!hostUrl.empty()) return askRemote(out, hostUrl, user, passwordFile, caFile, request, timeoutMs);
 
     if (socketPath.empty()) {
         if (configPath.empty() || !node)
-            return out.fail(2, "--config FILE and --node ID (or --socket PATH) are required");
+            return out.fail(2, "--config FILE and --node ID (or --socket PATH, or --host URL) are required");
         auto loaded = config::loadFile(configPath);
         if (!loaded.config) {
             if (out.json) return out.fail(2, loaded.report("ringgatectl"));
@@ -159,7 +256,6 @@ int main(int argc, char** argv) {
     }
     if (socketPath.size() >= sizeof(sockaddr_un::sun_path)) return out.fail(2, "socket path too long: " + socketPath);
 
-    request.format = json ? management::Format::Json : management::Format::Text;
     auto reply = ask(socketPath, management::formatRequest(request), timeoutMs);
     if (!reply) return out.fail(1, reply.error().message);
     size_t newline = reply->find('\n');

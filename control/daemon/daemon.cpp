@@ -16,6 +16,7 @@ Daemon::Daemon(config::Config config, config::NodeId self)
       self_(self),
       signals_(io_, SIGTERM, SIGINT),
       management_(io_, commands_),
+      remote_(io_, commands_),
       cluster_(io_, config_, self_),
       startedAt_(std::chrono::steady_clock::now()) {
     if (httplink::HttpLink::needed(config_)) http_ = std::make_unique<httplink::HttpLink>(config_);
@@ -67,6 +68,7 @@ Expected<void> Daemon::startVipActuator() {
 Expected<void> Daemon::start() {
     auto listening = management_.listen(config_.management.socketPathFor(self_), config_.management.socketGroup);
     if (!listening) return listening;
+    if (auto remote = remote_.start(config_.management); !remote) return remote;
     auto actuating = startVipActuator();
     if (!actuating) return actuating;
     if (http_)
@@ -101,6 +103,7 @@ void Daemon::onSignal(int signal) {
     if (pool_) pool_->stop();
     cluster_.leave([this] {
         management_.close();
+        remote_.stop();
         io_.stop();
     });
 }

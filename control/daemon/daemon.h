@@ -18,6 +18,7 @@
 #include "control/vip/kernel_actuator.h"
 #include "control/vip/vip_service.h"
 #include "control/management/command_table.h"
+#include "control/management/https_server.h"
 #include "control/management/management_server.h"
 #include "control/management/rates.h"
 #include "dataplane/stats_report.h"
@@ -65,6 +66,7 @@ private:
     boost::asio::signal_set signals_;
     management::CommandTable commands_;
     management::ManagementServer management_;
+    management::HttpsServer remote_;  // management.listen: JSON API and web console
     cluster::ClusterService cluster_;
     // The DPDK fast path when dataplane.enabled. Declared before the actuator that uses it,
     // so that it is destroyed after it.
