@@ -31,11 +31,26 @@ def private_config(example, work_dir, replacements=()):
             raise TopologyError(f"{example}: expected one management.socket line")
     else:
         text += f"\nmanagement:\n  socket: {socket}\n"
+    if re.search(r"(?m)^\s+listen:", text):
+        cert, key = make_tls(work_dir, re.findall(r"\b(?:\d{1,3}\.){3}\d{1,3}\b", text))
+        text = re.sub(r"(?m)^(\s+certificate:\s*).*$", rf"\g<1>{cert}", text)
+        text = re.sub(r"(?m)^(\s+private_key:\s*).*$", rf"\g<1>{key}", text)
     for pattern, replacement in replacements:
         text = re.sub(pattern, replacement, text, flags=re.M)
     path = Path(work_dir) / Path(example).name
     path.write_text(text)
     return path
+
+
+def make_tls(work_dir, addresses, name="management"):
+    """A self-signed ECDSA certificate (and key) for remote management, valid for
+    `addresses` (IPv4, e.g. every gateway's) and 127.0.0.1: what an operator's CA would sign."""
+    cert, key = Path(work_dir) / f"{name}-cert.pem", Path(work_dir) / f"{name}-key.pem"
+    names = ",".join(f"IP:{a}" for a in dict.fromkeys(["127.0.0.1", *addresses]))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "30", "-subj", f"/CN=ringgate {name}", "-addext", f"subjectAltName={names}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=30)
+    return cert, key
 
 
 class Node:

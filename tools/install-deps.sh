@@ -12,10 +12,12 @@ packages=(
   libgtest-dev libgmock-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   nlohmann-json3-dev libcli11-dev libfmt-dev
   python3-prometheus-client
+  libcrypt-dev openssl   # remote management: yescrypt hashes, TLS certificates
   # test topology and real peers
   iproute2 iputils-ping iputils-arping bridge-utils ethtool
   nginx-light curl wrk tcpdump python3 python3-yaml procps psmisc
   keepalived nftables conntrack
+  chromium python3-websocket   # the web console's browser test (Chrome DevTools protocol)
 )
 
 missing=()
