@@ -67,6 +67,15 @@ def run_demo(topo, keep):
     print(cluster.ctl(2, "vips").stdout.rstrip())
 
     client = topo.clients()[0]
+    cert = topo.work_dir / "management-cert.pem"
+    password_file = topo.work_dir / "viewer.pw"
+    password_file.write_text("demo-viewer\n")
+    step("remote management over HTTPS from the client, as a read-only user (ringgatectl --host)")
+    show(topo, client, str(RINGGATECTL), "--host", "https://198.18.0.3:8443", "--user", "viewer",
+         "--password-file", str(password_file), "--ca-file", str(cert), "members")
+    print(f"(the web console: https://198.18.0.N:8443/ from the client's namespace; "
+          f"user admin, password demo-admin; certificate {cert})")
+
     step(f"HTTP through the fast path: {EXTERNAL_VIP} (fullnat) to the nginx back ends")
     for _ in range(4):
         show(topo, client, "curl", "-s", "--max-time", "3", f"http://{EXTERNAL_VIP}/id")
@@ -143,6 +152,8 @@ def run_demo(topo, keep):
         print(f"\nThe cluster stays up (--keep). Try:\n"
               f"  {RINGGATECTL} --config {config} --node 1 vips\n"
               f"  {RINGGATECTL} --config {config} --node 1 vip move {EXTERNAL_VIP} 2\n"
+              f"  ip netns exec {topo.clients()[0].namespace} {RINGGATECTL} --host https://198.18.0.1:8443 "
+              f"--user admin --ca-file {topo.work_dir}/management-cert.pem vips   (password demo-admin)\n"
               f"  ip netns exec {topo.clients()[0].namespace} arping -c 3 -I eth0 {EXTERNAL_VIP}\n"
               f"Remove it with: python3 tools/topology.py down {topo.name}")
         return

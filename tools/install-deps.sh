@@ -17,7 +17,7 @@ packages=(
   iproute2 iputils-ping iputils-arping bridge-utils ethtool
   nginx-light curl wrk tcpdump python3 python3-yaml procps psmisc
   keepalived nftables conntrack
-  chromium python3-websocket   # the web console's browser test (Chrome DevTools protocol)
+  chromium   # the web console's browser test (Chrome DevTools protocol over a pipe)
 )
 
 missing=()

@@ -203,12 +203,13 @@ int main(int argc, char** argv) {
     app.add_option("-H,--host", hostUrl, "a node's remote management listener, https://ADDR:PORT")
         ->excludes("--socket")
         ->excludes("--config");
-    app.add_option("-u,--user", user, "remote management user (with --host)");
-    app.add_option("--password-file", passwordFile, "read the password from the first line of FILE")
+    app.add_option("-u,--user", user, "remote management user (with --host)")->needs("--host");
+    app.add_option("--password-file", passwordFile, "read the password from the first line of FILE (--host, passwd)")
         ->check(CLI::ExistingFile);
     app.add_option("--ca-file", caFile, "CA certificate(s) (PEM) that signed the node's certificate "
                                         "(default: the system's trust store)")
-        ->check(CLI::ExistingFile);
+        ->check(CLI::ExistingFile)
+        ->needs("--host");
 
     management::Request request;
     for (const management::CommandSpec& spec : management::kGatewayCommands) {

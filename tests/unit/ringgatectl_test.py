@@ -75,6 +75,14 @@ def main():
     keyj = run("genkey", "--json")
     check(keyj.returncode == 0 and len(json.loads(keyj.stdout)["shared_key"]) == 64, "genkey --json", keyj)
 
+    env = dict(os.environ, RINGGATE_PASSWORD="hunter2-but-longer")
+    hashed = subprocess.run([CTL, "passwd"], capture_output=True, text=True, timeout=30, env=env)
+    again = subprocess.run([CTL, "passwd"], capture_output=True, text=True, timeout=30, env=env)
+    check(hashed.returncode == 0 and hashed.stdout.startswith("$y$") and hashed.stdout != again.stdout,
+          "passwd prints a salted yescrypt hash (a fresh salt each time)", (hashed, again))
+    check("passwd" in helptext.stdout and "--host" in helptext.stdout and "--ca-file" in helptext.stdout,
+          "--help names passwd, --host and --ca-file", helptext.stdout)
+
     version = run("--version")
     check(version.returncode == 0 and version.stdout.startswith("ringgatectl "), "--version", version)
 
@@ -82,7 +90,13 @@ def main():
                       ([], "no command"),
                       (["--socket", "/nonexistent", "members", "extra"], "an argument members does not take"),
                       (["--timeout-ms", "0", "--socket", "/x", "status"], "a timeout out of range"),
-                      (["status"], "no socket and no configuration")):
+                      (["status"], "no socket and no configuration"),
+                      (["--host", "http://127.0.0.1:8443", "--user", "a", "status"], "plain http:// refused"),
+                      (["--host", "https://127.0.0.1:8443/x?y", "--user", "a", "status"], "a URL with a path"),
+                      (["--host", "https://127.0.0.1:8443", "status"], "--host without --user"),
+                      (["--user", "a", "--socket", "/x", "status"], "--user without --host"),
+                      (["--host", "https://127.0.0.1:8443", "--socket", "/x", "--user", "a", "status"],
+                       "--host with --socket")):
         r = run(*args)
         check(r.returncode == 2 and r.stderr.strip() and not r.stdout, f"usage error exits 2: {why}", r)
         rj = run(*args, "--json")
