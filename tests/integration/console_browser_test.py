@@ -25,7 +25,7 @@ from topology import Topology, wait_until
 
 EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
 CHROMIUM = "/usr/bin/chromium"
-VIP = "198.18.0.102"  # persistence 0: free to move
+VIP = "198.18.0.101"  # persistence 1: stays where the operator puts it (0 may be balanced back)
 SETTLE = 15
 
 
@@ -92,15 +92,23 @@ def main():
                 page.wait_for("document.querySelectorAll('#members .vip').length === 4", 15, "four VIP icons")
                 print("ok   logged in (after a wrong password was refused); 3 gateways and 4 VIPs in the DOM")
 
-                dom = json.loads(page.evaluate(
-                    "JSON.stringify([...document.querySelectorAll('#members .node')].map(n => "
-                    "({node: Number(n.dataset.node), state: n.querySelector('.state').textContent, "
-                    "vips: [...n.querySelectorAll('.vip')].map(v => v.dataset.vip)})))"))
-                truth = cluster.query(2, "vips")["vips"]
-                for card in dom:
-                    assert card["state"] in ("member", "holding-token"), card
-                    assert sorted(card["vips"]) == sorted(v["vip"] for v in truth if v["current_host"] == card["node"]), \
-                        (card, truth)
+                def dom_matches():
+                    """The page's icons per gateway equal the cluster's table (the page polls
+                    every second and the balancer may move a VIP meanwhile: retried)."""
+                    dom = json.loads(page.evaluate(
+                        "JSON.stringify([...document.querySelectorAll('#members .node')].map(n => "
+                        "({node: Number(n.dataset.node), state: n.querySelector('.state').textContent, "
+                        "vips: [...n.querySelectorAll('.vip')].map(v => v.dataset.vip)})))"))
+                    truth = cluster.query(2, "vips")["vips"]
+                    same = all(card["state"] in ("member", "holding-token") and
+                               sorted(card["vips"]) == sorted(v["vip"] for v in truth
+                                                              if v["current_host"] == card["node"])
+                               for card in dom)
+                    matched[:] = dom if same else []
+                    return same
+                matched = []
+                wait_until(dom_matches, 10, "the page's VIP icons matching the cluster's table", interval=0.3)
+                dom = list(matched)
                 rows = page.evaluate("document.querySelectorAll('#vip-table tbody tr').length")
                 assert rows == 4, rows
                 print(f"ok   each gateway's VIP icons match the cluster's table: {dom}")

@@ -21,7 +21,7 @@ from cluster_harness import RINGGATECTL, SOURCE, Cluster, make_tls, prometheus_f
 from topology import Topology, wait_until
 
 EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
-VIP = "198.18.0.102"  # persistence 0: free to move
+VIP = "198.18.0.101"  # persistence 1: stays where the operator puts it (0 may be balanced back)
 SETTLE = 15
 
 
