@@ -1,6 +1,7 @@
 #include "control/daemon/daemon.h"
 
 #include <csignal>
+#include <filesystem>
 
 #include "common/log.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
@@ -14,7 +15,8 @@ namespace ringgate::daemon {
 Daemon::Daemon(config::Config config, std::string text, config::NodeId self)
     : config_(std::move(config)),
       configText_(std::move(text)),
-      configPath_(config_.sourcePath),
+      // Absolute: the file is rewritten later (adoption, push), whatever the working directory.
+      configPath_(std::filesystem::absolute(config_.sourcePath).lexically_normal().string()),
       self_(self),
       configSync_(config_.cluster.name, cluster::SharedConfig::of(config_.cluster.configVersion, configText_)),
       configRider_(configSync_, [this](const cluster::SharedConfig& offered) { return adoptFromCluster(offered); }),
