@@ -134,9 +134,20 @@ def main():
                        "every node's file rewritten to version 2")
             wait_until(lambda: in_tables(cluster, NEW_VIP) == list(NODES), SETTLE, "the new VIP in every table")
             wait_until(lambda: len(holders(cluster, NEW_VIP)) == 1, SETTLE, "the new VIP answered by one node")
-            owner = holders(cluster, NEW_VIP)[0]
-            wait_until(lambda: arping_macs(topo, NEW_VIP) == {topo.gateway(owner).macs["ext0"]}, SETTLE,
-                       "arping sees the owner alone")
+            seen = {}
+
+            def owner_alone():
+                """arping from the client sees one MAC, the owner's; two would be a failure."""
+                seen["holders"], seen["macs"] = holders(cluster, NEW_VIP), arping_macs(topo, NEW_VIP)
+                assert len(seen["macs"]) <= 1, f"{NEW_VIP} answered by {seen}"
+                return len(seen["holders"]) == 1 and \
+                    seen["macs"] == {topo.gateway(seen["holders"][0]).macs["ext0"]}
+            try:
+                wait_until(owner_alone, SETTLE, "arping sees the owner alone")
+            except TopologyError as e:
+                raise TopologyError(f"{e}; last seen {seen}; gateway MACs "
+                                    f"{ {gw.index: gw.macs['ext0'] for gw in topo.gateways()} }") from e
+            owner = seen["holders"][0]
             wait_until(lambda: reaches(topo, NEW_VIP, owner), SETTLE, "a connection through the new VIP")
             for n in NODES:  # every component took the change (an update path that fails logs an error)
                 assert not log_has(cluster, n, r" config error: "), cluster.nodes[n].log()
