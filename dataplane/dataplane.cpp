@@ -633,6 +633,9 @@ DataplaneStats Dataplane::stats() const {
     out.connections = {{"active", table_->size(), true}, {"capacity", table_->capacity(), true}};
     for (const report::Count& c : summed(workers_, kWorkerCounterFields, whole, 0)) out.connections.push_back(c);
     out.connections.push_back({"memory_bytes", table_->memoryBytes(), true});
+    // New flows refused because their keys' index neighbourhood was full (also counted
+    // in the table_full drops): should stay 0; growth means a flood aimed at the index.
+    out.connections.push_back({"full_neighbourhood", table_->neighbourhoodFull(), false});
     out.neighbours = neighbours_->list(clockMs(tscEpoch_)).size();
     if (options_.flows) out.flows = flowCounts();
     return out;
