@@ -170,6 +170,7 @@ struct ManagementUser {
     std::string name;
     std::string passwordHash;  // crypt(3) form of a salted slow hash: yescrypt ($y$), bcrypt ($2b$), scrypt ($7$)
     Role role = Role::ReadOnly;
+    bool operator==(const ManagementUser&) const = default;
 };
 
 struct Management {
