@@ -1,5 +1,7 @@
 #include "control/cluster/config_sync.h"
 
+#include <algorithm>
+
 namespace ringgate::cluster {
 
 namespace {
@@ -18,6 +20,7 @@ ConfigSync::ConfigSync(std::string clusterName, SharedConfig local)
     : clusterName_(std::move(clusterName)), local_(std::move(local)) {}
 
 void ConfigSync::put(Carriages& carriages, uint16_t index) {
+    lastPut_ = index;
     carriages.set(carriage::kClusterConfig,
                   encodeConfigChunk(chunkOf(clusterName_, local_.version, local_.digest, local_.text, index)));
 }
@@ -54,7 +57,7 @@ std::optional<SharedConfig> ConfigSync::onToken(Carriages& carriages) {
     }
     Key theirs{chunk.version, chunk.digest}, ours{local_.version, local_.digest};
     if (theirs == ours) {
-        put(carriages, static_cast<uint16_t>(chunk.index + 1));
+        put(carriages, static_cast<uint16_t>((lastPut_ + 1u) % std::max<size_t>(1, chunkCountFor(local_.text.size()))));
         return std::nullopt;
     }
     if (chunk.version == local_.version) {

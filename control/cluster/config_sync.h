@@ -78,6 +78,11 @@ private:
     std::string clusterName_;
     SharedConfig local_;
     std::optional<Assembly> assembly_;
+    // The chunk this node put last: each node that carries the current configuration goes
+    // on from its own last chunk, not from the carriage's. Stepping on from the carriage's
+    // index at every hop would show a node behind k up-to-date nodes only every k-th
+    // chunk, and never all of them when k and the chunk count share a factor.
+    uint16_t lastPut_ = 0;
     std::set<Key> refused_;  // bounded: kMaxRemembered, the lowest forgotten first
     ConfigSyncCounters counters_;
     std::optional<std::string> notice_;

@@ -155,6 +155,26 @@ TEST(ConfigSync, ThreeNodesConvergeOnTheHighestVersion) {
     EXPECT_EQ(chunkFrom(train).version, 5u);
 }
 
+TEST(ConfigSync, NodeBehindTwoUpToDateNodesGetsEveryChunk) {
+    // Ring stale -> a -> b -> stale with four chunks: were each holder to step on from the
+    // carriage's index, the stale node would see chunks 0 and 2 (or 1 and 3) forever.
+    SharedConfig v3 = shared(3, 3500);  // four chunks
+    ASSERT_EQ(chunkCountFor(v3.text.size()), 4u);
+    ConfigSync a("prod", v3), b("prod", v3), stale("prod", shared(1));
+    Carriages train;
+    std::optional<SharedConfig> offer;
+    int rotations = 0;
+    while (!offer && rotations < 20) {
+        a.onToken(train);
+        b.onToken(train);
+        offer = stale.onToken(train);
+        ++rotations;
+    }
+    ASSERT_TRUE(offer);
+    EXPECT_EQ(offer->text, v3.text);
+    EXPECT_LE(rotations, 5);
+}
+
 TEST(ConfigSync, EqualVersionsConvergeOnTheLargerDigest) {
     SharedConfig a = SharedConfig::of(2, "a: 1\n"), b = SharedConfig::of(2, "b: 2\n");
     const SharedConfig& winner = a.digest > b.digest ? a : b;

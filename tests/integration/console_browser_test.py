@@ -43,6 +43,7 @@ def owner_of(cluster, node, vip):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser()
     parser.add_argument("--screenshot", help="also save the screenshot here (e.g. docs/console.png)")
     options = parser.parse_args()
@@ -118,9 +119,12 @@ def main():
                 page.drag(f"#members .vip[data-vip='{VIP}']", f"#members .node[data-node='{target}'] .chips")
                 wait_until(lambda: owner_of(cluster, 2, VIP) == target, SETTLE,
                            f"{VIP} on node {target} after the drag")
-                text = cluster.ctl(3, "vips").stdout
-                line = next(l for l in text.splitlines() if l.startswith(VIP))
-                assert line.split()[1] == str(target), line
+                def line_on_node_3():
+                    text = cluster.ctl(3, "vips").stdout  # the text view, as an operator reads it
+                    return next(l for l in text.splitlines() if l.startswith(VIP))
+                wait_until(lambda: line_on_node_3().split()[1] == str(target), SETTLE,
+                           f"`ringgatectl vips` on node 3 showing {VIP} on node {target}")
+                line = line_on_node_3()
                 page.wait_for(f"!!document.querySelector(\"#members .node[data-node='{target}'] .vip[data-vip='{VIP}']\")",
                               10, "the page showing the VIP on its new gateway")
                 assert "operator user admin (admin) from 198.18.0.201: move" in cluster.nodes[1].log()
