@@ -28,7 +28,7 @@ struct Request {
     std::string who = "local";
     // The asking process's uid on the local socket (none remotely): commands that read a
     // file named by the operator (config push) read only what that user could.
-    std::optional<uint32_t> uid;
+    std::optional<uint32_t> uid = std::nullopt;
 };
 
 struct Reply {
