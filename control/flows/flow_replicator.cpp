@@ -176,7 +176,7 @@ struct FlowReplicator::State {
             return;
         }
         if (!sameRecord) store.update(slot, r);
-        s.roles = roles;
+        store.setRoles(slot, roles);
         account(s, +1);
         if (!(roles & kLocal)) changes.emplace_back(InstallRemote{r, roles});
     }
@@ -570,6 +570,8 @@ void FlowReplicator::localCreated(Time now, const FlowRecord& record) {
     }
     s.sendToHolders(now, r, RecordOp::Upsert);
 }
+
+void FlowReplicator::prefetch(const FlowTuple& forward) const { state_->store.prefetchForward(forward); }
 
 void FlowReplicator::localEnded(Time now, const FlowTuple& forward) {
     State& s = *state_;

@@ -44,8 +44,6 @@ namespace ringgate::flows {
 
 using Time = std::chrono::microseconds;
 
-enum class Role : uint8_t { Local = 1, Replica = 2, Forwarding = 4, Cache = 8 };
-using Roles = uint8_t;  // bit set of Role
 
 struct ReplicatorOptions {
     NodeId self = 0;
@@ -138,6 +136,9 @@ public:
     // From this node's fast path.
     void localCreated(Time now, const FlowRecord& record);  // record.handler == self
     void localEnded(Time now, const FlowTuple& forward);
+    // Starts loading what localCreated/localEnded of this flow will read: called a few
+    // records ahead in a batch, it hides the memory latency of a large store.
+    void prefetch(const FlowTuple& forward) const;
     // The fast path idle-expired an entry it kept for another handler (Forwarding/Cache).
     void remoteExpired(Time now, const FlowTuple& forward);
     // The fast path sent a packet it did not hold (`reply`: the packet's tuple, a reply
