@@ -1,148 +1,128 @@
 #include "dataplane/conn_table.h"
 
-#include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
-#include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
-#include <cstring>
+#include <array>
+#include <new>
+#include <random>
 
 namespace ringgate::dataplane {
 
-namespace {
-// The hash stores an entry index shifted left by one; bit 0 says "reverse key".
-void* tag(uint32_t index, bool reverse) {
-    return reinterpret_cast<void*>(static_cast<uintptr_t>(index) << 1 | (reverse ? 1 : 0));
-}
-}  // namespace
-
+// One worker's slice of the entries. Every entry of the slice is in exactly one place: in
+// use, free, or retired (removed, waiting for a grace period), so one ring of the slice's
+// size holds the free ones followed by the retired ones, oldest first:
+//   ring[head .. head+freeCount)                   free, taken from the front
+//   ring[.. +retiredCount)                         retired, in batches, oldest first
+// A batch is the entries retired between two closeBatch() calls (one worker pass) and
+// the RCU token taken when it closed; once every reader has passed that token, the
+// batch joins the free entries by a change of counts, without touching the entries.
 struct ConnectionTable::Owner {
-    ConnectionTable* table = nullptr;
+    struct Batch {
+        uint32_t count = 0;
+        uint64_t token = 0;
+    };
+    static constexpr unsigned kBatches = 64;  // beyond that, retirements join the open batch
+
     unsigned id = 0;
     uint32_t begin = 0;
     uint32_t end = 0;
-    uint32_t cursor = 0;
-    std::vector<uint32_t> freeStack;  // reserved to the slice size: push/pop never allocate
-    rte_rcu_qsbr_dq* deferred = nullptr;
+    uint32_t cursor = 0;  // expiry
+    std::vector<uint32_t> ring;
+    uint32_t head = 0;
+    uint32_t freeCount = 0;
+    uint32_t retiredCount = 0;
+    uint32_t openCount = 0;  // retired since the last closed batch
+    std::array<Batch, kBatches> batches;
+    unsigned firstBatch = 0;
+    unsigned batchCount = 0;
+    std::atomic<uint64_t> neighbourhoodFull{0};  // rare: a plain atomic add
     alignas(64) std::atomic<uint64_t> inUse{0};
-};
 
-void ConnectionTable::freeEntry(void* self, void* element, unsigned count) {
-    auto* owner = static_cast<Owner*>(self);
-    auto* indices = static_cast<uint32_t*>(element);
-    for (unsigned i = 0; i < count; ++i) {
-        owner->table->entries_[indices[i]].inUse.store(0, std::memory_order_relaxed);
-        owner->freeStack.push_back(indices[i]);
+    uint32_t at(uint32_t offset) const {  // ring position `offset` after head
+        uint32_t p = head + offset;
+        return p >= ring.size() ? p - static_cast<uint32_t>(ring.size()) : p;
     }
-}
+};
 
 Expected<std::unique_ptr<ConnectionTable>> ConnectionTable::create(const ConnectionTableConfig& config,
                                                                    rte_rcu_qsbr* rcu) {
     std::unique_ptr<ConnectionTable> table(new ConnectionTable());
     unsigned owners = std::max(config.owners, 1u);
-    table->capacity_ = config.capacity;
+    uint32_t capacity = std::max<uint32_t>(config.capacity, owners);
+    if (capacity >= (1u << 31)) return makeError(config.name + ": at most 2^31 - 1 connections");
+    table->capacity_ = capacity;
+    table->rcu_ = rcu;
 
-    rte_hash_parameters params{};
-    params.name = config.name.c_str();
-    // Two keys per connection, at most half full: cuckoo inserts stay short and most
-    // lookups end in the primary bucket.
-    params.entries = std::max<uint32_t>(4 * config.capacity, 64);
-    params.key_len = sizeof(FlowKey);
-    params.hash_func = rte_hash_crc;
-    params.socket_id = SOCKET_ID_ANY;
-    params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-    if (owners > 1) params.extra_flag |= RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD;
-    table->hash_ = rte_hash_create(&params);
-    if (!table->hash_)
-        return makeError("create connection table '" + config.name + "' (" +
-                         std::to_string(params.entries) + " keys): " + rte_strerror(rte_errno));
+    auto entries = HugeMemory::map(sizeof(Connection) * size_t{capacity}, config.name + " entries");
+    if (!entries) return entries.error();
+    table->entryMemory_ = std::move(*entries);
+    table->entries_ = static_cast<Connection*>(table->entryMemory_.data());
+    for (uint32_t i = 0; i < capacity; ++i) new (&table->entries_[i]) Connection();
 
-    rte_hash_rcu_config rcuConfig{};
-    rcuConfig.v = rcu;
-    rcuConfig.mode = RTE_HASH_QSBR_MODE_DQ;
-    if (rte_hash_rcu_qsbr_add(table->hash_, &rcuConfig) != 0)
-        return makeError("attach RCU to connection table: " + std::string(rte_strerror(rte_errno)));
+    uint64_t seed = config.seed;
+    if (seed == 0) {
+        std::random_device device;
+        seed = uint64_t{device()} << 32 | device();
+    }
+    auto index = FlowIndex::create(2 * size_t{capacity}, seed);
+    if (!index) return makeError(config.name + ": " + index.error().message);
+    table->index_ = std::move(*index);
 
-    size_t entryBytes = sizeof(Connection) * std::max<size_t>(config.capacity, 1);
-    table->entries_ = static_cast<Connection*>(rte_zmalloc("rg_conn_entries", entryBytes, 64));
-    if (!table->entries_)
-        return makeError("allocate " + std::to_string(entryBytes >> 20) +
-                         " MiB of connection entries: out of DPDK memory (raise memory_mb)");
-    // Hash: key + data per slot (rounded to 16 bytes) for two keys per connection, buckets
-    // of 8 slots with 4-byte signatures and indices, the free-slot ring.
-    table->memoryBytes_ = entryBytes + size_t{params.entries} * (32 + 8 + 4);
-
-    uint32_t slice = config.capacity / owners;
+    uint32_t slice = capacity / owners;
+    table->memoryBytes_ = table->entryMemory_.bytes() + table->index_.memoryBytes();
     for (unsigned o = 0; o < owners; ++o) {
         auto owner = std::make_unique<Owner>();
-        owner->table = table.get();
         owner->id = o;
         owner->begin = o * slice;
-        owner->end = o + 1 == owners ? config.capacity : (o + 1) * slice;
+        owner->end = o + 1 == owners ? capacity : (o + 1) * slice;
         owner->cursor = owner->begin;
-        owner->freeStack.reserve(owner->end - owner->begin);
-        for (uint32_t i = owner->end; i > owner->begin; --i) owner->freeStack.push_back(i - 1);
-        std::string dqName = config.name + "_dq" + std::to_string(o);
-        rte_rcu_qsbr_dq_parameters dq{};
-        dq.name = dqName.c_str();
-        dq.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE;
-        dq.size = std::max<uint32_t>(owner->end - owner->begin, 8);
-        dq.esize = sizeof(uint32_t);
-        dq.trigger_reclaim_limit = 256;
-        dq.max_reclaim_size = 64;
-        dq.free_fn = &ConnectionTable::freeEntry;
-        dq.p = owner.get();
-        dq.v = rcu;
-        owner->deferred = rte_rcu_qsbr_dq_create(&dq);
-        if (!owner->deferred)
-            return makeError("create RCU defer queue " + dqName + ": " + rte_strerror(rte_errno));
+        owner->ring.resize(owner->end - owner->begin);
+        for (uint32_t i = 0; i < owner->ring.size(); ++i) owner->ring[i] = owner->begin + i;
+        owner->freeCount = static_cast<uint32_t>(owner->ring.size());
+        table->memoryBytes_ += sizeof(Owner) + owner->ring.capacity() * sizeof(uint32_t);
         table->owners_.push_back(std::move(owner));
     }
     return table;
 }
 
-ConnectionTable::~ConnectionTable() {
-    for (auto& owner : owners_)
-        if (owner->deferred) rte_rcu_qsbr_dq_delete(owner->deferred);
-    if (hash_) rte_hash_free(hash_);
-    rte_free(entries_);
-}
+ConnectionTable::~ConnectionTable() = default;
 
 uint64_t ConnectionTable::lookupBulk(const FlowKey* const* keys, unsigned count, Hit* hits) const {
-    void* data[RTE_HASH_LOOKUP_BULK_MAX];
-    uint64_t mask = 0;
-    int found = rte_hash_lookup_bulk_data(hash_, reinterpret_cast<const void**>(const_cast<const FlowKey**>(keys)),
-                                          count, &mask, data);
-    if (found <= 0) return 0;
+    uint32_t values[FlowIndex::kBulkMax];
+    uint64_t mask = index_.findBulk(
+        keys, count, values, [this](uint32_t value) -> const FlowKey& { return keyOf(value); },
+        [this](uint32_t value) { rte_prefetch0(&entries_[value >> 1]); });
     for (uint64_t m = mask; m; m &= m - 1) {
         unsigned i = static_cast<unsigned>(__builtin_ctzll(m));
-        auto value = reinterpret_cast<uintptr_t>(data[i]);
-        hits[i].conn = &entries_[value >> 1];
-        hits[i].fromBackend = value & 1;
-        rte_prefetch0(hits[i].conn);
+        hits[i].conn = &entries_[values[i] >> 1];
+        hits[i].fromBackend = values[i] & 1;
     }
     return mask;
 }
 
+uint32_t ConnectionTable::findValue(const FlowKey& key) const {
+    return index_.find(key, index_.position(key), [this](uint32_t value) -> const FlowKey& { return keyOf(value); });
+}
+
 ConnectionTable::Hit ConnectionTable::lookup(const FlowKey& key) const {
-    void* data = nullptr;
-    if (rte_hash_lookup_data(hash_, &key, &data) < 0) return {};
-    auto value = reinterpret_cast<uintptr_t>(data);
+    uint32_t value = findValue(key);
+    if (value == FlowIndex::kNone) return {};
     return {&entries_[value >> 1], static_cast<bool>(value & 1)};
 }
 
-bool ConnectionTable::contains(const FlowKey& key) const { return rte_hash_lookup(hash_, &key) >= 0; }
+bool ConnectionTable::contains(const FlowKey& key) const { return findValue(key) != FlowIndex::kNone; }
 
 InsertResult ConnectionTable::insert(unsigned owner, const ConnectionInit& init, Connection** inserted) {
     Owner& o = *owners_[owner];
-    if (rte_hash_lookup(hash_, &init.reverse) >= 0) return InsertResult::ReverseTaken;
-    if (o.freeStack.empty()) {
-        rte_rcu_qsbr_dq_reclaim(o.deferred, 64, nullptr, nullptr, nullptr);
-        if (o.freeStack.empty()) return InsertResult::Full;
+    FlowIndex::Position reversePos = index_.position(init.reverse);
+    auto keyOfValue = [this](uint32_t value) -> const FlowKey& { return keyOf(value); };
+    if (index_.find(init.reverse, reversePos, keyOfValue) != FlowIndex::kNone) return InsertResult::ReverseTaken;
+    if (o.freeCount == 0) {
+        reclaim(owner);
+        if (o.freeCount == 0) return InsertResult::Full;
     }
-    uint32_t index = o.freeStack.back();
+    uint32_t index = o.ring[o.head];
     Connection* conn = &entries_[index];
     conn->forward = init.forward;
     conn->reverse = init.reverse;
@@ -157,31 +137,56 @@ InsertResult ConnectionTable::insert(unsigned owner, const ConnectionInit& init,
     conn->flags.store(init.flags, std::memory_order_relaxed);
     conn->lastSeenMs.store(init.nowMs, std::memory_order_relaxed);
     conn->state.store(static_cast<uint8_t>(init.state), std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    if (rte_hash_add_key_data(hash_, &init.forward, tag(index, false)) != 0) return InsertResult::Full;
-    if (rte_hash_add_key_data(hash_, &init.reverse, tag(index, true)) != 0) {
-        rte_hash_del_key(hash_, &init.forward);
+    // The index publishes each key with a release CAS: a reader that finds a key sees the
+    // entry as written above.
+    FlowIndex::Position forwardPos = index_.position(init.forward);
+    if (!index_.insert(forwardPos, index << 1)) {
+        o.neighbourhoodFull.fetch_add(1, std::memory_order_relaxed);  // the entry was never visible: it stays free
         return InsertResult::Full;
     }
-    o.freeStack.pop_back();
-    // The next new flow fills the entry now on top: start bringing it in.
-    if (!o.freeStack.empty()) rte_prefetch0(&entries_[o.freeStack.back()]);
-    conn->inUse.store(1, std::memory_order_relaxed);
+    if (!index_.insert(reversePos, index << 1 | 1)) {
+        // The forward key was visible for a moment: a reader may hold the entry, so it
+        // goes through a grace period like any removed entry.
+        index_.erase(forwardPos, index << 1);
+        o.head = o.at(1);
+        --o.freeCount;
+        retire(o, index);
+        o.neighbourhoodFull.fetch_add(1, std::memory_order_relaxed);
+        return InsertResult::Full;
+    }
+    o.head = o.at(1);
+    --o.freeCount;
+    // The next new flow fills the entry now at the front: start bringing it in.
+    if (o.freeCount > 0) rte_prefetch0(&entries_[o.ring[o.head]]);
+    conn->inUse.store(1, std::memory_order_release);
     o.inUse.fetch_add(1, std::memory_order_relaxed);
     if (inserted) *inserted = conn;
     return InsertResult::Inserted;
 }
 
+void ConnectionTable::retire(Owner& o, uint32_t index) {
+    o.ring[o.at(o.freeCount + o.retiredCount)] = index;
+    ++o.retiredCount;
+    ++o.openCount;
+}
+
 void ConnectionTable::remove(unsigned owner, Connection* conn) {
     Owner& o = *owners_[owner];
-    rte_hash_del_key(hash_, &conn->forward);
-    rte_hash_del_key(hash_, &conn->reverse);
     uint32_t index = indexOf(conn);
+    index_.erase(index_.position(conn->forward), index << 1);
+    index_.erase(index_.position(conn->reverse), index << 1 | 1);
     conn->inUse.store(2, std::memory_order_relaxed);  // removed, waiting for its grace period
     o.inUse.fetch_sub(1, std::memory_order_relaxed);
-    if (rte_rcu_qsbr_dq_enqueue(o.deferred, &index) != 0) {
-        // The queue is sized to the slice, so this cannot happen; keep the entry out of use.
-    }
+    retire(o, index);
+}
+
+void ConnectionTable::closeBatch(Owner& o) {
+    if (o.openCount == 0 || o.batchCount == Owner::kBatches) return;
+    Owner::Batch& batch = o.batches[(o.firstBatch + o.batchCount) % Owner::kBatches];
+    batch.count = o.openCount;
+    batch.token = rte_rcu_qsbr_start(rcu_);
+    ++o.batchCount;
+    o.openCount = 0;
 }
 
 unsigned ConnectionTable::expire(unsigned owner, uint32_t nowMs, const FlowTimeouts& timeouts,
@@ -208,7 +213,16 @@ unsigned ConnectionTable::expire(unsigned owner, uint32_t nowMs, const FlowTimeo
 }
 
 void ConnectionTable::reclaim(unsigned owner) {
-    rte_rcu_qsbr_dq_reclaim(owners_[owner]->deferred, 64, nullptr, nullptr, nullptr);
+    Owner& o = *owners_[owner];
+    closeBatch(o);
+    while (o.batchCount > 0) {
+        Owner::Batch& batch = o.batches[o.firstBatch];
+        if (rte_rcu_qsbr_check(rcu_, batch.token, false) != 1) break;
+        o.freeCount += batch.count;
+        o.retiredCount -= batch.count;
+        o.firstBatch = (o.firstBatch + 1) % Owner::kBatches;
+        --o.batchCount;
+    }
 }
 
 std::vector<ConnectionSample> ConnectionTable::sample(uint32_t vip, size_t limit, size_t maxScan) const {
@@ -239,6 +253,13 @@ size_t ConnectionTable::sliceSize(unsigned owner) const {
 size_t ConnectionTable::size() const {
     size_t total = 0;
     for (const auto& owner : owners_) total += owner->inUse.load(std::memory_order_relaxed);
+    return total;
+}
+
+uint64_t ConnectionTable::neighbourhoodFull() const {
+    uint64_t total = 0;
+    for (const auto& owner : owners_)
+        total += owner->neighbourhoodFull.load(std::memory_order_relaxed);
     return total;
 }
 

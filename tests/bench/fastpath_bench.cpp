@@ -1,19 +1,23 @@
 // fastpath_bench: what one fast-path worker costs per packet, beside DPDK's own testpmd
 // io forwarding measured in the same run.
 //
-//   fastpath_bench [--flows N] [--rounds R] [--passes P] [--no-testpmd]
+//   fastpath_bench [--flows N] [--large-flows N] [--rounds R] [--passes P] [--no-testpmd]
 //
 // In-memory I/O: two net_ring ports (external, internal) whose rings this program fills
 // with 64-byte TCP frames and empties again. Only the worker's pass (rx burst, classify,
 // table lookup, NAT, tx burst, amortised expiry) is inside the timed window; building the
-// frames is not. Phases:
+// frames is not. The phases run twice, on a table of N flows (1 M) and on one of the
+// large size (16 M), each with its own dataplane:
 //   1. new connections: SYNs of N distinct flows (a quarter fullnat, the rest dnat),
 //      32 a pass, the median pass,
 //   2. established flows: random flows out of N, both directions, R rounds, median,
-//   3. baselines in the same run: the connection table alone (one rte_hash bulk lookup of
-//      the same kind of keys and a read of each entry: the floor the table's memory misses
-//      set), the same rings forwarded without processing (our own io loop), and
-//      dpdk-testpmd --forward-mode=io on net_ring and on net_null (separate processes).
+//   3. baselines in the same run: the connection table alone (one bulk lookup of the same
+//      kind of keys and a read of each entry: the floor the table's memory misses set),
+//      random reads of cache lines in memory like the table's (the DRAM floor), the same
+//      rings forwarded without processing (our own io loop), and dpdk-testpmd
+//      --forward-mode=io on net_ring and on net_null (separate processes, once).
+// Memory per flow is everything the connection table allocates (entries, index, free
+// rings) over N, checked against the process's resident-set growth.
 // The last line is one JSON object.
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
@@ -24,6 +28,8 @@
 #include <rte_ring.h>
 
 #include <algorithm>
+#include <fstream>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -37,6 +43,7 @@
 #include "control/management/render.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/eal.h"
+#include "dataplane/huge_memory.h"
 #include "tests/bench/ring_rig.h"
 
 using namespace ringgate;
@@ -45,14 +52,16 @@ using namespace ringgate::dataplane::bench;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: fastpath_bench [--flows N] [--rounds R] [--passes P] [--no-testpmd]
+constexpr const char* kHelp = R"(usage: fastpath_bench [--flows N] [--large-flows N] [--rounds R] [--passes P] [--no-testpmd]
 
 Measures cycles per packet of the ringgate fast path on in-memory ports beside
-dpdk-testpmd io forwarding, new connections per second, and memory per flow.
+dpdk-testpmd io forwarding, new connections per second, and memory per flow, on a
+table of N flows and again on a large one.
 
-  --flows N      connections in the table (default 1048576)
-  --rounds R     established-flow rounds; the median is reported (default 5)
-  --passes P     worker passes per round, 64 packets each (default 40000)
+  --flows N        connections in the table (default 1048576)
+  --large-flows N  the second, large table (default 16777216; 0 skips it; ~2 GB)
+  --rounds R       established-flow rounds; the median is reported (default 5)
+  --passes P       worker passes per round, 64 packets each (default 40000)
   --no-testpmd   skip the dpdk-testpmd baselines
   --hugepages    run the EAL on hugepages (reserve them first); default --no-huge
 )";
@@ -109,75 +118,49 @@ dataplane:
     return yaml;
 }
 
-}  // namespace
+// This process's resident memory (/proc/self/statm).
+size_t residentBytes() {
+    std::ifstream statm("/proc/self/statm");
+    size_t total = 0, resident = 0;
+    statm >> total >> resident;
+    return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
 
-int main(int argc, char** argv) {
-    auto args = cli::parse(argc, argv, {{"flows", "rounds", "passes"}, {"no-testpmd", "hugepages", "help"}});
-    if (!args) {
-        std::fprintf(stderr, "fastpath_bench: %s\n", args.error().message.c_str());
-        return 2;
-    }
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
-    uint32_t flows = static_cast<uint32_t>(std::stoul(args->option("flows").value_or("1048576")));
-    unsigned rounds = static_cast<unsigned>(std::stoul(args->option("rounds").value_or("5")));
-    unsigned passes = static_cast<unsigned>(std::stoul(args->option("passes").value_or("40000")));
-    if (flows < 1024) {
-        std::fprintf(stderr, "fastpath_bench: --flows must be at least 1024\n");
-        return 2;
-    }
+struct Result {
+    uint32_t flows = 0;
+    uint32_t created[2] = {0, 0};  // dnat, fullnat
+    double newCyclesDnat = 0, newCyclesFullnat = 0;
+    double dnatNewPerSec = 0, fullnatNewPerSec = 0;
+    double cyclesPerPacket = 0, ioCycles = 0, tableCycles = 0, lineCycles = 0, emptyPass = 0;
+    size_t floorBytes = 0;
+    size_t tableBytes = 0;
+    double tablePerFlow = 0, heapPerFlow = 0, rssPerFlow = 0;
+    uint64_t forwarded = 0, neighbourhoodFull = 0;
+};
 
-    // Memory: up to ~640 bytes per flow (entry, four hash slots with buckets, free-slot ring and
-    // RCU queues) plus pools.
-    uint64_t memoryMb = 512 + uint64_t{flows} * 640 / (1 << 20);
-    std::vector<std::string> eal = {"fastpath_bench", "-l", "0", "-m", std::to_string(memoryMb),
-                                    "--no-pci", "--no-telemetry", "--file-prefix",
-                                    "rgbench" + std::to_string(::getpid()), "--log-level", "lib.eal:error"};
-    // Without hugepages (the default, as in the tests) every table access may also miss
-    // the TLB; --hugepages shows what 2 MB pages buy (they must be reserved beforehand).
-    if (args->has("hugepages")) {
-        eal.push_back("--in-memory");
-    } else {
-        eal.insert(eal.end(), {"--no-huge", "--no-shconf"});
-    }
-    if (auto ok = initEal(eal); !ok) {
-        std::fprintf(stderr, "fastpath_bench: %s\n", ok.error().message.c_str());
-        return 1;
-    }
+// Phases 1 and 2 and the in-process baselines on a dataplane whose table holds `flows`.
+Expected<Result> measure(Rig& rig, const std::vector<uint16_t>& portIds, uint32_t flows, unsigned rounds,
+                         unsigned passes) {
     auto loaded = config::loadString(configYaml(flows), "bench.yaml");
-    if (!loaded.config) {
-        std::fprintf(stderr, "fastpath_bench: %s\n", loaded.errors[0].toString().c_str());
-        return 1;
-    }
-
-    Rig rig;
-    rig.pool = rte_pktmbuf_pool_create("bench_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    std::vector<uint16_t> portIds;
-    for (unsigned p = 0; p < 2; ++p) {
-        std::string name = "bench" + std::to_string(p);
-        rig.rx[p] = rte_ring_create((name + "rx").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        rig.tx[p] = rte_ring_create((name + "tx").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        int id = rte_eth_from_rings(name.c_str(), &rig.rx[p], 1, &rig.tx[p], 1, 0);
-        if (id < 0 || !rig.pool) {
-            std::fprintf(stderr, "fastpath_bench: ring ports: %s\n", rte_strerror(rte_errno));
-            return 1;
-        }
-        rig.ports[p] = static_cast<uint16_t>(id);
-        portIds.push_back(rig.ports[p]);
-    }
+    if (!loaded.config) return makeError(loaded.errors[0].toString());
+    Result result;
+    result.flows = flows;
+    // The bench's own list of flows, before the memory baseline (it is not ringgate's) and
+    // on huge pages: the packets it makes come from random flows, and reading those from
+    // 4 KiB pages would evict the table's TLB entries, which a NIC's buffers do not.
+    auto flowMemory = HugeMemory::map(sizeof(Flow) * size_t{flows}, "the bench's flows");
+    if (!flowMemory) return flowMemory.error();
+    Flow* table = static_cast<Flow*>(flowMemory->data());
+    std::uninitialized_default_construct_n(table, flows);
 
     rte_malloc_socket_stats before{}, after{};
     rte_malloc_get_socket_stats(0, &before);
+    size_t residentBefore = residentBytes();
     DataplaneOptions options;
     options.launchWorkers = false;
     options.timeouts.synMs = options.timeouts.establishedMs = 3'600'000;
     auto started = Dataplane::startOnPorts(*loaded.config, 1, portIds, options);
-    if (!started) {
-        std::fprintf(stderr, "fastpath_bench: %s\n", started.error().message.c_str());
-        return 1;
-    }
+    if (!started) return started.error();
     Dataplane& dp = **started;
     rte_malloc_get_socket_stats(0, &after);
     auto learnBackends = [&](uint32_t at) {
@@ -192,17 +175,15 @@ int main(int argc, char** argv) {
     rig.collect();  // start-up ARP requests
 
     // ---- 1. New connections --------------------------------------------------------
-    // Filled twice: the first fill touches the table's memory for the first time (page
-    // faults without hugepages), then every entry expires; the second fill is measured,
-    // on a table in its steady state (entries and hash slots recycled through RCU).
-    std::vector<Flow> table(flows);
+    // Filled twice: the first fill brings the table's memory into the caches and TLB
+    // for the first time, then every entry expires; the second fill is measured, on a
+    // table in its steady state (entries recycled through RCU grace periods).
     // A quarter fullnat, at most a quarter of the (back end, NAT port) pairs the node's
     // port block offers: fuller than that, 16 consecutive ports may all be taken for the
     // chosen back end and a new flow is refused (no_nat_port).
     uint32_t natPorts = config::kNatPortLast - config::kNatPortFirst + 1;
     uint32_t fullnatFlows = std::min<uint32_t>(flows / 4, kBackends * natPorts / 4);
     std::vector<double> newCycles[2];  // per pass, per connection created
-    uint32_t created[2] = {0, 0};
     std::vector<FlowKey> keys(kBurst);
     auto fill = [&](bool measure) {
         for (uint32_t base = 0; base < flows; base += kBurst) {
@@ -226,7 +207,7 @@ int main(int argc, char** argv) {
                 table[base + i] = Flow{keys[i], hit.conn->reverse};
                 ++made;
             }
-            created[kind] += made;
+            result.created[kind] += made;
             if (made > 0) newCycles[kind].push_back(static_cast<double>(t1 - t0) / made);
         }
     };
@@ -235,14 +216,17 @@ int main(int argc, char** argv) {
     while (dp.connections().size() > 0) worker.step(now);
     learnBackends(now);  // the hour that passed aged the neighbours out too
     fill(true);
-    if (created[0] + created[1] != flows) {
-        std::fprintf(stderr, "fastpath_bench: only %u of %u connections were created\n%s",
-                     created[0] + created[1], flows, management::toText(dp.stats()).c_str());
-        return 1;
-    }
-    double newCyclesDnat = median(newCycles[0]), newCyclesFullnat = median(newCycles[1]);
-    double dnatNewPerSec = static_cast<double>(hz) / newCyclesDnat;
-    double fullnatNewPerSec = static_cast<double>(hz) / newCyclesFullnat;
+    result.rssPerFlow = static_cast<double>(residentBytes() - residentBefore) / flows;
+    result.neighbourhoodFull = dp.connections().neighbourhoodFull();
+    if (result.created[0] + result.created[1] != flows)
+        return makeError("only " + std::to_string(result.created[0] + result.created[1]) + " of " +
+                         std::to_string(flows) + " connections were created (" +
+                         std::to_string(result.neighbourhoodFull) + " refused for a full neighbourhood)\n" +
+                         management::toText(dp.stats()));
+    result.newCyclesDnat = median(newCycles[0]);
+    result.newCyclesFullnat = median(newCycles[1]);
+    result.dnatNewPerSec = static_cast<double>(hz) / result.newCyclesDnat;
+    result.fullnatNewPerSec = static_cast<double>(hz) / result.newCyclesFullnat;
 
     // ---- 2. Established flows, and 3. the io baseline on the same rings --------------
     std::mt19937 random(42);
@@ -259,7 +243,7 @@ int main(int argc, char** argv) {
     // The fixed cost of a pass with nothing to do (RCU, commands, expiry, reclaim).
     uint64_t emptyStart = rte_rdtsc_precise();
     for (unsigned p = 0; p < 10000; ++p) worker.step(now);
-    double emptyPass = static_cast<double>(rte_rdtsc_precise() - emptyStart) / 10000;
+    result.emptyPass = static_cast<double>(rte_rdtsc_precise() - emptyStart) / 10000;
     std::vector<double> established, io, tableAlone;
     // Each pass is timed alone and a round reports its median pass: on a shared machine a
     // pass that lost the CPU to another process would otherwise count its whole time slice.
@@ -278,6 +262,7 @@ int main(int argc, char** argv) {
     // The connection table alone: what one bulk lookup of a pass's 64 keys (half client,
     // half back-end side, random flows as above) and a read of each entry cost.
     volatile uint64_t entrySink = 0;
+    bool missed = false;
     auto tableLookupPass = [&] {
         std::vector<FlowKey> lookupKeys(2 * kBurst);
         const FlowKey* pointers[2 * kBurst];
@@ -294,17 +279,19 @@ int main(int argc, char** argv) {
             for (unsigned i = 0; i < 2 * kBurst; ++i)
                 if (found >> i & 1) sink += hits[i].conn->lastSeenMs.load(std::memory_order_relaxed);
             passCycles[p] = static_cast<double>(rte_rdtsc_precise() - t0) / (2 * kBurst);
-            if (found != ~uint64_t{0}) std::fprintf(stderr, "fastpath_bench: a table lookup missed\n");
+            if (found != ~uint64_t{0}) missed = true;
         }
         entrySink = sink;  // keeps the entry reads
         return median(passCycles);
     };
-    // The memory beneath it: independent reads of random cache lines of a DPDK buffer as
-    // large as the table (64 a pass, like the lookups). rte_hash reads two buckets and a key
-    // per lookup and the fast path one entry: four such lines per packet.
-    size_t floorBytes = std::min<size_t>(dp.connections().memoryBytes(), size_t{1} << 31);
-    auto* floorBuffer = static_cast<uint64_t*>(rte_zmalloc("bench_floor", floorBytes, 64));
-    std::uniform_int_distribution<size_t> pickLine(0, floorBytes / 64 - 1);
+    // The memory beneath it: independent reads of random cache lines of memory like the
+    // table's (huge-page backed, as large as the table up to 2 GiB; 64 a pass, like the
+    // lookups). A lookup reads a bucket line and an entry line: two such lines a packet.
+    result.floorBytes = std::min<size_t>(dp.connections().memoryBytes(), size_t{1} << 31);
+    auto floorMemory = HugeMemory::map(result.floorBytes, "the DRAM baseline");
+    if (!floorMemory) return floorMemory.error();
+    auto* floorBuffer = static_cast<const uint64_t*>(floorMemory->data());
+    std::uniform_int_distribution<size_t> pickLine(0, result.floorBytes / 64 - 1);
     auto randomLinePass = [&] {
         size_t lines[2 * kBurst];
         uint64_t sink = 0;
@@ -321,7 +308,7 @@ int main(int argc, char** argv) {
     for (unsigned r = 0; r < rounds; ++r) {
         established.push_back(medianPass([&] { worker.step(now); }));
         tableAlone.push_back(tableLookupPass());
-        if (floorBuffer) lineReads.push_back(randomLinePass());
+        lineReads.push_back(randomLinePass());
         rte_mbuf* burst[kBurst];
         io.push_back(medianPass([&] {
             for (unsigned port = 0; port < 2; ++port) {
@@ -331,59 +318,150 @@ int main(int argc, char** argv) {
             }
         }));
     }
-    uint64_t forwarded = 0;
-    for (auto& s : dp.serviceStats()) forwarded += report::find(s.traffic, "packets").value_or(0);
-    double cyclesPerPacket = median(established);
-    double ioCycles = median(io);
-    double tableCycles = median(tableAlone);
-    double lineCycles = median(lineReads);
-    rte_free(floorBuffer);
-    double heapPerFlow = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / flows;
-    double tablePerFlow = static_cast<double>(dp.connections().memoryBytes()) / flows;
+    if (missed) return makeError("a table lookup of an established flow missed");
+    for (auto& s : dp.serviceStats()) result.forwarded += report::find(s.traffic, "packets").value_or(0);
+    result.cyclesPerPacket = median(established);
+    result.ioCycles = median(io);
+    result.tableCycles = median(tableAlone);
+    result.lineCycles = median(lineReads);
+    result.tableBytes = dp.connections().memoryBytes();
+    result.heapPerFlow = static_cast<double>(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / flows;
+    result.tablePerFlow = static_cast<double>(result.tableBytes) / flows;
+    return result;
+}
+
+void print(const Result& r, double mhz, unsigned rounds) {
+    std::printf("fast path, %u flows in the table (%u fullnat, %u dnat), 64-byte TCP, TSC %.0f MHz\n", r.flows,
+                r.created[1], r.created[0], mhz);
+    std::printf("  new connections, dnat      %10.0f /s per core (%.0f cycles each, median pass)\n", r.dnatNewPerSec,
+                r.newCyclesDnat);
+    std::printf("  new connections, fullnat   %10.0f /s per core (%.0f cycles each, median pass)\n",
+                r.fullnatNewPerSec, r.newCyclesFullnat);
+    std::printf("  established flows          %10.1f cycles/packet  %6.2f Mpps/core (median pass, median of %u rounds)\n",
+                r.cyclesPerPacket, mhz / r.cyclesPerPacket, rounds);
+    std::printf("  connection table alone     %10.1f cycles/packet  (bulk lookup + entry read; ringgate = %.2fx)\n",
+                r.tableCycles, r.cyclesPerPacket / r.tableCycles);
+    std::printf("  random DRAM line read      %10.1f cycles/line    (independent reads over %zu MiB; 2 lines = %.0f)\n",
+                r.lineCycles, r.floorBytes >> 20, 2 * r.lineCycles);
+    std::printf("  empty worker pass          %10.0f cycles\n", r.emptyPass);
+    std::printf("  io baseline, same rings    %10.1f cycles/packet  %6.2f Mpps/core\n", r.ioCycles, mhz / r.ioCycles);
+    std::printf("  memory per flow            %10.1f bytes (all the table allocates: %zu MiB); resident set grew "
+                "%.1f a flow (incl. mbuf pools); DPDK heap %.1f a flow (pools)\n",
+                r.tablePerFlow, r.tableBytes >> 20, r.rssPerFlow, r.heapPerFlow);
+    std::printf("  full neighbourhoods        %10llu\n", static_cast<unsigned long long>(r.neighbourhoodFull));
+    std::printf("  packets forwarded          %10llu\n", static_cast<unsigned long long>(r.forwarded));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto args = cli::parse(argc, argv,
+                           {{"flows", "large-flows", "rounds", "passes"}, {"no-testpmd", "hugepages", "help"}});
+    if (!args) {
+        std::fprintf(stderr, "fastpath_bench: %s\n", args.error().message.c_str());
+        return 2;
+    }
+    if (args->has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    uint32_t flows = static_cast<uint32_t>(std::stoul(args->option("flows").value_or("1048576")));
+    uint32_t largeFlows = static_cast<uint32_t>(std::stoul(args->option("large-flows").value_or("16777216")));
+    unsigned rounds = static_cast<unsigned>(std::stoul(args->option("rounds").value_or("5")));
+    unsigned passes = static_cast<unsigned>(std::stoul(args->option("passes").value_or("40000")));
+    if (flows < 1024 || (largeFlows != 0 && largeFlows < 1024)) {
+        std::fprintf(stderr, "fastpath_bench: --flows and --large-flows must be at least 1024\n");
+        return 2;
+    }
+
+    // The connection table lives outside DPDK memory (huge_memory.h): the EAL needs only
+    // the mbuf pools and small tables.
+    std::vector<std::string> eal = {"fastpath_bench", "-l", "0", "-m", "512", "--no-pci", "--no-telemetry",
+                                    "--file-prefix", "rgbench" + std::to_string(::getpid()), "--log-level",
+                                    "lib.eal:error"};
+    // Without hugepages (the default, as in the tests) DPDK memory is 4 KiB pages;
+    // --hugepages runs the EAL on reserved 2 MB pages instead.
+    if (args->has("hugepages")) {
+        eal.push_back("--in-memory");
+    } else {
+        eal.insert(eal.end(), {"--no-huge", "--no-shconf"});
+    }
+    if (auto ok = initEal(eal); !ok) {
+        std::fprintf(stderr, "fastpath_bench: %s\n", ok.error().message.c_str());
+        return 1;
+    }
+
+    Rig rig;
+    rig.pool = rte_pktmbuf_pool_create("bench_pool", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    std::vector<uint16_t> portIds;
+    for (unsigned p = 0; p < 2; ++p) {
+        std::string name = "bench" + std::to_string(p);
+        rig.rx[p] = rte_ring_create((name + "rx").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rig.tx[p] = rte_ring_create((name + "tx").c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        int id = rte_eth_from_rings(name.c_str(), &rig.rx[p], 1, &rig.tx[p], 1, 0);
+        if (id < 0 || !rig.pool) {
+            std::fprintf(stderr, "fastpath_bench: ring ports: %s\n", rte_strerror(rte_errno));
+            return 1;
+        }
+        rig.ports[p] = static_cast<uint16_t>(id);
+        portIds.push_back(rig.ports[p]);
+    }
+
+    double mhz = static_cast<double>(rte_get_tsc_hz()) / 1e6;
+    auto base = measure(rig, portIds, flows, rounds, passes);
+    if (!base) {
+        std::fprintf(stderr, "fastpath_bench: %u flows: %s\n", flows, base.error().message.c_str());
+        return 1;
+    }
+    print(*base, mhz, rounds);
+    Result large;
+    if (largeFlows != 0) {
+        auto measured = measure(rig, portIds, largeFlows, rounds, passes);
+        if (!measured) {
+            std::fprintf(stderr, "fastpath_bench: %u flows: %s\n", largeFlows, measured.error().message.c_str());
+            return 1;
+        }
+        large = *measured;
+        print(large, mhz, rounds);
+        std::printf("  established, large / base  %10.2fx\n", large.cyclesPerPacket / base->cyclesPerPacket);
+    }
 
     double testpmdRing = 0, testpmdNull = 0;
     if (!args->has("no-testpmd")) {
         testpmdRing = testpmdCyclesPerPacket("--vdev net_ring0 --vdev net_ring1", "--tx-first");
         testpmdNull = testpmdCyclesPerPacket("--vdev net_null0 --vdev net_null1", "");
-    }
-
-    double mhz = static_cast<double>(hz) / 1e6;
-    std::printf("fast path, %u flows in the table (%u fullnat, %u dnat), 64-byte TCP, TSC %.0f MHz, %s\n", flows,
-                created[1], created[0], mhz, args->has("hugepages") ? "hugepages" : "no hugepages");
-    std::printf("  new connections, dnat      %10.0f /s per core (%.0f cycles each, median pass)\n", dnatNewPerSec,
-                newCyclesDnat);
-    std::printf("  new connections, fullnat   %10.0f /s per core (%.0f cycles each, median pass)\n",
-                fullnatNewPerSec, newCyclesFullnat);
-    std::printf("  established flows          %10.1f cycles/packet  %6.2f Mpps/core (median pass, median of %u rounds)\n",
-                cyclesPerPacket, mhz / cyclesPerPacket, rounds);
-    std::printf("  connection table alone     %10.1f cycles/packet  (bulk lookup + entry read; ringgate = %.2fx)\n",
-                tableCycles, cyclesPerPacket / tableCycles);
-    std::printf("  random DRAM line read      %10.1f cycles/line    (independent reads over %zu MiB; 4 lines = %.0f)\n",
-                lineCycles, floorBytes >> 20, 4 * lineCycles);
-    std::printf("  empty worker pass          %10.0f cycles\n", emptyPass);
-    std::printf("  io baseline, same rings    %10.1f cycles/packet  %6.2f Mpps/core\n", ioCycles, mhz / ioCycles);
-    if (testpmdRing > 0 || testpmdNull > 0) {
         std::printf("  dpdk-testpmd io, net_ring  %10.1f cycles/packet\n", testpmdRing);
         std::printf("  dpdk-testpmd io, net_null  %10.1f cycles/packet\n", testpmdNull);
     }
-    std::printf("  memory per flow            %10.0f bytes (table estimate), %.0f bytes (DPDK heap, incl. pools)\n",
-                tablePerFlow, heapPerFlow);
-    std::printf("  packets forwarded          %10llu\n", static_cast<unsigned long long>(forwarded));
+    std::printf("  EAL on %s\n", args->has("hugepages") ? "hugepages" : "4 KiB pages (--no-huge); tables on THP");
 
+    const Result& r = *base;
     JsonWriter json;
     json.beginObject()
         .field("flows", static_cast<uint64_t>(flows))
-        .field("established_cycles_per_packet", cyclesPerPacket)
-        .field("established_mpps_per_core", mhz / cyclesPerPacket)
-        .field("io_baseline_cycles_per_packet", ioCycles)
-        .field("table_alone_cycles_per_packet", tableCycles)
-        .field("random_line_read_cycles", lineCycles)
+        .field("established_cycles_per_packet", r.cyclesPerPacket)
+        .field("established_mpps_per_core", mhz / r.cyclesPerPacket)
+        .field("io_baseline_cycles_per_packet", r.ioCycles)
+        .field("table_alone_cycles_per_packet", r.tableCycles)
+        .field("random_line_read_cycles", r.lineCycles)
         .field("testpmd_io_net_ring_cycles_per_packet", testpmdRing)
         .field("testpmd_io_net_null_cycles_per_packet", testpmdNull)
-        .field("new_connections_per_second_dnat", dnatNewPerSec)
-        .field("new_connections_per_second_fullnat", fullnatNewPerSec)
-        .field("memory_bytes_per_flow_table", tablePerFlow)
-        .field("memory_bytes_per_flow_heap", heapPerFlow)
+        .field("new_connections_per_second_dnat", r.dnatNewPerSec)
+        .field("new_connections_per_second_fullnat", r.fullnatNewPerSec)
+        .field("memory_bytes_per_flow", r.tablePerFlow)
+        .field("memory_bytes_per_flow_table", r.tablePerFlow)
+        .field("memory_bytes_per_flow_heap", r.heapPerFlow)
+        .field("rss_bytes_per_flow", r.rssPerFlow)
+        .field("large_flows", static_cast<uint64_t>(largeFlows))
+        .field("established_cycles_per_packet_16m", large.cyclesPerPacket)
+        .field("established_ratio_16m", largeFlows ? large.cyclesPerPacket / r.cyclesPerPacket : 0.0)
+        .field("table_alone_cycles_per_packet_16m", large.tableCycles)
+        .field("random_line_read_cycles_16m", large.lineCycles)
+        .field("new_connections_per_second_dnat_16m", large.dnatNewPerSec)
+        .field("new_connections_per_second_fullnat_16m", large.fullnatNewPerSec)
+        .field("memory_bytes_16m", static_cast<uint64_t>(large.tableBytes))
+        .field("rss_bytes_per_flow_16m", large.rssPerFlow)
+        .field("neighbourhood_full", r.neighbourhoodFull + large.neighbourhoodFull)
         .field("tsc_mhz", mhz)
         .field("hugepages", args->has("hugepages"))
         .endObject();
