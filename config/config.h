@@ -40,12 +40,14 @@ enum class ServiceMode : uint8_t { L4, Http };
 struct NodeAddress {
     std::string subnet;  // name of a subnet in `subnets`
     Ipv4Address address;
+    bool operator==(const NodeAddress&) const = default;
 };
 
 struct Node {
     NodeId id = 0;
     std::vector<NodeAddress> addresses;  // the node's primary address on each subnet
     std::optional<Ipv4Address> addressOn(const std::string& subnet) const;
+    bool operator==(const Node&) const = default;
 };
 
 struct Cluster {
@@ -55,24 +57,28 @@ struct Cluster {
     std::optional<std::string> sharedKey;  // HMAC key for cluster datagrams; none = no auth
     std::vector<Node> nodes;               // ring order is the order of this list
     const Node* findNode(NodeId id) const;
+    bool operator==(const Cluster&) const = default;
 };
 
 struct Vip {
     Ipv4Address address;
     std::optional<NodeId> preferredHost;
     Persistence persistence = Persistence::Movable;
+    bool operator==(const Vip&) const = default;
 };
 
 struct Subnet {
     std::string name;
     Ipv4Prefix prefix;
     std::vector<Vip> vips;
+    bool operator==(const Subnet&) const = default;
 };
 
 struct Backend {
     Ipv4Address address;
     uint16_t port = 0;
     uint32_t weight = 1;
+    bool operator==(const Backend&) const = default;
 };
 
 struct BackendPool {
@@ -80,6 +86,7 @@ struct BackendPool {
     bool fromRegistry = false;      // live list comes from ringgate-registry
     uint16_t port = 0;              // registry pools: every live server's port (0: the first static back end's)
     std::vector<Backend> backends;  // static members (or seeds before the registry answers)
+    bool operator==(const BackendPool&) const = default;
 };
 
 // A `mode: http` service: the VIP's owner terminates the client's TCP connection and
@@ -99,6 +106,7 @@ struct HttpProxy {
     uint32_t maxConnections = 4096;         // client connections at once; more are closed at accept
     uint32_t backendHoldMs = 5000;          // a back end that failed a transfer gets no new requests
     uint32_t threads = 1;                   // proxy threads of this service (never the control thread)
+    bool operator==(const HttpProxy&) const = default;
 };
 
 struct Service {
@@ -111,6 +119,7 @@ struct Service {
     Scheduler scheduler = Scheduler::Maglev;
     ServiceMode mode = ServiceMode::L4;
     HttpProxy http;  // mode http only
+    bool operator==(const Service&) const = default;
 };
 
 struct Timers {
@@ -121,6 +130,7 @@ struct Timers {
     uint32_t garpRepeats = 3;            // gratuitous ARPs after a claim (burst + repeats)
     uint32_t garpIntervalMs = 200;       // spacing of the repeats
     uint32_t probeTimeoutMs = 100;       // ARP probe before claiming an unowned VIP
+    bool operator==(const Timers&) const = default;
 };
 
 struct HealthCheck {
@@ -130,6 +140,7 @@ struct HealthCheck {
     std::string path;      // http
     uint32_t intervalMs = 1000;
     uint32_t failures = 3;  // consecutive failures that count as down
+    bool operator==(const HealthCheck&) const = default;
 };
 
 // Seed 004's localmonitor.cfg: what a node watches on itself before it keeps its VIPs.
@@ -138,6 +149,7 @@ struct LocalMonitors {
     std::vector<HealthCheck> applications; // local services that must answer
     std::vector<Ipv4Address> pingTargets;  // at least one must answer (uplink check)
     uint32_t intervalMs = 1000;
+    bool operator==(const LocalMonitors&) const = default;
 };
 
 struct Registry {
@@ -148,6 +160,7 @@ struct Registry {
     uint16_t buddyPort = 7301;     // listener port of ringgate-buddy on each back end
     HealthCheck buddyCheck;        // how a buddy checks its buddies (ICMP by default)
     std::string keyFile;           // the pool's HMAC key (registry, agents, gateways); "" = none
+    bool operator==(const Registry&) const = default;
 };
 
 struct Management {
@@ -156,6 +169,7 @@ struct Management {
     std::string passwordHash;            // refused: remote management is not built yet
     std::string socketGroup;             // group given the socket (rw for it), "" keeps the daemon's
     std::string socketPathFor(NodeId node) const;
+    bool operator==(const Management&) const = default;
 };
 
 struct Port {
@@ -171,6 +185,7 @@ struct Port {
     // what the host transmits. Empty: no exception path (such packets are dropped).
     std::string exceptionInterface;
     uint16_t queues = 1;
+    bool operator==(const Port&) const = default;
 };
 
 // How long a flow may stay idle in each state before the fast path forgets it.
@@ -180,6 +195,7 @@ struct FlowTimeouts {
     uint32_t finMs = 30'000;          // one side closed
     uint32_t closedMs = 2'000;        // both closed (TIME_WAIT) or reset
     uint32_t udpMs = 30'000;
+    bool operator==(const FlowTimeouts&) const = default;
 };
 
 struct Dataplane {
@@ -193,6 +209,7 @@ struct Dataplane {
     FlowTimeouts timeouts;
     uint32_t neighbourTableSize = 4096;
     std::vector<Port> ports;
+    bool operator==(const Dataplane&) const = default;
 };
 
 // Flows across the cluster (docs/FLOWS.md): records of every connection on two nodes,
@@ -204,6 +221,7 @@ struct Flows {
     uint32_t holdPackets = 256;   // packets one worker may hold at once
     uint32_t budgetMb = 256;      // memory for records held for other nodes
     uint16_t portOr(uint16_t clusterPort) const { return port ? port : static_cast<uint16_t>(clusterPort + 1); }
+    bool operator==(const Flows&) const = default;
 };
 
 struct Config {
@@ -221,6 +239,7 @@ struct Config {
 
     const Subnet* findSubnet(const std::string& name) const;
     const BackendPool* findPool(const std::string& name) const;
+    bool operator==(const Config&) const = default;
 };
 
 std::string_view toString(Persistence persistence);

@@ -460,7 +460,9 @@ LoadResult loadString(std::string_view text, const std::string& name) {
         result.errors.push_back({name, 1, 1, "(file)", "not a text file (contains NUL bytes)"});
         return result;
     }
-    return parse(text, name);
+    LoadResult result = parse(text, name);
+    if (result.config) result.text = std::string(text);
+    return result;
 }
 
 LoadResult loadFile(const std::string& path) {

@@ -24,6 +24,7 @@ struct ConfigError {
 struct LoadResult {
     std::optional<Config> config;     // set only when `errors` is empty
     std::vector<ConfigError> errors;  // in file order
+    std::string text;                 // the file's content, when it loaded (shared on the token)
 
     // What every program prints for a refused file: each error on its own line, then
     // "PROGRAM: N errors in FILE".

@@ -16,6 +16,9 @@ std::string at(const std::string& list, size_t index) {
 void validateCluster(const Config& config, Diagnostics& diag) {
     const Cluster& cluster = config.cluster;
     if (cluster.nodes.empty()) diag.errorAt("cluster.nodes", "the node map needs at least one node");
+    // The name travels on every train (a node of another cluster is refused by it).
+    if (cluster.name.empty() || cluster.name.size() > 64)
+        diag.errorAt("cluster.name", "a cluster name has 1 to 64 characters");
     if (cluster.sharedKey && cluster.sharedKey->size() < 16)
         diag.errorAt("cluster.shared_key", "a shared key needs at least 16 characters");
 

@@ -23,7 +23,10 @@ Runs one gateway node of a ringgate cluster, as described by FILE.
   --help            this text
   --version         print the version
 
-Signals: SIGTERM or SIGINT leave the ring cleanly and exit 0.
+Signals: SIGTERM or SIGINT leave the ring cleanly and exit 0. SIGHUP re-reads FILE,
+validates it as --check-config does, and applies it live (VIPs, L4 services, pools,
+timers; config_version must grow) and shares it with every node on the token, or
+refuses it with a log line saying why and changes nothing (docs/CONFIGURATION.md).
 Exit status: 0 success, 1 runtime failure, 2 bad command line or configuration.
 )";
 
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
         return usageError("node " + *nodeText + " is not in the node map of " + *configPath);
 
     log::setIdentity("node" + *nodeText);
-    daemon::Daemon daemon(std::move(*loaded.config), static_cast<config::NodeId>(*node));
+    daemon::Daemon daemon(std::move(*loaded.config), std::move(loaded.text), static_cast<config::NodeId>(*node));
     if (auto started = daemon.start(); !started) {
         RG_ERROR(Main, "%s", started.error().message.c_str());
         return 1;

@@ -391,6 +391,40 @@ Expected<void> Dataplane::setOwnedVips(std::vector<Ipv4Address> vips) {
     return {};
 }
 
+Expected<void> Dataplane::reconfigure(const config::Config& config) {
+    config::Config previous = config_;
+    std::vector<Ipv4Address> previousOwned = owned_;
+    LiveBackends previousLive = live_;
+    config_ = config;
+    std::erase_if(owned_, [&](Ipv4Address vip) {
+        for (const auto& subnet : config_.subnets)
+            for (const auto& v : subnet.vips)
+                if (v.address == vip) return false;
+        return true;
+    });
+    // Static pools take their new back ends; a pool that follows the registry keeps its
+    // live set (the pool follower hands it again).
+    LiveBackends configured = configuredBackends(config_);
+    std::erase_if(live_, [&](const auto& entry) { return !config_.findPool(entry.first); });
+    for (const auto& pool : config_.pools) {
+        const config::BackendPool* old = previous.findPool(pool.name);
+        if (!old || !pool.fromRegistry || !old->fromRegistry) live_[pool.name] = configured[pool.name];
+    }
+    if (ownsPorts_ && !options_.xdpProgram.empty())
+        for (const auto& port : config_.dataplane.ports)
+            if (port.driver == config::PortDriver::AfXdp)
+                if (auto steering = configureXdp(config_, self_, port); !steering) return steering;
+    if (auto ok = publish(); !ok) {
+        config_ = std::move(previous);
+        owned_ = std::move(previousOwned);
+        live_ = std::move(previousLive);
+        return ok;
+    }
+    if (ownedObserver_ && previousOwned != owned_) ownedObserver_(owned_);
+    if (ownsPorts_) return passHostPorts(config_, owned_, options_.xdpProgram);
+    return {};
+}
+
 Expected<void> Dataplane::setMembers(std::vector<uint32_t> members) {
     std::sort(members.begin(), members.end());
     if (members == members_) return {};

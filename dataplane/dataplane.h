@@ -79,6 +79,11 @@ public:
     // here. Call before the claim; releasing the VIP ends it, and so does a call without
     // a peer (a claim with nobody to hand over from).
     Expected<void> handOverFrom(Ipv4Address vip, std::optional<Ipv4Address> peer, uint32_t durationMs);
+    // A configuration applied live (config/reload.h: VIPs, services, pools and timers may
+    // change; ports, subnets and the node map do not): the next snapshot serves the new
+    // services and pools, a VIP no longer configured stops being answered, and the XDP
+    // programs learn the new VIPs before any host side carries them.
+    Expected<void> reconfigure(const config::Config& config);
     // Flows across the cluster (docs/FLOWS.md). The live members of the ring (this node
     // included): the workers hash packets of flows they do not hold to an authority among
     // them, and send nothing to a node that is not one.

@@ -55,9 +55,12 @@ class Cluster:
         self.topology = topology
         self.nodes = {}
 
-    def start(self, node_id, extra_args=(), wait=True):
+    def start(self, node_id, extra_args=(), wait=True, config_path=None):
+        """`config_path`: this node's own file (tests of configuration sharing, where each
+        node rewrites its file); by default the cluster's one file."""
         log_path = self.work_dir / f"ringgated-{node_id}.log"
-        cmd = [str(RINGGATED), "--config", str(self.config_path), "--node", str(node_id), *extra_args]
+        config = config_path or self.config_path
+        cmd = [str(RINGGATED), "--config", str(config), "--node", str(node_id), *extra_args]
         if self.topology:
             proc = self.topology.spawn(self.topology.gateway(node_id), cmd, log_path=log_path)
         else:

@@ -2,6 +2,7 @@
 // Options and subcommands are declared with CLI11; the subcommands come from the command
 // catalogue the daemon serves (control/management/catalogue.h), so --help is never out of
 // step with what ringgated answers.
+#include <filesystem>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -159,6 +160,15 @@ int main(int argc, char** argv) {
     }
     if (socketPath.size() >= sizeof(sockaddr_un::sun_path)) return out.fail(2, "socket path too long: " + socketPath);
 
+    // `config push FILE`: the daemon reads FILE from its own working directory.
+    if (request.command == "config" && request.args.size() == 2 && request.args[0] == "push") {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(request.args[1], ec);
+        if (ec) return out.fail(2, "config push: " + request.args[1] + ": " + ec.message());
+        request.args[1] = absolute.lexically_normal().string();
+        if (request.args[1].find_first_of(" \t\n") != std::string::npos)
+            return out.fail(2, "config push: the file's path may not contain white space");
+    }
     request.format = json ? management::Format::Json : management::Format::Text;
     auto reply = ask(socketPath, management::formatRequest(request), timeoutMs);
     if (!reply) return out.fail(1, reply.error().message);

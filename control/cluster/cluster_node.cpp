@@ -19,7 +19,7 @@ ReliableMessenger::Options messengerOptions(const ClusterNode::Options& o) {
 ClusterNode::ClusterNode(Options options)
     : messenger_(messengerOptions(options)),
       membership_(Membership::Options{options.self, options.nodeMap, options.timers, options.randomSeed,
-                                      options.firstSequence},
+                                      options.firstSequence, options.clusterName},
                   messenger_) {}
 
 void ClusterNode::start(Time now) {

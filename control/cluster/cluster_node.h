@@ -23,6 +23,7 @@ public:
         std::string sharedKey;    // empty: no authentication
         uint8_t pathCount = 1;
         std::optional<uint32_t> firstSequence;  // tests only
+        std::string clusterName;  // cluster.name (Membership::Options)
     };
 
     explicit ClusterNode(Options options);

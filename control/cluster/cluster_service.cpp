@@ -39,6 +39,7 @@ ClusterNode::Options nodeOptions(const config::Config& config, config::NodeId se
     std::random_device entropy;
     o.randomSeed = (uint64_t{entropy()} << 32) ^ entropy() ^ o.epoch;
     o.sharedKey = config.cluster.sharedKey.value_or("");
+    o.clusterName = config.cluster.name;
     o.pathCount = static_cast<uint8_t>(std::max<size_t>(1, pathSubnets(config, self).size()));
     return o;
 }
@@ -120,11 +121,13 @@ void ClusterService::receive(size_t index) {
 void ClusterService::reportRefused(size_t path) {
     const MessengerCounters& c = node_.messenger().counters();
     uint64_t malformedTrains = node_.membership().counters().malformedTrains;
-    uint64_t refused = c.refused() + malformedTrains;
+    uint64_t foreignCluster = node_.membership().counters().foreignCluster;
+    uint64_t refused = c.refused() + malformedTrains + foreignCluster;
     if (refused == refusedLogged_) return;
     Time t = now();
     if (lastRefusedLog_ && t - *lastRefusedLog_ < std::chrono::seconds(1)) return;
-    std::string totals = "malformed_trains " + std::to_string(malformedTrains);
+    std::string totals = "malformed_trains " + std::to_string(malformedTrains) + ", foreign_cluster " +
+                         std::to_string(foreignCluster);
     for (const auto& reason : c.refusedByReason())
         totals += std::string(", ") + reason.name + " " + std::to_string(reason.count);
     RG_WARN(Messaging, "dropped %llu refused datagram(s) (last from %s on subnet %s); totals: %s",
@@ -177,6 +180,11 @@ void ClusterService::arm() {
     });
 }
 
+void ClusterService::applyTimers() {
+    node_.membership().setTimers(timersFrom(config_.timers));
+    arm();
+}
+
 void ClusterService::leave(std::function<void()> done) {
     onLeft_ = std::move(done);
     node_.leave(now());
@@ -226,14 +234,14 @@ MembershipReport ClusterService::report() const {
         {"members_dropped", c.membersDropped},
         {"members_added", c.membersAdded},
         {"resends", mc.resends},
-        {"refused", mc.refused() + c.malformedTrains},
+        {"refused", mc.refused() + c.malformedTrains + c.foreignCluster},
         {"challenges_sent", mc.challengesSent},
         {"partials_evicted", mc.partialsEvicted},
         {"datagrams_sent", mc.datagramsSent},
         {"datagrams_received", mc.datagramsReceived},
         {"send_errors", sendErrors_},
     };
-    out.refusedByReason = {{"malformed_trains", c.malformedTrains}};
+    out.refusedByReason = {{"malformed_trains", c.malformedTrains}, {"foreign_cluster", c.foreignCluster}};
     for (const auto& reason : mc.refusedByReason()) out.refusedByReason.push_back({reason.name, reason.count});
     if (!config_.cluster.sharedKey) out.warnings.push_back(std::string(kNoKeyWarning));
     return out;

@@ -37,6 +37,8 @@ public:
     void leave(std::function<void()> done);
     // The ring as this node sees it now (`ringgatectl members`, /metrics).
     MembershipReport report() const;
+    // The configuration's timers changed (applied live): the membership uses them from now.
+    void applyTimers();
     // Riders of the train (the VIP manager); set before start().
     void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
 

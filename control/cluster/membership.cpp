@@ -85,6 +85,34 @@ void Membership::setMembers(Time now, std::vector<NodeId> members) {
     if (hooks_) hooks_->onMembershipChanged(now, members_);
 }
 
+void Membership::nameTrain(Train& train) const {
+    if (options_.clusterName.empty()) return;
+    train.carriages.set(carriage::kClusterName,
+                        std::vector<uint8_t>(options_.clusterName.begin(), options_.clusterName.end()));
+}
+
+// A train of another cluster (same addresses and key, another cluster.name: two clusters
+// wired to one segment, or a node given the wrong file) is refused before it can add a
+// member. Both sides say so: each probes the other as a configured node outside its ring.
+bool Membership::foreign(Time now, NodeId from, const Train& train) {
+    if (options_.clusterName.empty()) return false;
+    const auto* name = train.carriages.find(carriage::kClusterName);
+    if (!name || std::equal(name->begin(), name->end(), options_.clusterName.begin(), options_.clusterName.end()))
+        return false;
+    ++counters_.foreignCluster;
+    auto logged = foreignLogged_.find(from);
+    if (logged == foreignLogged_.end() || now - logged->second >= std::chrono::seconds(10)) {
+        foreignLogged_[from] = now;
+        std::string theirs;
+        for (uint8_t c : *name) theirs += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+        if (theirs.size() > 64) theirs = theirs.substr(0, 64) + "...";
+        RG_WARN(Cluster, "refused %s from node %u: it belongs to cluster '%s', this node to cluster '%s' "
+                "(cluster.name differs): not admitted",
+                std::string(toString(train.signal)).c_str(), from, theirs.c_str(), options_.clusterName.c_str());
+    }
+    return true;
+}
+
 void Membership::addJoiner(NodeId node, const char* why) {
     if (node == options_.self || indexOf(node) == std::string::npos || contains(members_, node)) return;
     if (joiners_.insert(node).second) RG_DEBUG(Cluster, "node %u will be added to the ring (%s)", node, why);
@@ -123,6 +151,7 @@ void Membership::onMessage(Time now, NodeId from, std::span<const uint8_t> bytes
         return;
     }
     Train& train = *decoded.train;
+    if (foreign(now, from, train)) return;
     if ((train.signal == Signal::Token || train.signal == Signal::Emergency) && train.destination != options_.self) {
         ++counters_.misrouted;
         return;
@@ -215,6 +244,7 @@ void Membership::passOn(Time now) {
     t.stamp.seq += 1;
     t.signal = Signal::Token;
     t.current = options_.self;
+    nameTrain(t);
     lastStamp_ = t.stamp;
     auto next = nextAfter(t.members, options_.self);
     if (!next) {
@@ -305,6 +335,7 @@ void Membership::sendEmergency(Time now) {
     e.stamp = lastStamp_.value_or(Stamp{});
     e.originator = options_.self;
     e.members = members_;
+    nameTrain(e);
     emergency_ = Emergency{e.stamp, now};
     ++counters_.emergenciesSent;
     RG_INFO(Cluster, "no token for %lld ms: sending 911", static_cast<long long>((now - lastTokenAt_).count() / 1000));
@@ -400,6 +431,7 @@ void Membership::sendSignal(Time now, Signal signal, NodeId to, bool retry) {
     s.current = options_.self;
     s.destination = to;
     if (signal != Signal::Passed) s.members = members_;
+    nameTrain(s);
     SendPolicy once{options_.timers.handoffAckTimeout, retry ? options_.timers.handoffRetries : 0, false};
     messenger_.send(now, to, encodeTrain(s), once);
     if (signal == Signal::Join) ++counters_.joinsSent;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +49,7 @@ struct MembershipCounters {
     uint64_t probesSent = 0;
     uint64_t malformedTrains = 0;    // reassembled message that is not a valid train
     uint64_t misrouted = 0;          // a train whose destination is another node
+    uint64_t foreignCluster = 0;     // a train of another cluster (cluster.name differs): refused
 };
 
 // What the VIP manager and other riders of the train plug in.
@@ -79,11 +81,16 @@ public:
         MembershipTimers timers;
         uint64_t randomSeed = 1;
         std::optional<uint32_t> firstSequence;  // tests: a ring's start (random otherwise)
+        // cluster.name: carried by every train sent, and a train naming another is refused
+        // (empty: neither, as in the simulation).
+        std::string clusterName;
     };
 
     Membership(Options options, ReliableMessenger& messenger);
 
     void setHooks(MembershipHooks* hooks) { hooks_ = hooks; }
+    // New timers (a configuration applied live): used from the next deadline on.
+    void setTimers(const MembershipTimers& timers) { options_.timers = timers; }
     void start(Time now);
     void leave(Time now);
     void onMessage(Time now, NodeId from, std::span<const uint8_t> bytes);
@@ -143,6 +150,8 @@ private:
     void probeOutsiders(Time now, const Train& token);
     void addJoiner(NodeId node, const char* why);
     void setMembers(Time now, std::vector<NodeId> members);
+    void nameTrain(Train& train) const;
+    bool foreign(Time now, NodeId from, const Train& train);
 
     size_t indexOf(NodeId node) const;  // position in the node map (unknown: npos)
     std::optional<NodeId> nextAfter(const std::vector<NodeId>& ring, NodeId after) const;
@@ -175,6 +184,7 @@ private:
     std::optional<Time> lastRotation_;
     std::optional<Time> lastProbeAt_;
     MembershipCounters counters_;
+    std::map<NodeId, Time> foreignLogged_;  // one log line per node and 10 s
 };
 
 }  // namespace ringgate::cluster

@@ -35,6 +35,7 @@ std::string_view carriage::name(uint16_t type) {
         case kClusterConfig: return "cluster-config";
         case kConnections: return "connections";
         case kBackendPool: return "backend-pool";
+        case kClusterName: return "cluster-name";
         case kTestPayload: return "test-payload";
     }
     return "unknown";

@@ -42,6 +42,7 @@ constexpr uint16_t kNodeLoad = 2;
 constexpr uint16_t kClusterConfig = 3;
 constexpr uint16_t kConnections = 4;
 constexpr uint16_t kBackendPool = 5;
+constexpr uint16_t kClusterName = 6;  // on every train this node sends: a node of another cluster is refused
 constexpr uint16_t kTestPayload = 0x7fff;  // simulation and unit tests
 std::string_view name(uint16_t type);
 }  // namespace carriage

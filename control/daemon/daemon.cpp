@@ -1,6 +1,7 @@
 #include "control/daemon/daemon.h"
 
 #include <csignal>
+#include <filesystem>
 
 #include "common/log.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
@@ -11,10 +12,16 @@
 
 namespace ringgate::daemon {
 
-Daemon::Daemon(config::Config config, config::NodeId self)
+Daemon::Daemon(config::Config config, std::string text, config::NodeId self)
     : config_(std::move(config)),
+      configText_(std::move(text)),
+      // Absolute: the file is rewritten later (adoption, push), whatever the working directory.
+      configPath_(std::filesystem::absolute(config_.sourcePath).lexically_normal().string()),
       self_(self),
-      signals_(io_, SIGTERM, SIGINT),
+      configSync_(config_.cluster.name, cluster::SharedConfig::of(config_.cluster.configVersion, configText_)),
+      configRider_(configSync_, [this](const cluster::SharedConfig& offered) { return adoptFromCluster(offered); }),
+      // SIGHUP is caught from here on: a reload signal during start-up waits for run().
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
       management_(io_, commands_),
       cluster_(io_, config_, self_),
       startedAt_(std::chrono::steady_clock::now()) {
@@ -73,6 +80,9 @@ Expected<void> Daemon::start() {
         if (auto proxying = http_->start(); !proxying) return proxying;
     // The VIP manager rides the token: it must be on the train before the first one.
     vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
+    // The configuration first: a VIP that a newer version adds is known before the VIP
+    // table is read in the same visit.
+    riders_.add(&configRider_);
     riders_.add(vips_.get());
 #ifdef RINGGATE_HAVE_DATAPLANE
     if (flows_) riders_.add(flows_.get());
@@ -81,13 +91,11 @@ Expected<void> Daemon::start() {
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
     if (pool_) pool_->start();
-    signals_.async_wait([this](boost::system::error_code ec, int signal) {
-        if (!ec) onSignal(signal);
-    });
-    RG_INFO(Main, "node %u of cluster '%s' (config version %llu) started; dataplane %s", self_,
+    waitForSignal();
+    RG_INFO(Main, "node %u of cluster '%s' (config version %llu, %s) started; dataplane %s", self_,
             config_.cluster.name.c_str(),
             static_cast<unsigned long long>(config_.cluster.configVersion),
-            config_.dataplane.enabled ? "enabled" : "off");
+            cluster::shortHex(configSync_.local().digest).c_str(), config_.dataplane.enabled ? "enabled" : "off");
     return {};
 }
 
@@ -96,7 +104,18 @@ int Daemon::run() {
     return 0;
 }
 
+void Daemon::waitForSignal() {
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+        if (!ec) onSignal(signal);
+    });
+}
+
 void Daemon::onSignal(int signal) {
+    if (signal == SIGHUP) {
+        reload(configPath_, "SIGHUP", false);  // logs what it did; never stops the daemon
+        waitForSignal();
+        return;
+    }
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
     if (pool_) pool_->stop();
     cluster_.leave([this] {

@@ -11,7 +11,9 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/cluster/cluster_service.h"
+#include "control/cluster/config_sync.h"
 #include "control/cluster/riders.h"
+#include "control/daemon/config_rider.h"
 #include "control/daemon/node_reports.h"
 #include "control/daemon/pool_follower.h"
 #include "control/httplink/http_link.h"
@@ -33,13 +35,20 @@ namespace ringgate::daemon {
 
 class Daemon {
 public:
-    Daemon(config::Config config, config::NodeId self);
+    // `text` is the configuration file's content (shared on the token, config_sync.h).
+    Daemon(config::Config config, std::string text, config::NodeId self);
     ~Daemon();
 
     // Binds sockets and starts components; an error here means nothing is running.
     Expected<void> start();
-    // Runs until SIGTERM/SIGINT; returns the process exit status.
+    // Runs until SIGTERM/SIGINT; returns the process exit status. SIGHUP reloads.
     int run();
+
+    // SIGHUP (source: the node's own file) and `config push FILE`: validates the file as
+    // --check-config does, and applies it live or refuses it (nothing changes) saying why;
+    // an applied one is shared on the token. `writeOwnFile`: a pushed file also replaces
+    // the node's own (atomically). config_reload.cpp; config/reload.h for what applies live.
+    ConfigChangeReport reload(const std::string& source, const std::string& who, bool writeOwnFile);
 
     boost::asio::io_context& io() { return io_; }
     management::CommandTable& commands() { return commands_; }
@@ -58,9 +67,22 @@ private:
 #endif
     Expected<void> startVipActuator();
     void onSignal(int signal);
+    void waitForSignal();
+    // A newer configuration complete on the token: true when adopted (written to the file,
+    // and applied live or left for a restart). config_reload.cpp.
+    bool adoptFromCluster(const cluster::SharedConfig& offered);
+    // Replaces config_ in place (every component holds a reference to it) and hands the
+    // change to each component's update path.
+    void applyLive(config::Config next, std::string text);
 
     config::Config config_;
+    std::string configText_;  // the running configuration's file content
+    std::string configPath_;  // the node's own file (SIGHUP reads it, adoption rewrites it)
     config::NodeId self_;
+    cluster::ConfigSync configSync_;  // the configuration on the token
+    ConfigRider configRider_;
+    std::optional<uint64_t> restartVersion_;  // adopted, written, waits for a restart
+    std::vector<std::string> restartNeeded_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     management::CommandTable commands_;

@@ -28,16 +28,36 @@ const management::CommandSpec& spec(std::string_view name) { return *findCommand
 
 NodeStatus Daemon::status() const {
     auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - startedAt_);
-    NodeStatus status{self_,
-                      config_.cluster.name,
-                      config_.cluster.configVersion,
-                      static_cast<uint64_t>(uptime.count()),
-                      config_.dataplane.enabled,
-                      static_cast<int64_t>(::getpid()),
-                      RINGGATE_VERSION,
-                      config_.cluster.sharedKey.has_value(),
-                      {}};
+    NodeStatus status;
+    status.node = self_;
+    status.cluster = config_.cluster.name;
+    status.configVersion = config_.cluster.configVersion;
+    status.configHash = cluster::shortHex(cluster::digestOf(configText_));
+    status.configFile = configPath_;
+    status.restartVersion = restartVersion_;
+    status.restartNeeded = restartNeeded_;
+    const cluster::ConfigSyncCounters& c = configSync_.counters();
+    status.configSync = {
+        {"handed_on", c.handedOn},
+        {"chunks_received", c.chunksReceived},
+        {"offered", c.offered},
+        {"adopted", c.adopted},
+        {"conflicts", c.conflicts},
+        {"refused_invalid", c.refusedInvalid},
+        {"refused_garbled", c.refusedGarbled},
+        {"refused_oversized", c.refusedOversized},
+        {"refused_future_format", c.refusedFutureFormat},
+        {"refused_foreign_cluster", c.refusedForeignCluster},
+    };
+    status.uptimeMs = static_cast<uint64_t>(uptime.count());
+    status.dataplane = config_.dataplane.enabled;
+    status.pid = static_cast<int64_t>(::getpid());
+    status.version = RINGGATE_VERSION;
+    status.authenticated = config_.cluster.sharedKey.has_value();
     if (!config_.cluster.sharedKey) status.warnings.push_back(std::string(cluster::kNoKeyWarning));
+    if (restartVersion_)
+        status.warnings.push_back("configuration version " + std::to_string(*restartVersion_) +
+                                  " is in the file but needs a restart to apply");
     return status;
 }
 
@@ -97,6 +117,15 @@ void Daemon::registerCommands() {
     commands_.add(spec("pool"), [this](const Request& r) {
         if (!r.args.empty()) return Reply::error(r.format, "usage: pool");
         return management::render(pool_->report(), r.format);
+    });
+    commands_.add(spec("config"), [this](const Request& r) {
+        if (r.args.size() != 2 || r.args[0] != "push") return Reply::error(r.format, "usage: config push FILE");
+        if (r.args[1].empty() || r.args[1][0] != '/')
+            return Reply::error(r.format, "config push: FILE must be an absolute path (ringgatectl makes it one)");
+        ConfigChangeReport report = reload(r.args[1], "operator " + r.who + ": config push", true);
+        Reply reply = management::render(report, r.format);
+        reply.ok = report.ok();
+        return reply;
     });
     commands_.add(spec("log-level"), [](const Request& r) {
         if (r.args.size() != 1) return Reply::error(r.format, "usage: log-level SPEC");

@@ -51,6 +51,15 @@ void PoolFollower::stop() {
     if (client_) client_->stop();
 }
 
+void PoolFollower::reconfigure() {
+    std::map<std::string, std::vector<config::Backend>> live;
+    for (const config::BackendPool& pool : config_.pools)
+        if (pool.fromRegistry) live[pool.name] = version_ ? liveBackends(pool, servers_) : pool.backends;
+    live_ = std::move(live);
+    if (apply_)
+        for (const auto& [pool, backends] : live_) apply_(pool, backends);
+}
+
 void PoolFollower::onLiveList(const registry::protocol::LiveList& list) {
     auto decision = guard_.offer(std::chrono::steady_clock::now(), list);
     if (decision.apply) return use(list);

@@ -38,6 +38,10 @@ public:
 
     void start();
     void stop();
+    // The configuration was replaced in place (a live reload): each pool that follows the
+    // registry takes the last live list (its static back ends until one came), and is
+    // handed to `apply` again; pools that no longer follow it are forgotten here.
+    void reconfigure();
     // Every configured pool: those following the registry with their live back ends,
     // the others with their configured ones.
     PoolReport report() const;

@@ -34,6 +34,10 @@ inline constexpr CommandSpec kGatewayCommands[] = {
     {"pool", "", "back-end pools: live back ends from ringgate-registry, or the configured ones", Access::Read},
     {"garp", "VIP", "announce an owned VIP by gratuitous ARP from the fast path", Access::Change},
     {"live-backends", "POOL [ADDR:PORT...]", "set the back ends new flows of POOL may use", Access::Change},
+    {"config", "push FILE",
+     "validate FILE, apply it on this node and share it with every node on the token (as SIGHUP after "
+     "editing the file); every node rewrites its own file",
+     Access::Change},
     {"log-level", "SPEC", "set log levels, e.g. 'debug' or 'cluster=debug,vip=info'", Access::Change},
 };
 

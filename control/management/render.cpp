@@ -281,17 +281,53 @@ std::string toText(const flows::FlowsReport& r) {
 // ---- status and pool
 
 Json toJson(const daemon::NodeStatus& s) {
-    return Json{{"node", s.node},           {"cluster", s.cluster},     {"config_version", s.configVersion},
-                {"uptime_ms", s.uptimeMs},  {"dataplane", s.dataplane}, {"pid", s.pid},
-                {"version", s.version},     {"authenticated", s.authenticated}, {"warnings", s.warnings}};
+    Json sync = Json::object();
+    addCounts(sync, s.configSync);
+    Json restart = nullptr;
+    if (s.restartVersion) restart = Json{{"config_version", *s.restartVersion}, {"reasons", s.restartNeeded}};
+    return Json{{"node", s.node},
+                {"cluster", s.cluster},
+                {"config_version", s.configVersion},
+                {"config_hash", s.configHash},
+                {"config_file", s.configFile},
+                {"config_restart_pending", restart},
+                {"config_sync", sync},
+                {"uptime_ms", s.uptimeMs},
+                {"dataplane", s.dataplane},
+                {"pid", s.pid},
+                {"version", s.version},
+                {"authenticated", s.authenticated},
+                {"warnings", s.warnings}};
 }
 
 std::string toText(const daemon::NodeStatus& s) {
-    std::string out =
-        fmt::format("node {} of cluster '{}'\nconfig version {}\nuptime {}.{} s\ndataplane {}\nringgated {}\n", s.node,
-                    s.cluster, s.configVersion, s.uptimeMs / 1000, s.uptimeMs % 1000 / 100,
-                    s.dataplane ? "enabled" : "off", s.version);
+    std::string out = fmt::format(
+        "node {} of cluster '{}'\nconfig version {} ({}, {})\nuptime {}.{} s\ndataplane {}\nringgated {}\n", s.node,
+        s.cluster, s.configVersion, s.configHash, s.configFile, s.uptimeMs / 1000, s.uptimeMs % 1000 / 100,
+        s.dataplane ? "enabled" : "off", s.version);
+    if (s.restartVersion)
+        for (const std::string& reason : s.restartNeeded)
+            out += fmt::format("config version {} waits for a restart: {}\n", *s.restartVersion, reason);
     for (const std::string& warning : s.warnings) out += "warning: " + warning + "\n";
+    return out;
+}
+
+Json toJson(const daemon::ConfigChangeReport& r) {
+    const char* result = r.applied ? "applied" : r.unchanged ? "unchanged" : "refused";
+    return Json{{"result", result},   {"source", r.source},   {"config_version", r.version},
+                {"config_hash", r.hash}, {"changes", r.changes}, {"errors", r.errors}};
+}
+
+std::string toText(const daemon::ConfigChangeReport& r) {
+    std::string out;
+    if (r.applied)
+        out = fmt::format("configuration version {} ({}) applied and shared with the cluster\n", r.version, r.hash);
+    else if (r.unchanged)
+        out = fmt::format("{} is the running configuration (version {}): nothing to do\n", r.source, r.version);
+    else
+        out = fmt::format("{} refused; still running version {} ({}):\n", r.source, r.version, r.hash);
+    for (const std::string& change : r.changes) out += "  " + change + "\n";
+    for (const std::string& error : r.errors) out += "  " + error + "\n";
     return out;
 }
 

@@ -31,6 +31,7 @@ Json toJson(const dataplane::DataplaneStats& stats);
 Json toJson(const dataplane::ConnectionsReport& report);
 Json toJson(const daemon::NodeStatus& status);
 Json toJson(const daemon::PoolReport& report);
+Json toJson(const daemon::ConfigChangeReport& report);
 Json toJson(const flows::FlowsReport& report);
 
 std::string toText(const cluster::MembershipReport& report);
@@ -40,6 +41,7 @@ std::string toText(const dataplane::DataplaneStats& stats);
 std::string toText(const dataplane::ConnectionsReport& report);
 std::string toText(const daemon::NodeStatus& status);
 std::string toText(const daemon::PoolReport& report);
+std::string toText(const daemon::ConfigChangeReport& report);
 std::string toText(const flows::FlowsReport& report);
 
 // A successful reply in the request's format.

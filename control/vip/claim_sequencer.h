@@ -43,6 +43,8 @@ public:
     void announce(Ipv4Address vip);
     // Uninstalls every VIP (shutdown).
     void releaseAll();
+    // New timers (configuration applied live): for the claims that start from now.
+    void setTimers(const config::Timers& timers) { timers_ = timers; }
 
     bool installed(Ipv4Address vip) const;
     const ClaimCounters& counters() const { return counters_; }

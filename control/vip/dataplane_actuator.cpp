@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "common/log.h"
 #include "dataplane/dataplane.h"
@@ -148,6 +149,38 @@ Expected<void> DataplaneActuator::start() {
     lastSample_ = std::chrono::steady_clock::now();
     for (const auto& [vip, bytes] : dataplane_.vipBytes()) lastBytes_[vip] = bytes;
     return {};
+}
+
+Expected<void> DataplaneActuator::reconfigure() {
+    sequencer_.setTimers(config_.timers);
+    std::set<Ipv4Address> configured;
+    for (const config::Subnet& subnet : config_.subnets)
+        for (const config::Vip& vip : subnet.vips) configured.insert(vip.address);
+    // A removed VIP: nobody answers for it any more (the dataplane has already dropped it
+    // from its snapshot), and the host side loses its copy.
+    std::erase_if(owned_, [&](Ipv4Address vip) { return !configured.count(vip); });
+    Expected<void> result;
+    std::erase_if(onHost_, [&](const auto& entry) {
+        if (configured.count(entry.second)) return false;
+        if (auto removed = hostAddresses_.remove(entry.first, entry.second, 32); !removed && result) result = removed;
+        return true;
+    });
+    // An added VIP goes on the host side like those of the start, now that the XDP
+    // program (configured by the dataplane's reconfigure) hides its ARP from the host.
+    forEachVipLink(config_, self_, [&](const HostLink& link, const config::Subnet& subnet) {
+        for (const config::Vip& vip : subnet.vips) {
+            bool known = std::any_of(onHost_.begin(), onHost_.end(),
+                                     [&](const auto& entry) { return entry.second == vip.address; });
+            if (known) continue;
+            if (auto added = hostAddresses_.add(link, vip.address, 32); !added) {
+                if (result) result = makeError("putting VIP " + vip.address.toString() + " on the host: " +
+                                               added.error().message);
+                continue;
+            }
+            onHost_.emplace_back(link, vip.address);
+        }
+    });
+    return result;
 }
 
 NodeLoad DataplaneActuator::measuredLoad() {

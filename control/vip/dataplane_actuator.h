@@ -52,6 +52,7 @@ public:
     void release(Ipv4Address vip) override { sequencer_.release(vip); }
     void announce(Ipv4Address vip) override { sequencer_.announce(vip); }
     NodeLoad measuredLoad() override;
+    Expected<void> reconfigure() override;
 
     const ClaimCounters& counters() const { return sequencer_.counters(); }
 

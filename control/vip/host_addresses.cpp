@@ -74,6 +74,7 @@ HostAddresses::~HostAddresses() {
 }
 
 Expected<void> HostAddresses::open() {
+    if (socket_ >= 0) return {};  // already open (a reload adding links)
     socket_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (socket_ < 0) return makeError("netlink socket: " + errnoText());
     return {};

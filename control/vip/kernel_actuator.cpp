@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "common/log.h"
@@ -46,10 +47,21 @@ KernelActuator::~KernelActuator() {
         if (link->arpStream) link->arpStream->close();
 }
 
-Expected<void> KernelActuator::start() {
+Expected<void> KernelActuator::start() { return addLinks(true); }
+
+Expected<void> KernelActuator::addLinks(bool clearStale) {
     const config::Node* node = config_.cluster.findNode(self_);
+    configuredVips_.clear();
+    std::vector<Link*> added;
     for (const config::Subnet& subnet : config_.subnets) {
         if (subnet.vips.empty()) continue;
+        for (const config::Vip& vip : subnet.vips) configuredVips_.insert(vip.address);
+        auto known = std::find_if(links_.begin(), links_.end(),
+                                  [&](const auto& link) { return link->subnetName == subnet.name; });
+        if (known != links_.end()) {
+            (*known)->subnet = &subnet;  // the configuration was replaced: point into the new one
+            continue;
+        }
         auto primary = node->addressOn(subnet.name);
         if (!primary)
             return makeError("node " + std::to_string(self_) + " has no address on subnet " + subnet.name +
@@ -57,20 +69,28 @@ Expected<void> KernelActuator::start() {
         auto host = findHostLink(*primary);
         if (!host) return makeError(host.error().message + " (node " + std::to_string(self_) + " on subnet " +
                                     subnet.name + ")");
-        for (const config::Vip& vip : subnet.vips) configuredVips_.insert(vip.address);
         auto link = std::make_unique<Link>();
         link->host = *host;
         link->subnet = &subnet;
+        link->subnetName = subnet.name;
+        added.push_back(link.get());
         links_.push_back(std::move(link));
     }
-    if (links_.empty()) return {};
-    if (auto opened = addresses_.open(); !opened) return opened;
+    // A subnet whose VIPs all went keeps its link (and socket): it answers for nothing.
+    // Subnets themselves only change with a restart (config/reload.h).
     for (auto& link : links_) {
+        link->subnet = config_.findSubnet(link->subnetName);
+        if (!link->subnet) return makeError("subnet " + link->subnetName + " is gone");
+    }
+    if (added.empty()) return {};
+    if (auto opened = addresses_.open(); !opened) return opened;
+    for (Link* link : added) {
         // A predecessor killed with SIGKILL leaves its VIPs on the interface; this node
         // answers for nothing until the token gives it a VIP.
-        for (const config::Vip& vip : link->subnet->vips)
-            if (auto removed = addresses_.remove(link->host, vip.address, link->subnet->prefix.length); !removed)
-                return makeError("clearing stale VIPs: " + removed.error().message);
+        if (clearStale)
+            for (const config::Vip& vip : link->subnet->vips)
+                if (auto removed = addresses_.remove(link->host, vip.address, link->subnet->prefix.length); !removed)
+                    return makeError("clearing stale VIPs: " + removed.error().message);
         link->arpSocket = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
         if (link->arpSocket < 0)
             return makeError("ARP socket on " + link->host.name + ": " + std::strerror(errno));
@@ -86,6 +106,13 @@ Expected<void> KernelActuator::start() {
                 link->host.mac.toString().c_str());
     }
     return {};
+}
+
+Expected<void> KernelActuator::reconfigure() {
+    // A removed VIP this node answers is released by the VIP manager at its next token
+    // visit, like any VIP that leaves the table.
+    sequencer_.setTimers(config_.timers);
+    return addLinks(false);
 }
 
 KernelActuator::Link* KernelActuator::linkFor(Ipv4Address vip) {

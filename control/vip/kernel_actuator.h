@@ -41,18 +41,22 @@ public:
     void release(Ipv4Address vip) override { sequencer_.release(vip); }
     void announce(Ipv4Address vip) override { sequencer_.announce(vip); }
     NodeLoad measuredLoad() override { return {}; }
+    Expected<void> reconfigure() override;
 
     const ClaimCounters& counters() const { return sequencer_.counters(); }
 
 private:
     struct Link {
         HostLink host;
-        const config::Subnet* subnet = nullptr;
+        const config::Subnet* subnet = nullptr;  // re-pointed when the configuration is replaced
+        std::string subnetName;
         int arpSocket = -1;
         std::unique_ptr<boost::asio::posix::stream_descriptor> arpStream;
         std::array<uint8_t, 2048> buffer{};
     };
 
+    // A link for each subnet with VIPs (start, and subnets that gain their first VIP).
+    Expected<void> addLinks(bool clearStale);
     Link* linkFor(Ipv4Address vip);
     Expected<void> sendArp(Ipv4Address vip, bool probe);
     void receiveArp(Link& link);

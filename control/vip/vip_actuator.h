@@ -5,6 +5,7 @@
 // release that lingers would let two nodes answer for one VIP.
 #pragma once
 
+#include "common/expected.h"
 #include "common/ipv4.h"
 #include "control/vip/vip_table.h"
 
@@ -24,6 +25,11 @@ public:
     virtual void announce(Ipv4Address vip) = 0;
     // Byte rates of the VIPs answered here, for the load carriage.
     virtual NodeLoad measuredLoad() = 0;
+    // The configuration the actuator was built with has been replaced in place (a reload
+    // that the cluster's subnets and node map survive): pick up added and removed VIPs
+    // and the timers. A VIP still answered that the new file lacks is released first by
+    // the VIP manager; anything left is released here.
+    virtual Expected<void> reconfigure() = 0;
 };
 
 }  // namespace ringgate::vip

@@ -40,6 +40,12 @@ void VipService::onTokenHeld(cluster::Time now, cluster::Carriages& carriages,
                     error.c_str(), static_cast<unsigned long long>(table_.version));
         }
     }
+    for (const VipTableEdit& edit : pendingEdits_)
+        if (applyEdit(edit, table_))
+            RG_INFO(Vip, "VIP table follows the configuration (version %llu): %zu added, %zu removed, %zu changed",
+                    static_cast<unsigned long long>(config_.cluster.configVersion), edit.added.size(),
+                    edit.removed.size(), edit.changed.size());
+    pendingEdits_.clear();
     if (const auto* bytes = carriages.find(cluster::carriage::kNodeLoad)) {
         std::string error;
         if (auto decoded = decodeLoadTable(*bytes, error))
@@ -72,6 +78,13 @@ void VipService::onMembershipChanged(cluster::Time, const std::vector<NodeId>& m
 }
 
 void VipService::onLeftRing() { apply(manager_.onLeftRing()); }
+
+void VipService::reconfigure(const config::Config& before) {
+    VipTableEdit edit = tableEdit(before, config_);
+    if (edit.empty()) return;
+    applyEdit(edit, table_);  // our own copy at once (what `vips` shows until the token comes)
+    pendingEdits_.push_back(std::move(edit));
+}
 
 void VipService::apply(const std::vector<Effect>& effects) {
     for (const Effect& e : effects) {

@@ -32,6 +32,9 @@ public:
 
     // Out of the ring (token lost, or leaving): answer for nothing until the next token.
     void onLeftRing();
+    // The configuration was replaced in place (a live reload), `before` being the old one:
+    // the VIP table takes the change at this node's next token visit.
+    void reconfigure(const config::Config& before);
 
     // The VIP table as this node knows it (`ringgatectl vips`).
     VipTableReport report() const;
@@ -54,6 +57,7 @@ private:
     LoadTable loads_;
     std::vector<NodeId> members_;
     std::vector<NodeId> membersAtLastVisit_;
+    std::vector<VipTableEdit> pendingEdits_;  // from live reloads, for the next visit
     VipServiceCounters counters_;
 };
 

@@ -36,6 +36,57 @@ uint64_t LoadTable::rateOf(NodeId node, Ipv4Address vip) const {
     return rate == it->second.vipRates.end() ? 0 : rate->second;
 }
 
+namespace {
+std::vector<VipEntry> configuredEntries(const config::Config& config) {
+    std::vector<VipEntry> entries;
+    for (const config::Subnet& subnet : config.subnets)
+        for (const config::Vip& vip : subnet.vips)
+            entries.push_back(VipEntry{vip.address, kNoNode, vip.preferredHost.value_or(kNoNode), vip.persistence,
+                                       kNoNode, false});
+    return entries;
+}
+}  // namespace
+
+VipTableEdit tableEdit(const config::Config& before, const config::Config& after) {
+    VipTableEdit edit;
+    auto old = configuredEntries(before), next = configuredEntries(after);
+    auto find = [](const std::vector<VipEntry>& list, Ipv4Address address) -> const VipEntry* {
+        for (const VipEntry& e : list)
+            if (e.address == address) return &e;
+        return nullptr;
+    };
+    for (const VipEntry& e : next) {
+        const VipEntry* was = find(old, e.address);
+        if (!was)
+            edit.added.push_back(e);
+        else if (was->preferred != e.preferred || was->persistence != e.persistence)
+            edit.changed.push_back(e);
+    }
+    for (const VipEntry& e : old)
+        if (!find(next, e.address)) edit.removed.push_back(e.address);
+    return edit;
+}
+
+bool applyEdit(const VipTableEdit& edit, VipTable& table) {
+    bool changed = false;
+    for (const VipEntry& e : edit.added)
+        if (!table.find(e.address)) {
+            table.entries.push_back(e);
+            changed = true;
+        }
+    for (Ipv4Address address : edit.removed)
+        changed |= std::erase_if(table.entries, [&](const VipEntry& e) { return e.address == address; }) > 0;
+    for (const VipEntry& e : edit.changed)
+        if (VipEntry* entry = table.find(e.address);
+            entry && (entry->preferred != e.preferred || entry->persistence != e.persistence)) {
+            entry->preferred = e.preferred;
+            entry->persistence = e.persistence;
+            changed = true;
+        }
+    if (changed) ++table.version;
+    return changed;
+}
+
 VipTable initialTable(const config::Config& config) {
     VipTable table;
     table.version = 1;

@@ -60,4 +60,18 @@ struct LoadTable {
 // The table a cluster starts from: every configured VIP, nobody owning it yet.
 VipTable initialTable(const config::Config& config);
 
+// What a configuration change does to the VIP table: VIPs added (owned by nobody yet),
+// removed (their owner releases them at its next visit), or given another preferred host
+// or persistence. Applied by each node that takes the change at its next token visit;
+// applying it twice changes nothing, so every node may.
+struct VipTableEdit {
+    std::vector<VipEntry> added;
+    std::vector<Ipv4Address> removed;
+    std::vector<VipEntry> changed;  // address, preferred, persistence
+    bool empty() const { return added.empty() && removed.empty() && changed.empty(); }
+};
+VipTableEdit tableEdit(const config::Config& before, const config::Config& after);
+// True when the table changed (its version then grows by one).
+bool applyEdit(const VipTableEdit& edit, VipTable& table);
+
 }  // namespace ringgate::vip

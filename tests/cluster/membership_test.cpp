@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 // Delivers every datagram 200 us after it was sent, in order; nodes can be killed.
 class Net {
 public:
-    explicit Net(int n, std::optional<uint32_t> firstSequence = std::nullopt) {
+    explicit Net(int n, std::optional<uint32_t> firstSequence = std::nullopt,
+                 std::map<NodeId, std::string> clusterNames = {}) {
         log::setAllLevels(log::Level::Error);
         for (int i = 1; i <= n; ++i) map_.push_back(static_cast<NodeId>(i));
         for (NodeId id : map_) {
@@ -28,6 +29,7 @@ public:
             o.epoch = id;
             o.randomSeed = id * 7919;
             o.firstSequence = firstSequence;
+            if (auto name = clusterNames.find(id); name != clusterNames.end()) o.clusterName = name->second;
             nodes_[id] = std::make_unique<ClusterNode>(o);
         }
         for (auto& [id, node] : nodes_) {
@@ -161,6 +163,27 @@ TEST(Membership, CleanLeavePassesTheTokenAtOnce) {
     for (NodeId id : {1u, 3u, 4u}) {
         EXPECT_EQ(net.node(id).membership().members(), (std::vector<NodeId>{1, 3, 4}));
         EXPECT_EQ(net.node(id).membership().counters().membersDropped, 0u) << "no timeout involved";
+    }
+}
+
+// A node given another cluster's file (cluster.name differs) is never admitted, however
+// it asks (join, 911, probe answers), and each side counts what it refused.
+TEST(Membership, NodeOfAnotherClusterIsRefusedOnBothSides) {
+    Net net(3, std::nullopt, {{1, "prod"}, {2, "prod"}, {3, "staging"}});
+    net.runFor(3s);
+    EXPECT_EQ(net.node(1).membership().members(), (std::vector<NodeId>{1, 2}));
+    EXPECT_EQ(net.node(2).membership().members(), (std::vector<NodeId>{1, 2}));
+    EXPECT_EQ(net.node(3).membership().members(), (std::vector<NodeId>{3}));
+    EXPECT_GT(net.node(1).membership().counters().foreignCluster + net.node(2).membership().counters().foreignCluster, 0u);
+    EXPECT_GT(net.node(3).membership().counters().foreignCluster, 0u);
+}
+
+TEST(Membership, NodesOfOneClusterNameFormOneRing) {
+    Net net(3, std::nullopt, {{1, "prod"}, {2, "prod"}, {3, "prod"}});
+    net.runFor(2s);
+    for (NodeId id = 1; id <= 3; ++id) {
+        EXPECT_EQ(net.node(id).membership().members(), (std::vector<NodeId>{1, 2, 3}));
+        EXPECT_EQ(net.node(id).membership().counters().foreignCluster, 0u);
     }
 }
 

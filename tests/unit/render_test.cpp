@@ -115,14 +115,41 @@ TEST(Render, FlowsGroups) {
 }
 
 TEST(Render, StatusPoolAndAcknowledgements) {
-    daemon::NodeStatus status{2, "demo", 4, 12345, false, 99, "0.1.0", true, {}};
+    daemon::NodeStatus status;
+    status.node = 2;
+    status.cluster = "demo";
+    status.configVersion = 4;
+    status.configHash = "00112233aabbccdd";
+    status.configFile = "/etc/ringgate/demo.yaml";
+    status.configSync = {{"adopted", 1}};
+    status.uptimeMs = 12345;
+    status.pid = 99;
+    status.version = "0.1.0";
+    status.authenticated = true;
     EXPECT_EQ(render(status, Format::Text).body,
-              "node 2 of cluster 'demo'\nconfig version 4\nuptime 12.3 s\ndataplane off\nringgated 0.1.0\n");
+              "node 2 of cluster 'demo'\nconfig version 4 (00112233aabbccdd, /etc/ringgate/demo.yaml)\nuptime 12.3 s\n"
+              "dataplane off\nringgated 0.1.0\n");
     EXPECT_EQ(render(status, Format::Json).body,
-              R"({"node":2,"cluster":"demo","config_version":4,"uptime_ms":12345,"dataplane":false,"pid":99,)"
+              R"({"node":2,"cluster":"demo","config_version":4,"config_hash":"00112233aabbccdd",)"
+              R"("config_file":"/etc/ringgate/demo.yaml","config_restart_pending":null,"config_sync":{"adopted":1},)"
+              R"("uptime_ms":12345,"dataplane":false,"pid":99,)"
               R"("version":"0.1.0","authenticated":true,"warnings":[]})" "\n");
     status.warnings = {"no key"};
     EXPECT_TRUE(has(render(status, Format::Text).body, "warning: no key\n"));
+    status.restartVersion = 5;
+    status.restartNeeded = {"cluster.port changed (needs a restart of every node)"};
+    EXPECT_TRUE(has(render(status, Format::Text).body,
+                    "config version 5 waits for a restart: cluster.port changed (needs a restart of every node)\n"));
+    EXPECT_EQ(Json::parse(render(status, Format::Json).body)["config_restart_pending"]["config_version"], 5);
+
+    daemon::ConfigChangeReport change{"/tmp/new.yaml", true, false, 3, "aabb", {"VIP 198.18.0.103 added"}, {}};
+    EXPECT_EQ(render(change, Format::Text).body,
+              "configuration version 3 (aabb) applied and shared with the cluster\n  VIP 198.18.0.103 added\n");
+    daemon::ConfigChangeReport refused{"/tmp/bad.yaml", false, false, 2, "ccdd", {}, {"cluster.port changed"}};
+    Json refusedJson = Json::parse(render(refused, Format::Json).body);
+    EXPECT_EQ(refusedJson["result"], "refused");
+    EXPECT_EQ(refusedJson["errors"][0], "cluster.port changed");
+    EXPECT_FALSE(refused.ok());
 
     daemon::PoolReport pool{{"198.18.2.1:7300"}, true, 5, 3, {"198.18.1.50"},
                             {{"farm", true, {{"198.18.1.50", 8080, 2}}}, {"static", false, {}}}};
@@ -167,7 +194,14 @@ namespace {
 
 TEST(Metrics, CountersTotalGaugesPlainLabelsEscaped) {
     MetricsInput in;
-    in.status = {3, "demo", 1, 2500, true, 1, "0.1.0", true, {}};
+    in.status.node = 3;
+    in.status.cluster = "demo";
+    in.status.configVersion = 1;
+    in.status.uptimeMs = 2500;
+    in.status.dataplane = true;
+    in.status.pid = 1;
+    in.status.version = "0.1.0";
+    in.status.authenticated = true;
     in.membership.node = 3;
     in.membership.members = {{3, "member", std::nullopt}};
     in.membership.counters = {{"tokens_received", 5}};

@@ -21,6 +21,10 @@ struct RecordingActuator : VipActuator {
     void release(Ipv4Address vip) override { calls.push_back("release " + vip.toString()); }
     void announce(Ipv4Address vip) override { calls.push_back("announce " + vip.toString()); }
     NodeLoad measuredLoad() override { return load; }
+    Expected<void> reconfigure() override {
+        calls.push_back("reconfigure");
+        return {};
+    }
 };
 
 config::Config demoConfig() {
@@ -103,6 +107,41 @@ TEST(VipService, LeavingTheRingReleasesEverything) {
     service.onMembershipChanged(cluster::Time{5000}, {2, 3});
     EXPECT_EQ(act.calls.size(), owned);
     EXPECT_TRUE(service.manager().answering().empty());
+}
+
+// A live reload (config/reload.h) edits the VIP table at this node's next token visit:
+// an added VIP is placed like any unowned one, a removed one is released by its owner.
+TEST(VipService, ReconfigureAddsAndRemovesVipsAtTheNextVisit) {
+    config::Config config = demoConfig();
+    RecordingActuator act;
+    VipService service(config, 1, act);
+    cluster::Carriages carriages;
+    service.onTokenHeld(cluster::Time{0}, carriages, {1});  // alone: every VIP is ours
+    ASSERT_TRUE(service.manager().answering().count(*Ipv4Address::parse("198.18.0.102")));
+
+    config::Config before = config;
+    auto& vips = config.subnets[0].vips;
+    vips.erase(vips.begin() + 2);  // 198.18.0.102 removed
+    vips.push_back(config::Vip{*Ipv4Address::parse("198.18.0.103"), std::nullopt, config::Persistence::Movable});
+    vips[1].persistence = config::Persistence::StickyPreferred;  // 198.18.0.101 preferred by 2 already
+    service.reconfigure(before);
+    ASSERT_NE(service.table().find(*Ipv4Address::parse("198.18.0.103")), nullptr);  // our copy at once
+
+    act.calls.clear();
+    service.onTokenHeld(cluster::Time{100'000}, carriages, {1});
+    EXPECT_NE(std::find(act.calls.begin(), act.calls.end(), "release 198.18.0.102"), act.calls.end());
+    EXPECT_NE(std::find(act.calls.begin(), act.calls.end(), "claim 198.18.0.103 probe"), act.calls.end());
+    std::string error;
+    auto table = decodeVipTable(*carriages.find(cluster::carriage::kVipTable), error);
+    ASSERT_TRUE(table) << error;
+    EXPECT_EQ(table->find(*Ipv4Address::parse("198.18.0.102")), nullptr);
+    ASSERT_NE(table->find(*Ipv4Address::parse("198.18.0.103")), nullptr);
+    EXPECT_EQ(table->find(*Ipv4Address::parse("198.18.0.101"))->persistence, config::Persistence::StickyPreferred);
+
+    // Applying the same edit again (another node that took the change) changes nothing.
+    uint64_t version = table->version;
+    EXPECT_FALSE(applyEdit(tableEdit(before, config), *table));
+    EXPECT_EQ(table->version, version);
 }
 
 }  // namespace
