@@ -233,6 +233,7 @@ MembershipReport ClusterService::report() const {
         {"silent_successors", c.silentSuccessors},
         {"members_dropped", c.membersDropped},
         {"members_added", c.membersAdded},
+        {"ghosts_dropped", c.ghostsDropped},
         {"resends", mc.resends},
         {"refused", mc.refused() + c.malformedTrains + c.foreignCluster},
         {"challenges_sent", mc.challengesSent},

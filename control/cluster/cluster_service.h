@@ -39,6 +39,8 @@ public:
     MembershipReport report() const;
     // The configuration's timers changed (applied live): the membership uses them from now.
     void applyTimers();
+    // Whether this node's node map is the cluster's newest (Membership::setMapCurrent).
+    void setMapCurrent(bool current) { node_.membership().setMapCurrent(current); }
     // Riders of the train (the VIP manager); set before start().
     void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
 

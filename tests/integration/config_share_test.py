@@ -17,7 +17,10 @@ Checked:
     an invalid push is refused (exit 1, the reason in the JSON);
   - a node restarted with an older file adopts the cluster's and rewrites its file;
   - a node started with a newer file hands it to the cluster;
-  - a node started with another cluster.name is refused on both sides and stays outside.
+  - a node started with another cluster.name is refused on both sides and stays outside;
+  - a node map changed by a rolling restart (node 3 removed) leaves no ghost: the version
+    waits for the restart on the node that adopts it, and the ex-node coming back with its
+    old file stays out of every ring.
 """
 import json
 import re
@@ -242,6 +245,39 @@ def main():
             assert cluster.query(3, "members")["counters"]["foreign_cluster"] > 0
             assert node_file(topo.work_dir, 3).read_text() == foreign, "a foreign cluster's node kept its file"
             print("ok   node 3 with cluster.name 'staging': refused on both sides, not counted as spoofed")
+
+            # 7. A node map changed by a rolling restart (node 3 removed): stop the node that
+            # goes, restart the others one by one with the new file; the ex-node coming back
+            # with its old file is kept out, and no ring keeps a ghost of it.
+            assert cluster.stop(3) == 0
+            v5 = with_version(v4, 5)
+            v5, removed = re.subn(r"(?m)^    - id: 3\n      addresses: .*\n", "", v5)
+            assert removed == 1
+            assert cluster.stop(1) == 0
+            node_file(topo.work_dir, 1).write_text(v5)
+            cluster.start(1, config_path=node_file(topo.work_dir, 1))
+            # Node 2 takes version 5 from the token: written, but a node map waits for a restart.
+            try:
+                wait_until(lambda: node_file(topo.work_dir, 2).read_text() == v5, SETTLE, "node 2's file at version 5")
+            except TopologyError as e:
+                tails = {n: cluster.nodes[n].log().splitlines()[-15:] for n in (1, 2)}
+                raise TopologyError(f"{e}; logs: {json.dumps(tails, indent=1)}") from e
+            pending = cluster.query(2, "status")["config_restart_pending"]
+            assert pending and pending["config_version"] == 5, pending
+            assert any(r.startswith("cluster.nodes changed") for r in pending["reasons"]), pending
+            assert cluster.stop(2) == 0
+            cluster.start(2, config_path=node_file(topo.work_dir, 2))
+            wait_until(lambda: all_run(cluster, 5, (1, 2)), SETTLE, "nodes 1 and 2 run version 5")
+            node_file(topo.work_dir, 3).write_text(v4)
+            cluster.start(3, config_path=node_file(topo.work_dir, 3))
+            time.sleep(2)
+            for n in (1, 2):
+                view = cluster.query(n, "members")
+                assert sorted(m["id"] for m in view["members"]) == [1, 2], view["members"]
+                assert [m["id"] for m in view["outside"]] == [], view["outside"]
+            assert cluster.query(3, "status")["config_version"] == 4
+            print("ok   node 3 removed from the node map by a rolling restart: version 5 waited for the restart "
+                  "on node 2; the ex-node, back with its old file, stays out of every ring")
 
 
 if __name__ == "__main__":
