@@ -171,10 +171,14 @@ void ConnectionTable::retire(Owner& o, uint32_t index) {
 }
 
 void ConnectionTable::remove(unsigned owner, Connection* conn) {
-    Owner& o = *owners_[owner];
+    removeAt(*owners_[owner], conn, index_.position(conn->forward), index_.position(conn->reverse));
+}
+
+void ConnectionTable::removeAt(Owner& o, Connection* conn, FlowIndex::Position forward,
+                               FlowIndex::Position reverse) {
     uint32_t index = indexOf(conn);
-    index_.erase(index_.position(conn->forward), index << 1);
-    index_.erase(index_.position(conn->reverse), index << 1 | 1);
+    index_.erase(forward, index << 1);
+    index_.erase(reverse, index << 1 | 1);
     conn->inUse.store(2, std::memory_order_relaxed);  // removed, waiting for its grace period
     o.inUse.fetch_sub(1, std::memory_order_relaxed);
     retire(o, index);
@@ -193,7 +197,27 @@ unsigned ConnectionTable::expire(unsigned owner, uint32_t nowMs, const FlowTimeo
                                  unsigned budget, ExpirySink* sink) {
     Owner& o = *owners_[owner];
     if (o.end == o.begin) return 0;
-    unsigned removed = 0;
+    // Expired entries are removed in groups: the scan finds them (sequential, cheap), then
+    // all their index buckets are prefetched together, then their keys are erased. One
+    // by one, each removal would wait for two random bucket lines in turn.
+    constexpr unsigned kGroup = 16;
+    Connection* doomed[kGroup];
+    FlowIndex::Position forward[kGroup], reverse[kGroup];
+    unsigned count = 0, removed = 0;
+    auto removeGroup = [&] {
+        for (unsigned k = 0; k < count; ++k) {
+            forward[k] = index_.position(doomed[k]->forward);
+            reverse[k] = index_.position(doomed[k]->reverse);
+            index_.prefetch(forward[k]);
+            index_.prefetch(reverse[k]);
+        }
+        for (unsigned k = 0; k < count; ++k) {
+            if (sink) sink->expired(*doomed[k]);
+            removeAt(o, doomed[k], forward[k], reverse[k]);
+        }
+        removed += count;
+        count = 0;
+    };
     for (unsigned i = 0; i < budget; ++i) {
         Connection* conn = &entries_[o.cursor];
         if (++o.cursor == o.end) o.cursor = o.begin;
@@ -204,11 +228,11 @@ unsigned ConnectionTable::expire(unsigned owner, uint32_t nowMs, const FlowTimeo
         // Idle times above 2^31 ms mean lastSeen is ahead of `nowMs` (another worker's
         // clock read a moment later): the flow is fresh.
         if (idle < (1u << 31) && idle > timeoutMs(state, timeouts)) {
-            if (sink) sink->expired(*conn);
-            remove(owner, conn);
-            ++removed;
+            doomed[count++] = conn;
+            if (count == kGroup) removeGroup();
         }
     }
+    removeGroup();
     return removed;
 }
 

@@ -175,6 +175,8 @@ private:
         return value & 1 ? conn.reverse : conn.forward;
     }
     uint32_t findValue(const FlowKey& key) const;
+    // Removes both keys (their positions computed already) and retires the entry.
+    void removeAt(Owner& owner, Connection* conn, FlowIndex::Position forward, FlowIndex::Position reverse);
     // Puts a removed entry on the owner's waiting list (freed after a grace period).
     void retire(Owner& owner, uint32_t index);
     // Starts a grace period for the entries retired since the last call.

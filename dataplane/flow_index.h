@@ -84,6 +84,9 @@ public:
     uint64_t findBulk(const FlowKey* const* keys, unsigned count, uint32_t* values, const KeyOf& keyOf,
                       const Prefetch& prefetch) const;
 
+    // Starts loading the key's home bucket (before an erase of several keys).
+    void prefetch(Position pos) const { __builtin_prefetch(&buckets_[pos.home]); }
+
     // Any thread. False when the key's neighbourhood is full. `value` must not be kNone.
     bool insert(Position pos, uint32_t value);
     // Only the thread that inserted `value` at `pos`. False if it is not there.

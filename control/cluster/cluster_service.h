@@ -7,6 +7,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -39,6 +40,8 @@ public:
     MembershipReport report() const;
     // The configuration's timers changed (applied live): the membership uses them from now.
     void applyTimers();
+    // Whether this node's node map is the cluster's newest (Membership::setMapCurrent).
+    void setMapCurrent(bool current) { node_.membership().setMapCurrent(current); }
     // Riders of the train (the VIP manager); set before start().
     void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
 
@@ -57,6 +60,7 @@ private:
     void receive(size_t path);
     void afterInput();
     void reportRefused(size_t path);
+    void reportKeyMismatch(size_t path, NodeId node);
     void flush();
     void arm();
 
@@ -76,6 +80,7 @@ private:
     uint64_t sendErrors_ = 0;
     uint64_t refusedLogged_ = 0;
     std::optional<Time> lastRefusedLog_;
+    std::map<NodeId, Time> keyMismatchLogged_;
 };
 
 }  // namespace ringgate::cluster

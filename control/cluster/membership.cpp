@@ -113,6 +113,26 @@ bool Membership::foreign(Time now, NodeId from, const Train& train) {
     return true;
 }
 
+// A member outside this node's map can never be handed the token from here. When this
+// node's map is the cluster's newest (setMapCurrent), nobody else hands it the token
+// either (the node was removed from the map): it would stay in the ring for good, a ghost
+// that the hand-off never drops. While older maps still run, others may know it (a node
+// being added): it stays.
+void Membership::dropGhosts(std::vector<NodeId>& members) {
+    if (!mapCurrent_) return;
+    std::erase_if(members, [&](NodeId m) {
+        if (indexOf(m) != std::string::npos) return false;
+        ++counters_.ghostsDropped;
+        RG_WARN(Cluster, "node %u is not in the node map any more: dropped from the ring", m);
+        return true;
+    });
+}
+
+void Membership::setNodeMap(std::vector<NodeId> nodeMap) {
+    options_.nodeMap = std::move(nodeMap);
+    std::erase_if(joiners_, [&](NodeId j) { return indexOf(j) == std::string::npos; });
+}
+
 void Membership::addJoiner(NodeId node, const char* why) {
     if (node == options_.self || indexOf(node) == std::string::npos || contains(members_, node)) return;
     if (joiners_.insert(node).second) RG_DEBUG(Cluster, "node %u will be added to the ring (%s)", node, why);
@@ -207,6 +227,7 @@ void Membership::adopt(Time now, Train train) {
     ringId_ = train.ringId;
     lastStamp_ = train.stamp;
     if (!contains(train.members, options_.self)) insertSorted(train.members, options_.self);
+    dropGhosts(train.members);
     bool changed = train.members != members_;
     if (handoff_) {  // superseded by a newer token
         messenger_.cancel(handoff_->destination, handoff_->messageId);
@@ -238,6 +259,7 @@ void Membership::passOn(Time now) {
     }
     joiners_.clear();
     if (leaving) std::erase(t.members, options_.self);
+    dropGhosts(t.members);
     // Leaving, the riders see the ring without us, so the VIP manager hands our VIPs to
     // the survivors in this same visit instead of leaving them unanswered for a rotation.
     if (hooks_) hooks_->onTokenHeld(now, t.carriages, t.members);

@@ -50,6 +50,7 @@ struct MembershipCounters {
     uint64_t malformedTrains = 0;    // reassembled message that is not a valid train
     uint64_t misrouted = 0;          // a train whose destination is another node
     uint64_t foreignCluster = 0;     // a train of another cluster (cluster.name differs): refused
+    uint64_t ghostsDropped = 0;      // members outside the node map, dropped (setMapCurrent)
 };
 
 // What the VIP manager and other riders of the train plug in.
@@ -91,6 +92,12 @@ public:
     void setHooks(MembershipHooks* hooks) { hooks_ = hooks; }
     // New timers (a configuration applied live): used from the next deadline on.
     void setTimers(const MembershipTimers& timers) { options_.timers = timers; }
+    // Another node map (ring order): members outside it are never handed the token from here.
+    void setNodeMap(std::vector<NodeId> nodeMap);
+    // This node runs the cluster's newest configuration (its version is the highest on the
+    // token): its node map is the truth, and a member outside it is dropped as a ghost
+    // (dropGhosts). False (the default, and while older maps may still run): kept.
+    void setMapCurrent(bool current) { mapCurrent_ = current; }
     void start(Time now);
     void leave(Time now);
     void onMessage(Time now, NodeId from, std::span<const uint8_t> bytes);
@@ -151,6 +158,7 @@ private:
     void addJoiner(NodeId node, const char* why);
     void setMembers(Time now, std::vector<NodeId> members);
     void nameTrain(Train& train) const;
+    void dropGhosts(std::vector<NodeId>& members);
     bool foreign(Time now, NodeId from, const Train& train);
 
     size_t indexOf(NodeId node) const;  // position in the node map (unknown: npos)
@@ -185,6 +193,7 @@ private:
     std::optional<Time> lastProbeAt_;
     MembershipCounters counters_;
     std::map<NodeId, Time> foreignLogged_;  // one log line per node and 10 s
+    bool mapCurrent_ = false;
 };
 
 }  // namespace ringgate::cluster

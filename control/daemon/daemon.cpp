@@ -19,7 +19,9 @@ Daemon::Daemon(config::Config config, std::string text, config::NodeId self)
       configPath_(std::filesystem::absolute(config_.sourcePath).lexically_normal().string()),
       self_(self),
       configSync_(config_.cluster.name, cluster::SharedConfig::of(config_.cluster.configVersion, configText_)),
-      configRider_(configSync_, [this](const cluster::SharedConfig& offered) { return adoptFromCluster(offered); }),
+      configRider_(
+          configSync_, [this](const cluster::SharedConfig& offered) { return adoptFromCluster(offered); },
+          [this] { return config_.cluster.configVersion; }, [this](bool current) { cluster_.setMapCurrent(current); }),
       // SIGHUP is caught from here on: a reload signal during start-up waits for run().
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       management_(io_, commands_),

@@ -132,6 +132,7 @@ struct Result {
     double newCyclesDnat = 0, newCyclesFullnat = 0;
     double dnatNewPerSec = 0, fullnatNewPerSec = 0;
     double cyclesPerPacket = 0, ioCycles = 0, tableCycles = 0, lineCycles = 0, emptyPass = 0;
+    double expiryCycles = 0;  // per flow, expiring a full table
     size_t floorBytes = 0;
     size_t tableBytes = 0;
     double tablePerFlow = 0, heapPerFlow = 0, rssPerFlow = 0;
@@ -213,7 +214,11 @@ Expected<Result> measure(Rig& rig, const std::vector<uint16_t>& portIds, uint32_
     };
     fill(false);
     now += options.timeouts.synMs + 1;
+    // Expiry of the whole table (no packets: the idle budget, a thousandth of the slice a
+    // pass): what removing a flow costs, scan included.
+    uint64_t expiryStart = rte_rdtsc_precise();
     while (dp.connections().size() > 0) worker.step(now);
+    result.expiryCycles = static_cast<double>(rte_rdtsc_precise() - expiryStart) / flows;
     learnBackends(now);  // the hour that passed aged the neighbours out too
     fill(true);
     result.rssPerFlow = static_cast<double>(residentBytes() - residentBefore) / flows;
@@ -337,6 +342,8 @@ void print(const Result& r, double mhz, unsigned rounds) {
                 r.newCyclesDnat);
     std::printf("  new connections, fullnat   %10.0f /s per core (%.0f cycles each, median pass)\n",
                 r.fullnatNewPerSec, r.newCyclesFullnat);
+    std::printf("  expiry, whole table        %10.0f /s per core (%.0f cycles a flow, scan included)\n",
+                mhz * 1e6 / r.expiryCycles, r.expiryCycles);
     std::printf("  established flows          %10.1f cycles/packet  %6.2f Mpps/core (median pass, median of %u rounds)\n",
                 r.cyclesPerPacket, mhz / r.cyclesPerPacket, rounds);
     std::printf("  connection table alone     %10.1f cycles/packet  (bulk lookup + entry read; ringgate = %.2fx)\n",
@@ -448,6 +455,7 @@ int main(int argc, char** argv) {
         .field("testpmd_io_net_null_cycles_per_packet", testpmdNull)
         .field("new_connections_per_second_dnat", r.dnatNewPerSec)
         .field("new_connections_per_second_fullnat", r.fullnatNewPerSec)
+        .field("expiries_per_second", mhz * 1e6 / r.expiryCycles)
         .field("memory_bytes_per_flow", r.tablePerFlow)
         .field("memory_bytes_per_flow_table", r.tablePerFlow)
         .field("memory_bytes_per_flow_heap", r.heapPerFlow)
@@ -459,6 +467,7 @@ int main(int argc, char** argv) {
         .field("random_line_read_cycles_16m", large.lineCycles)
         .field("new_connections_per_second_dnat_16m", large.dnatNewPerSec)
         .field("new_connections_per_second_fullnat_16m", large.fullnatNewPerSec)
+        .field("expiries_per_second_16m", largeFlows ? mhz * 1e6 / large.expiryCycles : 0.0)
         .field("memory_bytes_16m", static_cast<uint64_t>(large.tableBytes))
         .field("rss_bytes_per_flow_16m", large.rssPerFlow)
         .field("neighbourhood_full", r.neighbourhoodFull + large.neighbourhoodFull)

@@ -187,5 +187,42 @@ TEST(Membership, NodesOfOneClusterNameFormOneRing) {
     }
 }
 
+// A node removed from the node map, stopped after every survivor runs the new map:
+// nobody hands it the token any more, so the hand-off cannot drop it. Without the
+// survivors knowing their map is the newest it stays a member for good (a ghost); with it
+// (setMapCurrent, from the configuration's version on the token) it is dropped at once.
+TEST(Membership, NodeRemovedFromTheMapLeavesNoGhost) {
+    for (bool current : {false, true}) {
+        Net net(3);
+        net.runFor(1s);
+        ASSERT_EQ(net.node(1).membership().members(), (std::vector<NodeId>{1, 2, 3}));
+        // Nodes 1 and 2 restarted with the new map (rolling change); node 3, still on the
+        // old one, is stopped last.
+        for (NodeId id : {1u, 2u}) {
+            net.node(id).membership().setNodeMap({1, 2});
+            net.node(id).membership().setMapCurrent(current);
+        }
+        net.runFor(1s);
+        net.kill(3);
+        net.runFor(2s);
+        auto expected = current ? std::vector<NodeId>{1, 2} : std::vector<NodeId>{1, 2, 3};
+        EXPECT_EQ(net.node(1).membership().members(), expected) << "map current " << current;
+        EXPECT_EQ(net.node(2).membership().members(), expected) << "map current " << current;
+        if (current) {
+            EXPECT_GT(net.node(1).membership().counters().ghostsDropped + net.node(2).membership().counters().ghostsDropped,
+                      0u);
+        }
+    }
+}
+
+// While older maps still run (a node being added), a member outside this node's map stays.
+TEST(Membership, MemberUnknownHereStaysWhileTheMapIsNotCurrent) {
+    Net net(3);
+    net.node(1).membership().setNodeMap({1, 2});  // node 1 runs the old map, nodes 2 and 3 the new
+    net.runFor(3s);
+    EXPECT_EQ(net.node(2).membership().members(), (std::vector<NodeId>{1, 2, 3}));
+    EXPECT_EQ(net.node(1).membership().counters().ghostsDropped, 0u);
+}
+
 }  // namespace
 }  // namespace ringgate::cluster
