@@ -172,7 +172,7 @@ ApiResult RemoteApi::handle(const HttpRequest& request, Clock::time_point now) {
         return response;
     }
     if (path == "/metrics" && request.method == "GET") {
-        Request call{Format::Text, "metrics", {}, ""};
+        Request call{.format = Format::Text, .command = "metrics"};
         auto result = command(request, *who, std::move(call));
         if (auto* c = std::get_if<CommandCall>(&result)) c->prometheus = true;
         return result;
@@ -201,7 +201,7 @@ ApiResult RemoteApi::handle(const HttpRequest& request, Clock::time_point now) {
         std::string name = path.substr(5);
         if (accessOf_(name) == Access::Change)
             return httpError(405, "'" + name + "' changes state: POST /api/command");
-        return command(request, *who, Request{Format::Json, name, {}, ""});
+        return command(request, *who, Request{.format = Format::Json, .command = name});
     }
     return httpError(404, "no such resource: " + request.method + " " + path);
 }

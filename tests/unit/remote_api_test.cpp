@@ -137,10 +137,10 @@ TEST_F(RemoteApiTest, SessionsExpireWhenIdleAndOnLogout) {
 }
 
 TEST_F(RemoteApiTest, RepliesBecomeResponses) {
-    CommandCall call{Request{Format::Json, "vips", {}, ""}, false};
+    CommandCall call{Request{.format = Format::Json, .command = "vips"}, false};
     EXPECT_EQ(RemoteApi::respond(call, Reply{true, "{}"}).status, 200);
     EXPECT_EQ(RemoteApi::respond(call, Reply::error(Format::Json, "no")).status, 400);
-    CommandCall metrics{Request{Format::Text, "metrics", {}, ""}, true};
+    CommandCall metrics{Request{.format = Format::Text, .command = "metrics"}, true};
     EXPECT_EQ(RemoteApi::respond(metrics, Reply{true, "x 1\n"}).contentType, "text/plain; version=0.0.4; charset=utf-8");
 }
 
