@@ -36,6 +36,13 @@ std::optional<std::string> randomToken() {
     return token;
 }
 
+Request requestFor(Format format, std::string command) {
+    Request request;
+    request.format = format;
+    request.command = std::move(command);
+    return request;
+}
+
 bool isJson(const std::string& contentType) { return contentType.rfind("application/json", 0) == 0; }
 
 std::string describe(const std::string& user, config::Role role, const std::string& peer) {
@@ -172,7 +179,7 @@ ApiResult RemoteApi::handle(const HttpRequest& request, Clock::time_point now) {
         return response;
     }
     if (path == "/metrics" && request.method == "GET") {
-        Request call{.format = Format::Text, .command = "metrics"};
+        Request call = requestFor(Format::Text, "metrics");
         auto result = command(request, *who, std::move(call));
         if (auto* c = std::get_if<CommandCall>(&result)) c->prometheus = true;
         return result;
@@ -201,7 +208,7 @@ ApiResult RemoteApi::handle(const HttpRequest& request, Clock::time_point now) {
         std::string name = path.substr(5);
         if (accessOf_(name) == Access::Change)
             return httpError(405, "'" + name + "' changes state: POST /api/command");
-        return command(request, *who, Request{.format = Format::Json, .command = name});
+        return command(request, *who, requestFor(Format::Json, name));
     }
     return httpError(404, "no such resource: " + request.method + " " + path);
 }

@@ -136,11 +136,18 @@ TEST_F(RemoteApiTest, SessionsExpireWhenIdleAndOnLogout) {
     EXPECT_EQ(status(api_.handle(get("/api/session", "", "rg_session=forged"), now_)), 401);
 }
 
+Request requestFor(Format format, std::string command) {
+    Request request;
+    request.format = format;
+    request.command = std::move(command);
+    return request;
+}
+
 TEST_F(RemoteApiTest, RepliesBecomeResponses) {
-    CommandCall call{Request{.format = Format::Json, .command = "vips"}, false};
+    CommandCall call{requestFor(Format::Json, "vips"), false};
     EXPECT_EQ(RemoteApi::respond(call, Reply{true, "{}"}).status, 200);
     EXPECT_EQ(RemoteApi::respond(call, Reply::error(Format::Json, "no")).status, 400);
-    CommandCall metrics{Request{.format = Format::Text, .command = "metrics"}, true};
+    CommandCall metrics{requestFor(Format::Text, "metrics"), true};
     EXPECT_EQ(RemoteApi::respond(metrics, Reply{true, "x 1\n"}).contentType, "text/plain; version=0.0.4; charset=utf-8");
 }
 
