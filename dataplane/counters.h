@@ -76,6 +76,10 @@ struct FlowCounters {
     Counter asks;                // questions to the authority: where does this flow live?
     Counter held;                // packets of flows whose record had not arrived, held
     Counter released;            // held packets sent on once their record arrived
+    // TCP flows that became new here on a segment without SYN: a flow whose record no node
+    // could give (no copy survived, or it came after its VIP settled): the flows the
+    // cluster did not save, seen where their next packet lands.
+    Counter unsaved;
     // Held too long or with the buffer full: drops (hold_expired, hold_full).
 };
 
@@ -92,6 +96,7 @@ inline constexpr CounterField<FlowCounters> kFlowCounterFields[] = {
     {"asks", &FlowCounters::asks},
     {"held", &FlowCounters::held},
     {"released", &FlowCounters::released},
+    {"unsaved", &FlowCounters::unsaved},
 };
 
 struct alignas(64) WorkerCounters {

@@ -374,7 +374,10 @@ void Worker::newFlow(unsigned port, rte_mbuf* m, const ParsedPacket& p, const Ne
     counters_.services[init.service].newFlows.add();
     counters_.backends[init.backend].newFlows.add();
     counters_.vips[init.vip].newFlows.add();
-    if (snapshot_->flows) emit(FlowMessageType::Created, *conn);
+    if (snapshot_->flows) {
+        emit(FlowMessageType::Created, *conn);
+        if (p.proto == kProtoTcp && !(p.tcpFlags & kTcpSyn)) counters_.flows.unsaved.add();
+    }
     forward(conn, false, port, m, p, nowMs);
 }
 

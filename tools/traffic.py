@@ -108,7 +108,7 @@ def ask(c):
         c.request("GET", "/id")
         return c.getresponse().read().decode().strip()
     except Exception as error:
-        return "broken: " + type(error).__name__
+        return "broken: " + type(error).__name__ + " " + str(error)
 for line in sys.stdin:
     words = line.split()
     if words[0] == "open":

@@ -38,6 +38,7 @@ bool recordFitsKind(DatagramKind kind, RecordOp op) {
     switch (kind) {
         case DatagramKind::Data: return op == RecordOp::Upsert || op == RecordOp::End;
         case DatagramKind::Transfer:
+        case DatagramKind::TransferEnd:
         case DatagramKind::ResyncBegin:
         case DatagramKind::ResyncEnd:
         case DatagramKind::Answer: return op == RecordOp::Upsert;
@@ -52,7 +53,8 @@ bool countFitsKind(DatagramKind kind, size_t count) {
         case DatagramKind::Ack:
         case DatagramKind::Nack: return count == 0;
         case DatagramKind::ResyncBegin:  // a resync of nothing: "forget all of mine"
-        case DatagramKind::ResyncEnd: return true;
+        case DatagramKind::ResyncEnd:
+        case DatagramKind::TransferEnd: return true;  // a VIP with nothing (more) to send
         default: return count > 0;
     }
 }
@@ -70,6 +72,7 @@ std::string_view toString(DatagramKind kind) {
         case DatagramKind::Nack: return "nack";
         case DatagramKind::Ask: return "ask";
         case DatagramKind::Answer: return "answer";
+        case DatagramKind::TransferEnd: return "transfer-end";
     }
     return "?";
 }
@@ -155,7 +158,7 @@ DecodeError decodeDatagram(std::span<const uint8_t> datagram, const cluster::Aut
     if (get16(p) != kFlowMagic) return DecodeError::BadMagic;
     if (p[2] != kFlowVersion) return DecodeError::BadVersion;
     uint8_t kind = p[3];
-    if (kind < static_cast<uint8_t>(DatagramKind::Data) || kind > static_cast<uint8_t>(DatagramKind::Answer))
+    if (kind < static_cast<uint8_t>(DatagramKind::Data) || kind > static_cast<uint8_t>(DatagramKind::TransferEnd))
         return DecodeError::BadKind;
     uint8_t flags = p[kFlagsOffset];
     if ((flags & ~kFlagAuthenticated) != 0 || p[5] != 0) return DecodeError::BadFlags;

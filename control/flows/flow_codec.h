@@ -39,9 +39,10 @@ enum class DatagramKind : uint8_t {
     Nack = 7,         // batches `seq`..`seqEnd` missing; seq 0: "I have no session of yours"
     Ask = 8,          // Query records: where does the flow with this reply tuple live?
     Answer = 9,       // Upsert records: here it is
+    TransferEnd = 10, // the last batch of a pull's answer (0+ Upsert records of `vip`)
 };
 constexpr bool isSequenced(DatagramKind kind) {
-    return kind >= DatagramKind::Data && kind <= DatagramKind::ResyncEnd;
+    return (kind >= DatagramKind::Data && kind <= DatagramKind::ResyncEnd) || kind == DatagramKind::TransferEnd;
 }
 std::string_view toString(DatagramKind kind);
 

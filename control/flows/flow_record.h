@@ -34,6 +34,10 @@ struct FlowTupleHash {
     }
 };
 
+// Why a node keeps a record (flow_replicator.h explains each).
+enum class Role : uint8_t { Local = 1, Replica = 2, Forwarding = 4, Cache = 8 };
+using Roles = uint8_t;  // bit set of Role
+
 enum class NatKind : uint8_t { Dnat = 0, FullNat = 1 };
 
 struct FlowRecord {

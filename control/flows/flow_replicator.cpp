@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -116,6 +117,7 @@ struct FlowReplicator::State {
     std::vector<uint32_t> ownedVips;  // sorted
     std::map<NodeId, Peer> peers;
     std::unordered_map<FlowTuple, Time, FlowTupleHash> asks;  // reply tuple -> expiry
+    std::map<uint32_t, std::set<NodeId>> awaitedPulls;        // owned VIP -> peers yet to answer
     size_t localCount = 0;
     size_t heldForOthers = 0;
     uint32_t visit = 0;
@@ -174,7 +176,7 @@ struct FlowReplicator::State {
             return;
         }
         if (!sameRecord) store.update(slot, r);
-        s.roles = roles;
+        store.setRoles(slot, roles);
         account(s, +1);
         if (!(roles & kLocal)) changes.emplace_back(InstallRemote{r, roles});
     }
@@ -241,7 +243,7 @@ struct FlowReplicator::State {
             if (job.resync) {
                 p.link.sendEmpty(now, DatagramKind::ResyncEnd, 0);
             } else {
-                p.link.flush(now);
+                p.link.sendEmpty(now, DatagramKind::TransferEnd, job.vip);
                 p.replays.push_back(Replay{false, job.vip, p.link.lastSentSeq()});
             }
             p.jobs.pop_front();
@@ -289,9 +291,30 @@ struct FlowReplicator::State {
     }
 
     void pull(Time now, Peer& from, uint32_t vip) {
+        awaitedPulls[vip].insert(from.link.peer());
         from.link.sendEmpty(now, DatagramKind::Pull, vip);
         from.replays.push_back(Replay{true, vip, from.link.lastSentSeq()});
         counters.pullsSent++;
+    }
+
+    // `from` has sent all it holds of `vip` (or left the ring): when no live peer is left
+    // to answer, the fast path stops holding the VIP's unknown packets.
+    void pullAnswered(uint32_t vip, NodeId from) {
+        auto it = awaitedPulls.find(vip);
+        if (it == awaitedPulls.end() || !it->second.erase(from) || !it->second.empty()) return;
+        awaitedPulls.erase(it);
+        if (!owns(vip)) return;
+        counters.pullsCompleted++;
+        changes.emplace_back(VipSettled{vip});
+    }
+
+    // A peer that left, or restarted (its new life holds nothing of its old one), will not
+    // answer the pulls it was sent.
+    void pullsUnanswerable(NodeId peer) {
+        std::vector<uint32_t> vips;
+        for (const auto& [vip, waiting] : awaitedPulls)
+            if (waiting.count(peer)) vips.push_back(vip);
+        for (uint32_t vip : vips) pullAnswered(vip, peer);
     }
 
     // Flows of `vip` this node already keeps for a handler that is gone: adopt them here.
@@ -382,8 +405,10 @@ struct FlowReplicator::State {
                 counters.recordsReceived += records.size();
                 break;
             case DatagramKind::Transfer:
+            case DatagramKind::TransferEnd:
                 for (const WireRecord& w : records) applyTransfer(now, h.vip, w.record);
                 counters.recordsReceived += records.size();
+                if (h.kind == DatagramKind::TransferEnd) pullAnswered(h.vip, p.link.peer());
                 break;
             case DatagramKind::Pull:
                 p.jobs.push_back(BulkJob{false, h.vip, 0, false});
@@ -439,6 +464,7 @@ struct FlowReplicator::State {
         p.link.resetForNewPeerLife(incarnation);
         p.jobs.clear();  // its old life's pulls
         p.replays.clear();
+        pullsUnanswerable(p.link.peer());
         p.sessionMark = 0;
         p.mismatchSeen = false;
         p.lastResyncAt = kLongAgo;
@@ -461,6 +487,7 @@ void FlowReplicator::setMembers(Time now, std::vector<NodeId> members) {
     std::set_difference(old.begin(), old.end(), s.members.begin(), s.members.end(), std::back_inserter(left));
     std::set_difference(s.members.begin(), s.members.end(), old.begin(), old.end(), std::back_inserter(joined));
 
+    for (NodeId n : left) s.pullsUnanswerable(n);
     // A peer this node never started a session with gets one: its first batch tells it
     // to forget the records of any earlier life of this node.
     for (NodeId n : s.members)
@@ -516,10 +543,15 @@ void FlowReplicator::setOwnedVips(Time now, std::vector<uint32_t> vips) {
                 s.replace(slot, e.record, e.roles & ~kForwarding);
         }
     }
+    for (uint32_t vip : released) s.awaitedPulls.erase(vip);
     for (uint32_t vip : gained) {
         s.adoptHeldOrphans(now, vip);
         for (NodeId n : s.members)
             if (n != s.options.self) s.pull(now, s.peer(n), vip);
+        if (!s.awaitedPulls.count(vip)) {  // no peer to ask: nothing is on its way
+            s.counters.pullsCompleted++;
+            s.changes.emplace_back(VipSettled{vip});
+        }
     }
     s.pumpAll(now);
 }
@@ -538,6 +570,8 @@ void FlowReplicator::localCreated(Time now, const FlowRecord& record) {
     }
     s.sendToHolders(now, r, RecordOp::Upsert);
 }
+
+void FlowReplicator::prefetch(const FlowTuple& forward) const { state_->store.prefetchForward(forward); }
 
 void FlowReplicator::localEnded(Time now, const FlowTuple& forward) {
     State& s = *state_;

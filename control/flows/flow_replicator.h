@@ -44,8 +44,6 @@ namespace ringgate::flows {
 
 using Time = std::chrono::microseconds;
 
-enum class Role : uint8_t { Local = 1, Replica = 2, Forwarding = 4, Cache = 8 };
-using Roles = uint8_t;  // bit set of Role
 
 struct ReplicatorOptions {
     NodeId self = 0;
@@ -71,7 +69,10 @@ struct Adopt {          // become the flow's handler with the record's translati
 struct RemoveRemote {   // forget a flow this node no longer keeps for another handler
     FlowTuple forward;
 };
-using Change = std::variant<InstallRemote, Adopt, RemoveRemote>;
+struct VipSettled {     // every live peer has answered this node's pull of the VIP: a
+    uint32_t vip = 0;   // packet of a flow still unknown now is a new flow, not a late one
+};
+using Change = std::variant<InstallRemote, Adopt, RemoveRemote, VipSettled>;
 
 struct Outgoing {
     NodeId peer = 0;
@@ -92,8 +93,8 @@ struct ReplicatorCounters {
     uint64_t rehomed = 0;            // records sent to a new holder after a membership change
     uint64_t pullsSent = 0;
     uint64_t pullsAnswered = 0;
+    uint64_t pullsCompleted = 0;     // owned VIPs whose pull every live peer has answered
     uint64_t adopted = 0;            // flows of a dead handler this node took over
-    uint64_t unsaved = 0;            // flows of a dead handler nobody could adopt (no copy left)
     uint64_t asksSent = 0;
     uint64_t asksAnswered = 0;
     uint64_t budgetDrops = 0;        // records refused: held-for-others budget full
@@ -135,6 +136,9 @@ public:
     // From this node's fast path.
     void localCreated(Time now, const FlowRecord& record);  // record.handler == self
     void localEnded(Time now, const FlowTuple& forward);
+    // Starts loading what localCreated/localEnded of this flow will read: called a few
+    // records ahead in a batch, it hides the memory latency of a large store.
+    void prefetch(const FlowTuple& forward) const;
     // The fast path idle-expired an entry it kept for another handler (Forwarding/Cache).
     void remoteExpired(Time now, const FlowTuple& forward);
     // The fast path sent a packet it did not hold (`reply`: the packet's tuple, a reply

@@ -21,9 +21,14 @@ constexpr std::chrono::microseconds kPollIdle{10'000};
 constexpr size_t kMessagesPerPoll = 65536;
 constexpr size_t kDeferredLimit = 1u << 20;
 
-// A VIP that becomes ours holds unknown client flows this many hold times while its
-// records are pulled.
-constexpr uint32_t kVipHoldFactor = 4;
+// A VIP that becomes ours holds the packets of unknown flows (a SYN excepted) until every
+// live peer has answered the pull of its records (VipSettled), but never longer than this
+// many hold times (a peer that never answers): a packet of a surviving flow that became a
+// new flow would get another translation, and from a fullnat back end a RST.
+constexpr uint32_t kVipHoldFactor = 40;
+// How many fast-path messages ahead the store's memory is requested (its index misses
+// the cache at a million records; a handful in flight hides most of that).
+constexpr size_t kPrefetchAhead = 8;
 
 ReplicatorOptions optionsFor(const config::Config& config, config::NodeId self) {
     ReplicatorOptions o;
@@ -189,7 +194,9 @@ void FlowService::poll() {
 
 void FlowService::drainDataplane(Time t) {
     dataplane_.takeFlowMessages(messages_, kMessagesPerPoll);
-    for (const dataplane::FlowMessage& message : messages_) {
+    for (size_t i = 0; i < messages_.size(); ++i) {
+        if (i + kPrefetchAhead < messages_.size()) replicator_.prefetch(tupleOf(messages_[i + kPrefetchAhead].forward));
+        const dataplane::FlowMessage& message = messages_[i];
         switch (message.type) {
             case dataplane::FlowMessageType::Created: replicator_.localCreated(t, recordOf(message)); break;
             case dataplane::FlowMessageType::Ended: replicator_.localEnded(t, tupleOf(message.forward)); break;
@@ -204,6 +211,12 @@ void FlowService::drainDataplane(Time t) {
 
 void FlowService::applyChanges() {
     for (Change& change : replicator_.takeChanges()) {
+        if (auto* settled = std::get_if<VipSettled>(&change)) {
+            // Every record of the VIP is here: an unknown packet is a new flow from now on.
+            if (auto ended = dataplane_.holdUnknownFlows(Ipv4Address{settled->vip}, 0); !ended)
+                RG_WARN(Flows, "VIP %s: %s", Ipv4Address{settled->vip}.toString().c_str(), ended.error().message.c_str());
+            continue;
+        }
         dataplane::FlowMessage message;
         if (auto* install = std::get_if<InstallRemote>(&change)) {
             message = messageOf(install->record, dataplane::FlowMessageType::InstallRemote);
@@ -294,8 +307,8 @@ FlowsReport FlowService::report() const {
         {"rehomed", c.rehomed},
         {"pulls_sent", c.pullsSent},
         {"pulls_answered", c.pullsAnswered},
+        {"pulls_completed", c.pullsCompleted},
         {"adopted", c.adopted},
-        {"unsaved", c.unsaved},
         {"asks_sent", c.asksSent},
         {"asks_answered", c.asksAnswered},
         {"budget_drops", c.budgetDrops},

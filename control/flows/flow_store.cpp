@@ -29,7 +29,7 @@ void FlowStore::grow(Index& index) {
     // touches the slab, so a fuller table costs little and saves memory and page faults.
     size_t capacity = 64;
     while (capacity * 7 < (index.live + 1) * 20) capacity *= 2;
-    std::vector<uint64_t> old = std::move(index.cells);
+    auto old = std::move(index.cells);
     index.cells.assign(capacity, kEmpty);
     index.live = 0;
     size_t mask = capacity - 1;
@@ -73,7 +73,19 @@ void FlowStore::remove(Index& index, uint32_t slot, bool reverse) {
     index.cells[i] = kEmpty;
 }
 
-uint32_t FlowStore::insert(const FlowRecord& record, uint8_t roles) {
+void FlowStore::indexReverse(uint32_t slot, bool on) {
+    StoredFlow& s = slots_[slot];
+    if (on == s.reverseIndexed) return;
+    s.reverseIndexed = on;
+    if (!on) {
+        if (findReverse(s.record.reverse) == slot) remove(byReverse_, slot, true);
+        return;
+    }
+    // Two flows with one reply tuple would be a peer's error: the first keeps the index.
+    if (findReverse(s.record.reverse) == kNone) add(byReverse_, slot, true);
+}
+
+uint32_t FlowStore::insert(const FlowRecord& record, Roles roles) {
     uint32_t slot;
     if (!free_.empty()) {
         slot = free_.back();
@@ -82,17 +94,16 @@ uint32_t FlowStore::insert(const FlowRecord& record, uint8_t roles) {
         slot = static_cast<uint32_t>(slots_.size());
         slots_.emplace_back();
     }
-    slots_[slot] = StoredFlow{record, roles, 0};
+    slots_[slot] = StoredFlow{record, roles, false, 0};
     add(byForward_, slot, false);
-    // Two flows with one reply tuple would be a peer's error: the first keeps the index.
-    if (findReverse(record.reverse) == kNone) add(byReverse_, slot, true);
+    indexReverse(slot, wantsReverse(roles));
     ++size_;
     return slot;
 }
 
 void FlowStore::erase(uint32_t slot) {
     remove(byForward_, slot, false);
-    if (findReverse(slots_[slot].record.reverse) == slot) remove(byReverse_, slot, true);
+    indexReverse(slot, false);
     slots_[slot].roles = 0;
     free_.push_back(slot);
     --size_;
@@ -104,9 +115,15 @@ void FlowStore::update(uint32_t slot, const FlowRecord& record) {
         s.record = record;
         return;
     }
-    if (findReverse(s.record.reverse) == slot) remove(byReverse_, slot, true);
+    bool indexed = s.reverseIndexed;
+    indexReverse(slot, false);
     s.record = record;
-    if (findReverse(record.reverse) == kNone) add(byReverse_, slot, true);
+    indexReverse(slot, indexed);
+}
+
+void FlowStore::setRoles(uint32_t slot, Roles roles) {
+    slots_[slot].roles = roles;
+    indexReverse(slot, wantsReverse(roles));
 }
 
 void FlowStore::reserve(size_t records) {

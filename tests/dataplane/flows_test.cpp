@@ -270,6 +270,25 @@ TEST_F(Flows, ClientPacketsOfAMovedFlowGoToItsHandlerAndADeadHandlersAreHeld) {
     EXPECT_EQ(flowCount("held"), 1u);
 }
 
+// A VIP just taken over holds mid-stream segments of flows it does not know (their records
+// are on the way) until the cluster plane says the VIP settled; after that such a segment
+// is a new flow, counted as a flow the cluster did not save. A SYN is never held or counted.
+TEST_F(Flows, ATakenOverVipHoldsUnknownSegmentsUntilItSettles) {
+    ASSERT_TRUE(dp_->holdUnknownFlows(Ipv4Address{kDnatVip}, 60'000).ok());
+    step(10);
+    inject(kExt, buildFrame(fromClient(kDnatVip, 80, kProtoTcp, kTcpAck, 43000)));
+    EXPECT_TRUE(step(11).in.empty());
+    EXPECT_EQ(flowCount("held"), 1u);
+    inject(kExt, buildFrame(fromClient(kDnatVip, 80, kProtoTcp, kTcpSyn, 43001)));
+    EXPECT_EQ(step(12).in.size(), 1u);  // a new connection is not held
+    // Settled. (The hold's end is on the dataplane's clock, which the fixture's `now`
+    // values are far behind: a `now` past it.)
+    ASSERT_TRUE(dp_->holdUnknownFlows(Ipv4Address{kDnatVip}, 0).ok());
+    inject(kExt, buildFrame(fromClient(kDnatVip, 80, kProtoTcp, kTcpAck, 43002)));
+    EXPECT_EQ(step(5'000).in.size(), 1u);
+    EXPECT_EQ(flowCount("unsaved"), 1u);
+}
+
 // The adopter translates exactly as the dead handler did: same back end, same NAT source
 // and port (the back end notices nothing), both directions, dnat and fullnat.
 TEST_F(Flows, AdoptedFlowsKeepTheirTranslation) {

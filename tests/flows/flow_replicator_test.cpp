@@ -269,6 +269,48 @@ TEST(FlowReplicator, TheNewOwnerOfADeadHandlersVipAdoptsEveryFlowWithACopy) {
     EXPECT_TRUE(!o || o->record.handler == 1);
 }
 
+// The fast path holds a taken-over VIP's unknown packets until VipSettled: it must come
+// after the last adoption, only once every live peer has answered (or left).
+TEST(FlowReplicator, AVipSettlesOnlyWhenEveryLivePeerHasAnsweredItsPull) {
+    TestNet net;
+    for (NodeId n : {1u, 2u, 3u, 4u}) net.add(n);
+    net.setMembers({1, 2, 3, 4});
+    net.at(1).setOwnedVips(net.now, {kVip});
+    net.run(Time(20'000));
+    for (uint32_t i = 0; i < 300; ++i) net.at(1).localCreated(net.now, flow(i, 1));
+    net.run(Time(20'000));
+    (void)net.changes(2);
+    net.changes(2).clear();
+    net.remove(1);
+    net.setMembers({2, 3, 4});
+    bool silence4 = true;  // node 4's answer is lost until it leaves
+    net.drop = [&silence4](const InFlight& f) { return silence4 && f.from == 4; };
+    net.at(2).setOwnedVips(net.now, {kVip});
+    net.run(Time(50'000));
+    auto settled = [&net] { return countChanges(net.changes(2), 3); };  // VipSettled
+    EXPECT_EQ(settled(), 0u) << "settled while node 4 had not answered";
+    EXPECT_EQ(net.at(2).counters().pullsCompleted, 0u);
+    net.remove(4);
+    net.setMembers({2, 3});  // (which pulls once more: node 4's flows need an adopter too)
+    net.run(Time(20'000));
+    ASSERT_GE(settled(), 1u);
+    EXPECT_GE(net.at(2).counters().pullsCompleted, 1u);
+    // Every adoption came before the VIP settled.
+    const auto& changes = net.changes(2);
+    auto at = std::find_if(changes.begin(), changes.end(), [](const Change& c) { return c.index() == 3; });
+    EXPECT_EQ(std::count_if(at, changes.end(), [](const Change& c) { return c.index() == 1; }), 0);
+    EXPECT_GT(net.at(2).counters().adopted, 0u);  // node 3's copies (node 4's went with it)
+}
+
+// Alone, a node has nobody to ask: the VIP settles at once.
+TEST(FlowReplicator, AVipTakenOverAloneSettlesAtOnce) {
+    TestNet net;
+    net.add(1);
+    net.setMembers({1});
+    net.at(1).setOwnedVips(net.now, {kVip});
+    EXPECT_EQ(countChanges(net.changes(1), 3), 1u);
+}
+
 TEST(FlowReplicator, AVipMovedLiveForwardsItsFlowsToTheirHandler) {
     TestNet net;
     startCluster(net, kThree);

@@ -74,5 +74,28 @@ TEST(FlowStore, ReverseIndexKeepsTheFirstOfTwoFlowsWithOneReplyTuple) {
     EXPECT_EQ(store.size(), 0u);
 }
 
+// Only records kept for other handlers answer asks by their reply tuple; a node's own
+// flows stay out of the reverse index, whatever roles a record passes through.
+TEST(FlowStore, OnlyRecordsKeptForOthersAreFoundByTheirReplyTuple) {
+    FlowStore store;
+    FlowRecord a = recordFor(1);
+    uint32_t slot = store.insert(a, static_cast<Roles>(Role::Local));
+    EXPECT_EQ(store.find(a.forward), slot);
+    EXPECT_EQ(store.findReverse(a.reverse), FlowStore::kNone);
+    store.setRoles(slot, static_cast<Roles>(Role::Replica) | static_cast<Roles>(Role::Forwarding));
+    EXPECT_EQ(store.findReverse(a.reverse), slot);
+    FlowRecord moved = a;
+    moved.reverse.dstPort ^= 1;  // another NAT port
+    store.update(slot, moved);
+    EXPECT_EQ(store.findReverse(a.reverse), FlowStore::kNone);
+    EXPECT_EQ(store.findReverse(moved.reverse), slot);
+    store.setRoles(slot, static_cast<Roles>(Role::Local));  // adopted
+    EXPECT_EQ(store.findReverse(moved.reverse), FlowStore::kNone);
+    store.update(slot, a);
+    EXPECT_EQ(store.findReverse(a.reverse), FlowStore::kNone);
+    store.erase(slot);
+    EXPECT_EQ(store.find(a.forward), FlowStore::kNone);
+}
+
 }  // namespace
 }  // namespace ringgate::flows

@@ -49,11 +49,12 @@ def main():
                 results = [finish_load(load) for load in loads]
                 survivors = [n for n in ALL if n != victim]
                 adopted = sum(flows(cluster, n)["replication"]["adopted"] for n in survivors)
-                unsaved = sum(flows(cluster, n)["replication"]["unsaved"] for n in survivors)
+                unsaved = sum(flows(cluster, n)["fast_path"]["unsaved"] for n in survivors)
                 new_resets = resets_seen(topo, client) - resets
                 for vip, result in zip((FULLNAT_VIP, DNAT_VIP), results):
                     assert result["ok"] == DOWNLOADS and result["resets"] == 0, (what, vip, result)
                 assert new_resets == 0, (what, new_resets)
+                assert unsaved == 0, (what, "flows restarted mid-stream without their record", unsaved)
                 stall = max(max(r["stall_ms"]) for r in results)
                 print(f"ok   kill -9 of node {victim} ({what}): {2 * DOWNLOADS} downloads complete and "
                       f"byte-exact, 0 resets, longest pause {stall:.0f} ms; adopted so far {adopted}, "

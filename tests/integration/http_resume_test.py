@@ -176,7 +176,11 @@ def kill_trials(topo, cluster, farm):
             farm.restart(victim)
         meta = open(str(out) + ".meta").read().split()
         error = open(str(out) + ".err").read().strip()
-        assert proc.returncode == 0, f"trial {attempts} ({name}): curl exit {proc.returncode}: {error}"
+        if proc.returncode != 0:
+            view = stats(cluster)
+            raise AssertionError(f"trial {attempts} ({name}): curl exit {proc.returncode}: {error}; "
+                                 f"proxy: aborted {view['aborted']}, back-end failures {view['backend_failures']}, "
+                                 f"back ends {view['backends']}")
         assert meta == ["200", "1"], f"trial {attempts}: status/connects {meta} (a retry would connect twice)"
         got = sha256(out)
         assert got == digest, f"trial {attempts} ({name}): checksum {got} != {digest}"
