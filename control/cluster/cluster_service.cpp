@@ -106,9 +106,13 @@ void ClusterService::receive(size_t index) {
                                        if (ec == asio::error::operation_aborted) return;
                                        if (!ec) {
                                            auto sender = nodeAt_.find({index, paths_[index]->from});
+                                           uint64_t unauthenticated = node_.messenger().counters().unauthenticated;
                                            node_.onDatagram(now(), static_cast<uint8_t>(index),
                                                             std::span<const uint8_t>(paths_[index]->buffer.data(), length),
                                                             sender == nodeAt_.end() ? 0 : sender->second);
+                                           if (sender != nodeAt_.end() &&
+                                               node_.messenger().counters().unauthenticated != unauthenticated)
+                                               reportKeyMismatch(index, sender->second);
                                            reportRefused(index);
                                        }
                                        afterInput();
@@ -135,6 +139,19 @@ void ClusterService::reportRefused(size_t path) {
             paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str(), totals.c_str());
     refusedLogged_ = refused;
     lastRefusedLog_ = t;
+}
+
+// A configured node whose datagrams fail authentication most likely runs with another
+// cluster.shared_key (or someone forges its address): said once per node and 10 s, by name,
+// on both sides, since each probes the other as a configured node outside its ring.
+void ClusterService::reportKeyMismatch(size_t path, NodeId node) {
+    Time t = now();
+    auto logged = keyMismatchLogged_.find(node);
+    if (logged != keyMismatchLogged_.end() && t - logged->second < std::chrono::seconds(10)) return;
+    keyMismatchLogged_[node] = t;
+    RG_WARN(Messaging, "datagrams from node %u (%s, subnet %s) fail authentication: its cluster.shared_key differs "
+            "from this node's (or they are forged); it is not admitted", node,
+            paths_[path]->from.address().to_string().c_str(), paths_[path]->subnet.c_str());
 }
 
 void ClusterService::afterInput() {

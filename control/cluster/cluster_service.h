@@ -7,6 +7,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -59,6 +60,7 @@ private:
     void receive(size_t path);
     void afterInput();
     void reportRefused(size_t path);
+    void reportKeyMismatch(size_t path, NodeId node);
     void flush();
     void arm();
 
@@ -78,6 +80,7 @@ private:
     uint64_t sendErrors_ = 0;
     uint64_t refusedLogged_ = 0;
     std::optional<Time> lastRefusedLog_;
+    std::map<NodeId, Time> keyMismatchLogged_;
 };
 
 }  // namespace ringgate::cluster

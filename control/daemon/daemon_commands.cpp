@@ -1,7 +1,11 @@
 // ringgated's management commands: each asks a component for its report (or hands it an
 // operator's change) and lets the management layer render the answer. The commands and
 // their help come from the catalogue (control/management/catalogue.h).
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/cli.h"
 #include "common/log.h"
@@ -24,6 +28,17 @@ using management::Request;
 
 namespace {
 const management::CommandSpec& spec(std::string_view name) { return *findCommand(name); }
+
+// A regular file that `uid` could read by its owner or world bits (root: any regular file).
+// Group bits are not trusted: the daemon cannot cheaply know the asker's groups.
+Expected<void> readableBy(const std::string& path, std::optional<uint32_t> uid) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return makeError(path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return makeError(path + " is not a regular file");
+    if (!uid) return makeError("the asking user is unknown");
+    if (*uid == 0 || (st.st_uid == *uid && (st.st_mode & S_IRUSR)) || (st.st_mode & S_IROTH)) return {};
+    return makeError(path + " is not readable by uid " + std::to_string(*uid) + " (owner or world read needed)");
+}
 }  // namespace
 
 NodeStatus Daemon::status() const {
@@ -122,6 +137,9 @@ void Daemon::registerCommands() {
         if (r.args.size() != 2 || r.args[0] != "push") return Reply::error(r.format, "usage: config push FILE");
         if (r.args[1].empty() || r.args[1][0] != '/')
             return Reply::error(r.format, "config push: FILE must be an absolute path (ringgatectl makes it one)");
+        // ringgated reads FILE with its own rights: only what the asking user could read.
+        if (auto readable = readableBy(r.args[1], r.uid); !readable)
+            return Reply::error(r.format, "config push: " + readable.error().message);
         ConfigChangeReport report = reload(r.args[1], "operator " + r.who + ": config push", true);
         Reply reply = management::render(report, r.format);
         reply.ok = report.ok();

@@ -26,6 +26,9 @@ struct Request {
     std::vector<std::string> args;
     // Who asks, for the log of changes: "uid 1000" on the socket, "user alice" remotely.
     std::string who = "local";
+    // The asking process's uid on the local socket (none remotely): commands that read a
+    // file named by the operator (config push) read only what that user could.
+    std::optional<uint32_t> uid = std::nullopt;
 };
 
 struct Reply {

@@ -52,6 +52,7 @@ private:
         } else {
             auto parsed = parseRequest(std::string_view(buffer_).substr(0, length));
             parsed.request.who = peer();
+            parsed.request.uid = peerUid();
             reply = parsed.ok ? commands_.dispatch(parsed.request)
                               : Reply::error(Format::Text, parsed.error);
         }
@@ -67,10 +68,14 @@ private:
 
     // Who is asking, for the log of every change: the peer's uid (SO_PEERCRED).
     std::string peer() {
+        auto uid = peerUid();
+        return uid ? "uid " + std::to_string(*uid) : "uid ?";
+    }
+    std::optional<uint32_t> peerUid() {
         ucred cred{};
         socklen_t size = sizeof cred;
-        if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0) return "uid ?";
-        return "uid " + std::to_string(cred.uid);
+        if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0) return std::nullopt;
+        return cred.uid;
     }
 
     stream::socket socket_;

@@ -89,6 +89,11 @@ std::string toPrometheus(const MetricsInput& in) {
             static_cast<double>(in.status.uptimeMs) / 1000.0);
     e.gauge("ringgate_config_version", "cluster.config_version this node runs", {},
             static_cast<double>(in.status.configVersion));
+    e.gauge("ringgate_config_info", "the running configuration's hash (always 1): equal on every node once a change "
+            "has gone round", {{"hash", in.status.configHash}}, 1);
+    e.gauge("ringgate_config_restart_pending", "1 while a newer adopted version waits for a restart", {},
+            in.status.restartVersion.has_value());
+    e.counts("ringgate_config_sync", "the configuration carriage on the token", {}, in.status.configSync);
     e.gauge("ringgate_cluster_authenticated", "1 when cluster datagrams carry an HMAC", {}, in.status.authenticated);
 
     const cluster::MembershipReport& m = in.membership;

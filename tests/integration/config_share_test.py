@@ -17,7 +17,8 @@ Checked:
     an invalid push is refused (exit 1, the reason in the JSON);
   - a node restarted with an older file adopts the cluster's and rewrites its file;
   - a node started with a newer file hands it to the cluster;
-  - a node started with another cluster.name is refused on both sides and stays outside;
+  - a node started with another cluster.name, or another shared_key, is refused on both
+    sides (each says which) and stays outside;
   - a node map changed by a rolling restart (node 3 removed) leaves no ghost: the version
     waits for the restart on the node that adopts it, and the ex-node coming back with its
     old file stays out of every ring.
@@ -106,6 +107,23 @@ def log_has(cluster, node, pattern):
     return re.search(pattern, cluster.nodes[node].log()) is not None
 
 
+def log_time(cluster, node, pattern):
+    """Seconds since midnight of the first log line of `node` matching `pattern`."""
+    for line in cluster.nodes[node].log().splitlines():
+        if re.search(pattern, line):
+            h, m, s = line.split(" ", 1)[0].split(":")
+            return int(h) * 3600 + int(m) * 60 + float(s)
+    raise TopologyError(f"node {node}: no log line matches {pattern}")
+
+
+def spread_ms(cluster, origin, origin_pattern, version):
+    """How long after `origin` applied `version` the last other node adopted it (log times)."""
+    start = log_time(cluster, origin, origin_pattern)
+    ends = [log_time(cluster, n, rf"configuration version {version} \(\w+\) adopted from the cluster")
+            for n in NODES if n != origin]
+    return (max(ends) - start) * 1000
+
+
 def main():
     require_root()
     assert MODE in ("kernel", "fastpath"), f"unknown mode {MODE}"
@@ -155,9 +173,11 @@ def main():
             for n in NODES:  # every component took the change (an update path that fails logs an error)
                 assert not log_has(cluster, n, r" config error: "), cluster.nodes[n].log()
             hashes = {s["config_hash"] for s in statuses(cluster).values()}
+            sighup_ms = spread_ms(cluster, 2, r"SIGHUP: configuration version 2 .* applied", 2)
             assert all(log_has(cluster, n, r"adopted from the cluster") for n in (1, 3))
             print(f"ok   SIGHUP on node 2: version 2 ({hashes.pop()}) on every node and in every file; "
-                  f"{NEW_VIP} answered by node {owner} alone and reachable ({MODE})")
+                  f"{NEW_VIP} answered by node {owner} alone and reachable ({MODE}); every node had adopted it "
+                  f"{sighup_ms:.0f} ms after node 2 applied it")
 
             # 2. SIGHUP with an invalid file, then with a change that needs a restart.
             bad = with_version(v2, 3).replace("  token_interval_ms:", "  bogus_field: 1\n  token_interval_ms:", 1)
@@ -203,8 +223,9 @@ def main():
             assert result.returncode == 1 and refused["result"] == "refused", (result.returncode, refused)
             assert any("colour" in e for e in refused["errors"]), refused
             assert all_run(cluster, 3)
+            push_ms = spread_ms(cluster, 3, r"config push: configuration version 3 .* applied", 3)
             print("ok   config push on node 3: version 3 adopted and written by all, the VIP withdrawn; "
-                  "an invalid push refused with its reason")
+                  f"an invalid push refused with its reason; adopted everywhere {push_ms:.0f} ms after the push")
 
             # 4. Node 1 restarted with the older file adopts the cluster's.
             assert cluster.stop(1) == 0
@@ -245,6 +266,20 @@ def main():
             assert cluster.query(3, "members")["counters"]["foreign_cluster"] > 0
             assert node_file(topo.work_dir, 3).read_text() == foreign, "a foreign cluster's node kept its file"
             print("ok   node 3 with cluster.name 'staging': refused on both sides, not counted as spoofed")
+
+            # 6b. Node 3 with another shared key: refused by the HMAC, said by name on both sides.
+            assert cluster.stop(3) == 0
+            other_key = re.sub(r'(?m)^(  shared_key: ")[0-9a-f]+"', r'\g<1>' + "ab" * 32 + '"', v4)
+            assert other_key != v4
+            node_file(topo.work_dir, 3).write_text(other_key)
+            cluster.start(3, config_path=node_file(topo.work_dir, 3))
+            wait_until(lambda: log_has(cluster, 3, r"datagrams from node [12] .* fail authentication: its "
+                                                   r"cluster\.shared_key differs"), SETTLE, "node 3 names the mismatch")
+            wait_until(lambda: any(log_has(cluster, n, r"datagrams from node 3 .* fail authentication")
+                                   for n in (1, 2)), SETTLE, "the cluster names the mismatch")
+            for n in (1, 2):
+                assert sorted(m["id"] for m in cluster.query(n, "members")["members"]) == [1, 2]
+            print("ok   node 3 with another shared_key: not admitted, the key mismatch named on both sides")
 
             # 7. A node map changed by a rolling restart (node 3 removed): stop the node that
             # goes, restart the others one by one with the new file; the ex-node coming back

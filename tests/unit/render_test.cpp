@@ -202,6 +202,8 @@ TEST(Metrics, CountersTotalGaugesPlainLabelsEscaped) {
     in.status.pid = 1;
     in.status.version = "0.1.0";
     in.status.authenticated = true;
+    in.status.configHash = "00112233aabbccdd";
+    in.status.configSync = {{"adopted", 2}};
     in.membership.node = 3;
     in.membership.members = {{3, "member", std::nullopt}};
     in.membership.counters = {{"tokens_received", 5}};
@@ -215,6 +217,9 @@ TEST(Metrics, CountersTotalGaugesPlainLabelsEscaped) {
     EXPECT_TRUE(has(text, "ringgate_service_new_flows_total{node=\"3\",service=\"we\\\"b\",vip=\"198.18.0.100\","
                           "port=\"80\",protocol=\"tcp\"} 4\n")) << text;
     EXPECT_TRUE(has(text, "ringgate_uptime_seconds{node=\"3\"} 2.5\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_config_info{node=\"3\",hash=\"00112233aabbccdd\"} 1\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_config_sync_adopted_total{node=\"3\"} 2\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_config_restart_pending{node=\"3\"} 0\n")) << text;
     // One HELP and TYPE per family, before all its samples.
     EXPECT_EQ(text.find("# TYPE ringgate_cluster_member_up gauge"), text.rfind("# TYPE ringgate_cluster_member_up"));
 }
