@@ -529,6 +529,12 @@ std::optional<MacAddress> Dataplane::neighbourOf(Ipv4Address address) const {
     return found->mac;
 }
 
+std::optional<uint32_t> Dataplane::neighbourAgeMs(Ipv4Address address) const {
+    auto found = neighbours_->lookup(address.value, clockMs(tscEpoch_));
+    if (!found) return std::nullopt;
+    return found->ageMs;
+}
+
 std::vector<std::pair<Ipv4Address, uint64_t>> Dataplane::vipBytes() const {
     std::vector<std::pair<Ipv4Address, uint64_t>> bytes;
     uint16_t index = 0;

@@ -110,6 +110,8 @@ public:
 
     // What the neighbour table holds for `address` (learned from ARP), if anything.
     std::optional<MacAddress> neighbourOf(Ipv4Address address) const;
+    // How long ago `address` was last learned (an ARP answer), if it is known.
+    std::optional<uint32_t> neighbourAgeMs(Ipv4Address address) const;
     // Bytes of each configured VIP so far, summed over workers (the VIP load carriage).
     std::vector<std::pair<Ipv4Address, uint64_t>> vipBytes() const;
 

@@ -42,6 +42,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "common/expected.h"
 #include "dataplane/flow.h"
 #include "dataplane/huge_memory.h"
@@ -115,6 +119,33 @@ private:
         return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(bucket.overflow)).load(std::memory_order_relaxed);
     }
     uint32_t next(uint32_t bucket) const { return bucket + 1 == bucketCount_ ? 0 : bucket + 1; }
+    // Bit s set: slot s's signature is `signature` (a hint, confirmed by an atomic load).
+    // All seven slots without a branch per slot: where a match sits is random, and a
+    // mispredicted exit from a slot loop costs more than reading the line. With SSE2,
+    // the four 16-byte quarters of the line, their signature halves compared at once.
+    static unsigned signatureMatches(const Bucket& bucket, uint32_t signature) {
+#ifdef __SSE2__
+        const auto* lines = reinterpret_cast<const __m128i*>(&bucket);
+        __m128 q0 = _mm_castsi128_ps(_mm_load_si128(lines + 0));  // slots 0, 1
+        __m128 q1 = _mm_castsi128_ps(_mm_load_si128(lines + 1));  // slots 2, 3
+        __m128 q2 = _mm_castsi128_ps(_mm_load_si128(lines + 2));  // slots 4, 5
+        __m128 q3 = _mm_castsi128_ps(_mm_load_si128(lines + 3));  // slot 6, overflow, unused
+        // The high halves (odd 32-bit lanes) are the signatures: slots 0-3, then 4-6 and
+        // the unused word, masked off.
+        __m128i low = _mm_castps_si128(_mm_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1)));
+        __m128i high = _mm_castps_si128(_mm_shuffle_ps(q2, q3, _MM_SHUFFLE(3, 1, 3, 1)));
+        __m128i want = _mm_set1_epi32(static_cast<int>(signature));
+        unsigned matches = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(low, want)))) |
+                           static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(high, want))))
+                               << 4;
+        return matches & 0x7f;
+#else
+        unsigned matches = 0;
+        for (unsigned s = 0; s < kSlots; ++s)
+            matches |= static_cast<unsigned>(static_cast<uint32_t>(load(bucket.slots[s]) >> 32) == signature) << s;
+        return matches;
+#endif
+    }
 
     HugeMemory memory_;
     Bucket* buckets_ = nullptr;
@@ -152,20 +183,16 @@ uint64_t FlowIndex::findBulk(const FlowKey* const* keys, unsigned count, uint32_
     uint64_t candidates = 0, again = 0;
     for (unsigned i = 0; i < count; ++i) {
         const Bucket& bucket = buckets_[pos[i].home];
-        // All seven slots, without a branch per slot: where the match sits is random, and
-        // a mispredicted exit from a slot loop costs more than the loads (one line).
-        uint64_t words[kSlots];
-        unsigned matches = 0;
-        for (unsigned s = 0; s < kSlots; ++s) {
-            words[s] = load(bucket.slots[s]);
-            matches |= static_cast<unsigned>(static_cast<uint32_t>(words[s] >> 32) == pos[i].signature) << s;
-        }
+        unsigned matches = signatureMatches(bucket, pos[i].signature);
         values[i] = kNone;
-        if (matches != 0) {
-            values[i] = static_cast<uint32_t>(words[__builtin_ctz(matches)]);
+        // The matching slot again, by one atomic load: the value (and the signature,
+        // checked again) come from a whole slot even if a writer changed it meanwhile.
+        uint64_t word = matches ? load(bucket.slots[__builtin_ctz(matches)]) : 0;
+        if (static_cast<uint32_t>(word >> 32) == pos[i].signature) {
+            values[i] = static_cast<uint32_t>(word);
             prefetch(values[i]);
             candidates |= uint64_t{1} << i;
-        } else if (overflowOf(bucket) != 0) {
+        } else if (matches != 0 || overflowOf(bucket) != 0) {
             again |= uint64_t{1} << i;
         }
     }

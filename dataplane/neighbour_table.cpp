@@ -103,7 +103,7 @@ std::optional<NeighbourTable::Found> NeighbourTable::lookup(uint32_t ip, uint32_
         if (slot->seq.load(std::memory_order_relaxed) != before) continue;
         if (held != ip || !(mac & kResolved) || nowMs - updated > timers_.maxAgeMs)
             return std::nullopt;
-        return Found{unpackMac(mac), nowMs - updated > timers_.refreshMs};
+        return Found{unpackMac(mac), nowMs - updated > timers_.refreshMs, nowMs - updated};
     }
     return std::nullopt;
 }

@@ -29,6 +29,7 @@ public:
     struct Found {
         MacAddress mac;
         bool needsRefresh = false;
+        uint32_t ageMs = 0;  // since it was last learned
     };
     std::optional<Found> lookup(uint32_t ip, uint32_t nowMs) const;
 

@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -768,6 +769,10 @@ unsigned Worker::poll(uint32_t nowMs) {
     snapshot_ = shared_.snapshot->load(std::memory_order_acquire);
     if (natPorts_.last == 0) {
         natPorts_ = workerSlice(snapshot_->natPorts, id_, shared_.workers);
+        // Each life of the node starts its NAT ports at a random point of its slice: the
+        // flows of an earlier life may live on, adopted by other gateways with the same
+        // NAT source and port (docs/FLOWS.md), and they began at the slice's start.
+        nextNatPort_ = static_cast<uint32_t>(rte_rand() % (uint32_t{natPorts_.last} - natPorts_.first + 1));
     }
     unsigned received = 0;
     rte_mbuf* batch[kBatch];

@@ -6,6 +6,10 @@ namespace ringgate::cluster {
 
 namespace {
 constexpr size_t kMaxRemembered = 16;
+// Visits without a new chunk, beyond the chunk count, before a newer version is judged
+// orphaned: each node with the whole file sends its next chunk at every visit, so a node
+// missing one sees it within `count` rotations while any such node lives.
+constexpr size_t kOrphanSlack = 3;
 }
 
 SharedConfig SharedConfig::of(uint64_t version, std::string text) {
@@ -19,8 +23,14 @@ SharedConfig SharedConfig::of(uint64_t version, std::string text) {
 ConfigSync::ConfigSync(std::string clusterName, SharedConfig local)
     : clusterName_(std::move(clusterName)), local_(std::move(local)) {}
 
-void ConfigSync::put(Carriages& carriages, uint16_t index) {
-    lastPut_ = index;
+// Each node sends its own chunks in turn (its visit count), whatever the carriage held:
+// had every holder stepped the carriage's index on, a node would see the index move by the
+// number of holders each rotation, the same chunk again and again when that number is a
+// multiple of the chunk count. This way a node gets the next chunk from its predecessor
+// at every rotation.
+void ConfigSync::put(Carriages& carriages) {
+    size_t count = std::max<size_t>(1, chunkCountFor(local_.text.size()));
+    auto index = static_cast<uint16_t>(sent_++ % count);
     carriages.set(carriage::kClusterConfig,
                   encodeConfigChunk(chunkOf(clusterName_, local_.version, local_.digest, local_.text, index)));
 }
@@ -29,7 +39,7 @@ std::optional<SharedConfig> ConfigSync::onToken(Carriages& carriages) {
     const auto* bytes = carriages.find(carriage::kClusterConfig);
     if (!bytes) {
         ++counters_.handedOn;
-        put(carriages, 0);
+        put(carriages);
         return std::nullopt;
     }
     DecodedConfigChunk decoded = decodeConfigChunk(*bytes);
@@ -44,7 +54,7 @@ std::optional<SharedConfig> ConfigSync::onToken(Carriages& carriages) {
             ++counters_.refusedGarbled;
         notice_ = "configuration carriage refused (" + std::string(toString(decoded.error)) +
                   "): replaced by ours, version " + std::to_string(local_.version);
-        put(carriages, 0);
+        put(carriages);
         return std::nullopt;
     }
     const ConfigChunk& chunk = *decoded.chunk;
@@ -52,12 +62,12 @@ std::optional<SharedConfig> ConfigSync::onToken(Carriages& carriages) {
         ++counters_.refusedForeignCluster;
         notice_ = "configuration carriage of cluster '" + chunk.clusterName + "' refused (this is cluster '" +
                   clusterName_ + "'): replaced by ours";
-        put(carriages, 0);
+        put(carriages);
         return std::nullopt;
     }
     Key theirs{chunk.version, chunk.digest}, ours{local_.version, local_.digest};
     if (theirs == ours) {
-        put(carriages, static_cast<uint16_t>((lastPut_ + 1u) % std::max<size_t>(1, chunkCountFor(local_.text.size()))));
+        put(carriages);
         return std::nullopt;
     }
     if (chunk.version == local_.version) {
@@ -68,11 +78,25 @@ std::optional<SharedConfig> ConfigSync::onToken(Carriages& carriages) {
     }
     if (theirs < ours) {
         ++counters_.handedOn;
-        put(carriages, 0);
+        put(carriages);
         return std::nullopt;
     }
     if (refused_.count(theirs)) return std::nullopt;
-    return keep(chunk);
+    auto offer = keep(chunk);
+    if (assembly_ && assembly_->idleVisits > assembly_->chunks.size() + kOrphanSlack) {
+        // Nobody sends the chunks we lack: the only nodes that had this version are gone
+        // before anyone completed it. Left alone it would block every older version for
+        // good; ours goes on instead.
+        ++counters_.orphaned;
+        notice_ = "configuration version " + std::to_string(chunk.version) + " (" + shortHex(chunk.digest) +
+                  ") on the token stopped advancing: no live node has all of it; ours, version " +
+                  std::to_string(local_.version) + ", goes on instead";
+        // Not remembered as refused: a node that has it (across a partition that heals)
+        // puts it back, and then it is reassembled.
+        assembly_.reset();
+        put(carriages);
+    }
+    return offer;
 }
 
 std::optional<SharedConfig> ConfigSync::keep(const ConfigChunk& chunk) {
@@ -82,7 +106,11 @@ std::optional<SharedConfig> ConfigSync::keep(const ConfigChunk& chunk) {
         assembly_->chunks.resize(chunk.count);
     }
     auto& slot = assembly_->chunks[chunk.index];
-    if (slot) return std::nullopt;
+    if (slot) {
+        ++assembly_->idleVisits;
+        return std::nullopt;
+    }
+    assembly_->idleVisits = 0;
     slot = chunk.bytes;
     ++assembly_->have;
     ++counters_.chunksReceived;

@@ -4,10 +4,14 @@
 // While this node holds the token it reads the kClusterConfig carriage:
 //   - none, or an older configuration (lower version; equal version and a smaller digest,
 //     so that two contents under one version still converge): ours replaces it, chunk 0;
-//   - ours: the next chunk goes on, so nodes still reassembling get the rest;
+//   - ours: our next chunk goes on (each node cycles through its own), so nodes still
+//     reassembling get the rest;
 //   - a newer one: its chunk is kept; once every chunk is here and the digest matches,
 //     onToken returns it for the shell to validate, which then calls adopted() or refused();
 //     a refused (version, digest) is remembered and never offered again;
+//   - a newer one that stops advancing (every node that had it died before anyone else had
+//     all of it, or they are across a partition): counted as orphaned, and ours goes on
+//     until a node that has it puts it back;
 //   - undecodable, oversized or of another cluster: counted and replaced by ours; of a
 //     future format: counted and left untouched (a newer ringgated reads it).
 // The shell (the daemon) validates with the same rules as SIGHUP, writes the file and
@@ -44,6 +48,7 @@ struct ConfigSyncCounters {
     uint64_t refusedOversized = 0;
     uint64_t refusedFutureFormat = 0;
     uint64_t refusedForeignCluster = 0;
+    uint64_t orphaned = 0;       // a newer version that stopped advancing (its senders died): ours went on
 };
 
 class ConfigSync {
@@ -70,22 +75,19 @@ private:
         uint32_t totalBytes = 0;
         std::vector<std::optional<std::vector<uint8_t>>> chunks;
         size_t have = 0;
+        size_t idleVisits = 0;  // visits in a row that brought no new chunk
     };
-    void put(Carriages& carriages, uint16_t index);
+    void put(Carriages& carriages);
     std::optional<SharedConfig> keep(const ConfigChunk& chunk);
     void remember(const Key& key);
 
     std::string clusterName_;
     SharedConfig local_;
     std::optional<Assembly> assembly_;
-    // The chunk this node put last: each node that carries the current configuration goes
-    // on from its own last chunk, not from the carriage's. Stepping on from the carriage's
-    // index at every hop would show a node behind k up-to-date nodes only every k-th
-    // chunk, and never all of them when k and the chunk count share a factor.
-    uint16_t lastPut_ = 0;
     std::set<Key> refused_;  // bounded: kMaxRemembered, the lowest forgotten first
     ConfigSyncCounters counters_;
     std::optional<std::string> notice_;
+    uint64_t sent_ = 0;  // chunks of ours put on the token
 };
 
 }  // namespace ringgate::cluster

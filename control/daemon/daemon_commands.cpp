@@ -63,6 +63,7 @@ NodeStatus Daemon::status() const {
         {"refused_oversized", c.refusedOversized},
         {"refused_future_format", c.refusedFutureFormat},
         {"refused_foreign_cluster", c.refusedForeignCluster},
+        {"orphaned", c.orphaned},
     };
     status.uptimeMs = static_cast<uint64_t>(uptime.count());
     status.dataplane = config_.dataplane.enabled;

@@ -1,5 +1,7 @@
 #include "control/vip/claim_sequencer.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace ringgate::vip {
@@ -22,20 +24,38 @@ void ClaimSequencer::claim(Ipv4Address vip, bool probeFirst) {
         return;
     }
     state.probing = true;
+    state.conflicts = 0;
+    probe(vip);
+}
+
+void ClaimSequencer::probe(Ipv4Address vip) {
+    State& state = vips_[vip];
     ++counters_.probes;
     count(io_callbacks_.probe(vip), "probe", vip);
     state.timer->expires_after(std::chrono::milliseconds(timers_.probeTimeoutMs));
     state.timer->async_wait([this, vip](boost::system::error_code ec) {
         auto it = vips_.find(vip);
         if (ec || it == vips_.end() || !it->second.probing) return;
-        it->second.probing = false;
+        State& s = it->second;
         if (io_callbacks_.probeAnswered(vip)) {
+            // Someone else answers for it. Most often a peer that has not released it yet
+            // (two nodes that started alone both claimed it, and the ring has given it to
+            // us): probe again until the address is free or the claim is withdrawn. A
+            // foreign host that keeps it keeps us from answering, as RFC 5227 wants.
             ++counters_.conflicts;
-            RG_ERROR(Vip, "%s is in use by another host (it answered our ARP probe); not claiming it",
-                     vip.toString().c_str());
-            vips_.erase(it);
+            if (s.conflicts++ == 0)
+                RG_ERROR(Vip, "%s is in use by another host (it answered our ARP probe); probing again until it is free",
+                         vip.toString().c_str());
+            uint32_t wait = std::min<uint32_t>(timers_.probeTimeoutMs << std::min<uint32_t>(s.conflicts, 4), kProbeBackoffMaxMs);
+            s.timer->expires_after(std::chrono::milliseconds(wait));
+            s.timer->async_wait([this, vip](boost::system::error_code ec) {
+                auto again = vips_.find(vip);
+                if (!ec && again != vips_.end() && again->second.probing) probe(vip);
+            });
             return;
         }
+        s.probing = false;
+        if (s.conflicts > 0) RG_WARN(Vip, "%s is free now; claiming it", vip.toString().c_str());
         install(vip);
     });
 }

@@ -1,5 +1,6 @@
 // The choreography of a claim, shared by every VipActuator: optionally probe the address
-// first (RFC 5227: ask who has it, wait probe_timeout, give up if anyone answered), then
+// first (RFC 5227: ask who has it, wait probe_timeout; while anyone answers, probe again,
+// backing off, until the address is free or the claim is withdrawn), then
 // install it (start answering), then announce it: one gratuitous ARP at once and
 // garp_repeats more every garp_interval. A release cancels whatever is in progress and
 // uninstalls at once. The actuator supplies only the I/O, as callbacks.
@@ -22,7 +23,7 @@ struct ClaimCounters {
     uint64_t uninstalls = 0;
     uint64_t announcements = 0;
     uint64_t probes = 0;
-    uint64_t conflicts = 0;  // a probe was answered: the VIP is in use by another host
+    uint64_t conflicts = 0;  // probes answered: the VIP was in use by another host (probed again)
     uint64_t errors = 0;
 };
 
@@ -33,7 +34,7 @@ public:
         std::function<Expected<void>(Ipv4Address)> uninstall;  // stop answering
         std::function<Expected<void>(Ipv4Address)> announce;   // one gratuitous ARP
         std::function<Expected<void>(Ipv4Address)> probe;      // one ARP probe
-        std::function<bool(Ipv4Address)> probeAnswered;        // did anyone else answer?
+        std::function<bool(Ipv4Address)> probeAnswered;        // did anyone else answer the last probe?
     };
 
     ClaimSequencer(boost::asio::io_context& io, const config::Timers& timers, Io callbacks);
@@ -52,10 +53,13 @@ public:
 private:
     struct State {
         bool probing = false;
+        uint32_t conflicts = 0;  // probes answered by another host in this claim
         bool installed = false;
         uint32_t announcementsLeft = 0;
         std::unique_ptr<boost::asio::steady_timer> timer;
     };
+    static constexpr uint32_t kProbeBackoffMaxMs = 1'000;
+    void probe(Ipv4Address vip);
     void install(Ipv4Address vip);
     void scheduleAnnouncements(Ipv4Address vip);
     void sendAnnouncement(Ipv4Address vip);

@@ -31,8 +31,18 @@ DataplaneActuator::DataplaneActuator(boost::asio::io_context& io, const config::
                          return publish();
                      },
                      [this](Ipv4Address vip) { return dataplane_.sendGratuitousArp(vip); },
-                     [this](Ipv4Address vip) { return dataplane_.sendArpRequest(vip); },
-                     [this](Ipv4Address vip) { return dataplane_.neighbourOf(vip).has_value(); },
+                     [this](Ipv4Address vip) {
+                         probedAt_[vip] = std::chrono::steady_clock::now();
+                         return dataplane_.sendArpRequest(vip);
+                     },
+                     // Answered since the last probe: an older answer may be from a peer
+                     // that has released the VIP since.
+                     [this](Ipv4Address vip) {
+                         auto age = dataplane_.neighbourAgeMs(vip);
+                         auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - probedAt_[vip]);
+                         return age && *age <= since.count();
+                     },
                  }) {}
 
 DataplaneActuator::~DataplaneActuator() {

@@ -67,6 +67,7 @@ private:
     config::NodeId self_;
     dataplane::Dataplane& dataplane_;
     std::vector<Ipv4Address> owned_;
+    std::map<Ipv4Address, std::chrono::steady_clock::time_point> probedAt_;  // last ARP probe
     HostAddresses hostAddresses_;
     std::vector<std::pair<HostLink, Ipv4Address>> onHost_;  // VIPs added to host interfaces
     std::map<Ipv4Address, uint64_t> lastBytes_;

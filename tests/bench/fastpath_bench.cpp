@@ -118,6 +118,24 @@ dataplane:
     return yaml;
 }
 
+// MemAvailable from /proc/meminfo, in bytes (0 if unknown).
+size_t availableBytes() {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string name;
+    size_t kib = 0;
+    std::string unit;
+    while (meminfo >> name >> kib >> unit)
+        if (name == "MemAvailable:") return kib * 1024;
+    return 0;
+}
+
+// What a run on `flows` needs: the table (~112 bytes a flow), the bench's flow list (32)
+// and the DRAM baseline's buffer (as large as the table, at most 2 GiB).
+size_t bytesNeeded(uint32_t flows) {
+    size_t table = size_t{flows} * 112;
+    return table + size_t{flows} * sizeof(Flow) + std::min<size_t>(table, size_t{1} << 31);
+}
+
 // This process's resident memory (/proc/self/statm).
 size_t residentBytes() {
     std::ifstream statm("/proc/self/statm");
@@ -379,6 +397,18 @@ int main(int argc, char** argv) {
     if (flows < 1024 || (largeFlows != 0 && largeFlows < 1024)) {
         std::fprintf(stderr, "fastpath_bench: --flows and --large-flows must be at least 1024\n");
         return 2;
+    }
+
+    // A machine without the memory for the large table cannot run this benchmark as
+    // meant: say so and skip (77) rather than be killed half-way.
+    size_t needed = bytesNeeded(std::max(flows, largeFlows)) + (size_t{768} << 20);
+    size_t available = availableBytes();
+    if (available != 0 && available < needed) {
+        std::fprintf(stderr,
+                     "fastpath_bench: needs ~%zu MiB (a %u-flow table and its baselines), %zu MiB available: "
+                     "skipped; --large-flows 0 runs the %u-flow table alone\n",
+                     needed >> 20, std::max(flows, largeFlows), available >> 20, flows);
+        return 77;
     }
 
     // The connection table lives outside DPDK memory (huge_memory.h): the EAL needs only

@@ -218,6 +218,33 @@ TEST(ConfigSync, LocalChangeGoesOnTheNextVisit) {
     EXPECT_EQ(offer->version, 2u);
 }
 
+// Every node that had a newer version died after putting one chunk of it on the token:
+// the rest never comes. The follower stops waiting after the chunk count and a few visits
+// more, puts its own on, and reassembles the newer one if a node that has it comes back.
+TEST(ConfigSync, OrphanedNewerVersionStopsBlockingAndComesBackWithItsSender) {
+    SharedConfig newer = shared(6, 2500);  // three chunks
+    ConfigSync origin("prod", newer), follower("prod", shared(2));
+    Carriages train;
+    origin.onToken(train);  // chunk 0, then the origin dies
+    int visits = 0;
+    while (chunkFrom(train).version == 6 && visits < 20) {
+        EXPECT_FALSE(follower.onToken(train));
+        ++visits;
+    }
+    EXPECT_EQ(visits, 1 + 3 + 4);  // the first chunk, then count + slack + 1 visits with nothing new
+    EXPECT_EQ(follower.counters().orphaned, 1u);
+    EXPECT_EQ(chunkFrom(train).version, 2u);
+    EXPECT_TRUE(follower.takeNotice());
+    // The origin is back (a partition healed): its version wins again and completes.
+    std::optional<SharedConfig> offer;
+    for (int i = 0; i < 6 && !offer; ++i) {
+        origin.onToken(train);
+        offer = follower.onToken(train);
+    }
+    ASSERT_TRUE(offer);
+    EXPECT_EQ(offer->digest, newer.digest);
+}
+
 // --- hostile carriages -----------------------------------------------------------------
 
 TEST(ConfigSync, ForgedChunksWhoseDigestDoesNotMatchAreRefused) {

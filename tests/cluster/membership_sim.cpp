@@ -8,7 +8,9 @@
 //   - no message is handed to the upper layer twice;
 //   - once the network has been quiet for a bound: at most one node holds a token;
 //   - within that bound after the faults stop, every live node's membership is exactly
-//     the set of live nodes, all in one ring.
+//     the set of live nodes, all in one ring;
+//   - at the end, every live node holds one configuration (config_sync.h: the same version
+//     and digest, chunked on the token), no older than any live node started with.
 // --traffic N measures the control traffic per node per second of a quiet N-node ring.
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +27,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "control/cluster/cluster_node.h"
+#include "control/cluster/config_sync.h"
 
 namespace {
 
@@ -55,9 +58,23 @@ struct InFlight {
     bool operator>(const InFlight& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
 };
 
+// The configuration's rider, as ringgated's (control/daemon/config_rider.h) with every
+// offered version valid.
+class ConfigRider : public MembershipHooks {
+public:
+    explicit ConfigRider(SharedConfig local) : sync("sim", std::move(local)) {}
+    void onTokenHeld(Time, Carriages& carriages, const std::vector<NodeId>&) override {
+        if (auto offer = sync.onToken(carriages)) sync.adopted(*offer);
+    }
+    void onMembershipChanged(Time, const std::vector<NodeId>&) override {}
+    ConfigSync sync;
+};
+
 struct Slot {
     NodeId id = 0;
     std::unique_ptr<ClusterNode> node;
+    std::unique_ptr<ConfigRider> config;
+    uint64_t startedWith = 0;       // configuration version of the current incarnation
     bool departed = false;          // left cleanly
     std::optional<Time> pausedUntil;
     int group = 0;                  // partition group
@@ -176,6 +193,12 @@ private:
         o.pathCount = static_cast<uint8_t>(pathCount_);
         o.sharedKey = seed_ % 3 == 0 ? "simulation-shared-key" : "";
         s.node = std::make_unique<ClusterNode>(o);
+        // Its own generator, so that the faults a seed draws stay what they were.
+        s.startedWith = 1 + configRandom_() % 4;
+        std::string text = "version " + std::to_string(s.startedWith) + " of node " + std::to_string(s.id) + "\n" +
+                           std::string(configRandom_() % 3000, 'x');
+        s.config = std::make_unique<ConfigRider>(SharedConfig::of(s.startedWith, std::move(text)));
+        s.node->membership().setHooks(s.config.get());
         s.incarnation = o.epoch;
         s.seenRing = 0;
         s.seenStamp.reset();
@@ -383,11 +406,48 @@ private:
 
     std::optional<Failure> finalCheck() {
         if (!faults_) return std::nullopt;
-        return membershipCheck("at the end");
+        if (auto f = membershipCheck("at the end")) return f;
+        return configCheck();
+    }
+
+    std::string configViews() const {
+        std::string text;
+        for (const auto& s : slots_)
+            if (s.node)
+                text += "; node " + std::to_string(s.id) + " started with " + std::to_string(s.startedWith) +
+                        ", holds " + std::to_string(s.config->sync.local().version) + " " +
+                        shortHex(s.config->sync.local().digest) + " (offered " +
+                        std::to_string(s.config->sync.counters().offered) + ", chunks " +
+                        std::to_string(s.config->sync.counters().chunksReceived) + ")";
+        return text;
+    }
+
+    std::optional<Failure> configCheck() {
+        const SharedConfig* first = nullptr;
+        uint64_t newestStart = 0;
+        for (auto& s : slots_)
+            if (s.node) newestStart = std::max(newestStart, s.startedWith);
+        for (auto& s : slots_) {
+            if (!s.node) continue;
+            const SharedConfig& c = s.config->sync.local();
+            if (digestOf(c.text) != c.digest)
+                return Failure{"node " + std::to_string(s.id) + " holds a configuration whose digest does not match"};
+            if (c.version < newestStart)
+                return Failure{"node " + std::to_string(s.id) + " holds configuration version " +
+                               std::to_string(c.version) + ", a live node started with " + std::to_string(newestStart) +
+                               configViews()};
+            if (first && (c.version != first->version || c.digest != first->digest))
+                return Failure{"nodes hold different configurations at the end: node " + std::to_string(s.id) +
+                               " version " + std::to_string(c.version) + " " + shortHex(c.digest) + ", another " +
+                               std::to_string(first->version) + " " + shortHex(first->digest) + configViews()};
+            first = &c;
+        }
+        return std::nullopt;
     }
 
     uint64_t seed_;
     std::mt19937_64 random_;
+    std::mt19937_64 configRandom_{seed_ ^ 0x5eed0c0f1bULL};
     bool verbose_;
     bool faults_;
     std::vector<NodeId> nodeMap_;

@@ -152,8 +152,11 @@ def kill_trials(topo, cluster, farm):
     # 200 MB at 60 MB/s: the socket buffers between nginx and curl hold ~10 MB, so at any
     # point of death nginx still has most of the file to send (a resume is needed).
     # 10 MB fits in those buffers soon after the start: killed early, it may or may not
-    # need a resume; either way the bytes must be right.
-    plan = [("same-10m", "2M", 0.1)] * 3 + [("same-200m", "60M", 2.5)] * (TRIALS + 10)
+    # need a resume; either way the bytes must be right. Not slower than 20 MB/s: curl's
+    # --limit-rate reads in bursts and then sleeps to bring its average down, and at 2 MB/s
+    # a burst of a few MB meant a sleep past this test's client_write_timeout_ms (2 s):
+    # the proxy rightly dropped curl as a client that stopped reading (CI, exit 18).
+    plan = [("same-10m", "20M", 0.1)] * 3 + [("same-200m", "60M", 2.5)] * (TRIALS + 10)
     for name, rate, latest in plan:
         if resumed >= TRIALS:
             break
@@ -180,7 +183,7 @@ def kill_trials(topo, cluster, farm):
             view = stats(cluster)
             raise AssertionError(f"trial {attempts} ({name}): curl exit {proc.returncode}: {error}; "
                                  f"proxy: aborted {view['aborted']}, back-end failures {view['backend_failures']}, "
-                                 f"back ends {view['backends']}")
+                                 f"client timeouts {view['client_timeouts']}, back ends {view['backends']}")
         assert meta == ["200", "1"], f"trial {attempts}: status/connects {meta} (a retry would connect twice)"
         got = sha256(out)
         assert got == digest, f"trial {attempts} ({name}): checksum {got} != {digest}"
