@@ -173,20 +173,15 @@ void Worker::processBatch(rte_mbuf** packets, const uint8_t* ports, unsigned cou
     }
     if (keyCount == 0) return;
 
-    // One bulk lookup for the whole batch: rte_hash pipelines its own bucket and key
-    // prefetches (and lookupBulk prefetches each hit's entry).
+    // One bulk lookup for the whole batch: it prefetches every key's bucket, then every
+    // candidate entry, and confirms each hit against its entry, so the entries forward()
+    // reads are in the cache when the lookup returns.
     ConnectionTable::Hit hits[kBatch];
     NewFlowPlan plans[kBatch];
     batchCreatedCount_ = 0;
     uint64_t found = shared_.table->lookupBulk(keyPointers, keyCount, hits);
     uint64_t all = keyCount == kBatch ? ~uint64_t{0} : (uint64_t{1} << keyCount) - 1;
     if (found != all) planNewFlows(~found & all, keyPacket, keyCount, parsed, plans);
-    // Touch every hit's entry in one tight loop before forwarding any: independent loads,
-    // so the core keeps many entry misses in flight instead of one per forward().
-    uint8_t touched = 0;
-    for (uint64_t m = found; m; m &= m - 1)
-        touched |= hits[__builtin_ctzll(m)].conn->state.load(std::memory_order_relaxed);
-    asm volatile("" : : "r"(touched));  // keeps the loads: their only use is the cache
     for (unsigned k = 0; k < keyCount; ++k) {
         unsigned i = keyPacket[k];
         if (found >> k & 1) forward(hits[k].conn, hits[k].fromBackend, ports[i], packets[i], parsed[i], nowMs);
@@ -523,30 +518,41 @@ void Worker::runFlowMessages(uint32_t nowMs) {
     if (shared_.installs) shared_.installs->fetch_add(1, std::memory_order_release);
 }
 
+Worker::ClusterEntry Worker::putClusterEntry(const ConnectionInit& init) {
+    ConnectionTable::Hit hit = shared_.table->lookup(init.forward);
+    if (!hit.conn) return shared_.table->insert(id_, init) == InsertResult::Inserted ? ClusterEntry::Put : ClusterEntry::Failed;
+    Connection& conn = *hit.conn;
+    if (!(conn.flags.load(std::memory_order_relaxed) & entry::kRemote)) return ClusterEntry::Ours;
+    // Readers look at the flags first: fill the translation, then publish it.
+    conn.clientMac = init.clientMac;
+    conn.backendMac = init.backendMac;
+    conn.clientPort = init.clientPort;
+    conn.backendPort = init.backendPort;
+    conn.service = init.service;
+    conn.backend = init.backend;
+    conn.vip = init.vip;
+    conn.state.store(static_cast<uint8_t>(init.state), std::memory_order_relaxed);
+    conn.lastSeenMs.store(init.nowMs, std::memory_order_relaxed);
+    conn.handler.store(init.handler, std::memory_order_relaxed);
+    conn.flags.store(init.flags, std::memory_order_release);
+    return ClusterEntry::Put;
+}
+
 void Worker::installRemote(const FlowMessage& message, uint32_t nowMs) {
-    uint8_t flags = entry::kRemote | (message.pinned ? entry::kPinned : 0) | (message.fullnat ? entry::kFullNat : 0);
-    ConnectionTable::Hit hit = shared_.table->lookup(message.forward);
-    if (hit.conn) {
-        Connection* conn = hit.conn;
-        if (!(conn->flags.load(std::memory_order_relaxed) & entry::kRemote)) return;  // ours: a stale record
-        conn->handler.store(message.handler, std::memory_order_relaxed);
-        conn->state.store(message.state, std::memory_order_relaxed);
-        conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
-        conn->flags.store(flags, std::memory_order_release);
-        counters_.flows.installed.add();
-        return;
-    }
     ConnectionInit init;
     init.forward = message.forward;
     init.reverse = message.reverse;
     init.clientMac = message.clientMac;
     init.backendMac = message.backendMac;
     init.handler = message.handler;
-    init.flags = flags;
+    init.flags = entry::kRemote | (message.pinned ? entry::kPinned : 0) | (message.fullnat ? entry::kFullNat : 0);
     init.state = static_cast<FlowState>(message.state);
     init.nowMs = nowMs;
-    if (shared_.table->insert(id_, init) == InsertResult::Inserted) counters_.flows.installed.add();
-    else counters_.flows.installFailed.add();
+    switch (putClusterEntry(init)) {
+        case ClusterEntry::Put: counters_.flows.installed.add(); break;
+        case ClusterEntry::Failed: counters_.flows.installFailed.add(); break;
+        case ClusterEntry::Ours: break;  // a stale record of a flow this node handles
+    }
 }
 
 void Worker::adopt(const FlowMessage& message, uint32_t nowMs) {
@@ -560,52 +566,33 @@ void Worker::adopt(const FlowMessage& message, uint32_t nowMs) {
     const ServiceView* service = snap.findService(message.forward.dst, message.forward.dstPort, message.forward.proto);
     const VipView* vip = snap.findOwnedVip(message.forward.dst);
     int slot = snap.backendSlot(message.reverse.src, message.reverse.srcPort);
-    // The record was made when the flow began; a flow alive to be adopted is past its
-    // handshake (its packets move it on from there).
-    auto state = static_cast<FlowState>(message.state);
-    if (message.forward.proto == kProtoTcp && (state == FlowState::SynSent || state == FlowState::SynReceived))
-        state = FlowState::Established;
-    MacAddress clientMac = message.clientMac;
-    if (clientMac.isZero()) (void)resolveNeighbour(static_cast<unsigned>(clientPort), message.forward.src, nowMs, clientMac);
-    MacAddress backendMac = message.backendMac;
-    if (backendMac.isZero()) (void)resolveNeighbour(static_cast<unsigned>(backendPort), message.reverse.src, nowMs, backendMac);
-    uint8_t flags = message.fullnat ? entry::kFullNat : 0;
-
-    ConnectionTable::Hit hit = shared_.table->lookup(message.forward);
-    if (hit.conn) {
-        Connection* conn = hit.conn;
-        if (!(conn->flags.load(std::memory_order_relaxed) & entry::kRemote)) return;  // already ours
-        // Readers look at the flags first: fill the translation, then publish it.
-        conn->clientMac = clientMac;
-        conn->backendMac = backendMac;
-        conn->clientPort = static_cast<uint16_t>(clientPort);
-        conn->backendPort = static_cast<uint16_t>(backendPort);
-        conn->service = service ? service->counterIndex : 0;
-        conn->backend = slot >= 0 ? static_cast<uint16_t>(slot) : 0;
-        conn->vip = vip ? vip->counterIndex : 0;
-        conn->state.store(static_cast<uint8_t>(state), std::memory_order_relaxed);
-        conn->lastSeenMs.store(nowMs, std::memory_order_relaxed);
-        conn->handler.store(static_cast<uint16_t>(snap.self), std::memory_order_relaxed);
-        conn->flags.store(flags, std::memory_order_release);
-        counters_.flows.adopted.add();
-        return;
-    }
     ConnectionInit init;
     init.forward = message.forward;
     init.reverse = message.reverse;
-    init.clientMac = clientMac;
-    init.backendMac = backendMac;
+    init.clientMac = message.clientMac;
+    if (init.clientMac.isZero())
+        (void)resolveNeighbour(static_cast<unsigned>(clientPort), message.forward.src, nowMs, init.clientMac);
+    init.backendMac = message.backendMac;
+    if (init.backendMac.isZero())
+        (void)resolveNeighbour(static_cast<unsigned>(backendPort), message.reverse.src, nowMs, init.backendMac);
     init.clientPort = static_cast<uint16_t>(clientPort);
     init.backendPort = static_cast<uint16_t>(backendPort);
     init.service = service ? service->counterIndex : 0;
     init.backend = slot >= 0 ? static_cast<uint16_t>(slot) : 0;
     init.vip = vip ? vip->counterIndex : 0;
     init.handler = static_cast<uint16_t>(snap.self);
-    init.flags = flags;
-    init.state = state;
+    init.flags = message.fullnat ? entry::kFullNat : 0;
+    // The record was made when the flow began; a flow alive to be adopted is past its
+    // handshake (its packets move it on from there).
+    init.state = static_cast<FlowState>(message.state);
+    if (message.forward.proto == kProtoTcp && (init.state == FlowState::SynSent || init.state == FlowState::SynReceived))
+        init.state = FlowState::Established;
     init.nowMs = nowMs;
-    if (shared_.table->insert(id_, init) == InsertResult::Inserted) counters_.flows.adopted.add();
-    else counters_.flows.adoptFailed.add();
+    switch (putClusterEntry(init)) {
+        case ClusterEntry::Put: counters_.flows.adopted.add(); break;
+        case ClusterEntry::Failed: counters_.flows.adoptFailed.add(); break;
+        case ClusterEntry::Ours: break;  // already ours
+    }
 }
 
 void Worker::forget(const FlowMessage& message, uint32_t nowMs) {

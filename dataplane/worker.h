@@ -63,8 +63,8 @@ class Worker {
 public:
     static constexpr unsigned kBurst = 32;
     // Packets of all ports gathered for one classification and one connection-table bulk
-    // lookup: the lookup's memory misses overlap across the whole batch (rte_hash's bulk
-    // maximum is 64).
+    // lookup: the lookup's memory misses overlap across the whole batch (64: one bit per
+    // key in the hit mask).
     static constexpr unsigned kBatch = 64;
     static_assert(kBatch == 64, "hit masks are 64 bits, one per key of a batch");
 
@@ -121,6 +121,10 @@ private:
     void runFlowMessages(uint32_t nowMs);
     void installRemote(const FlowMessage& message, uint32_t nowMs);
     void adopt(const FlowMessage& message, uint32_t nowMs);
+    // An entry the cluster plane gave (installRemote, adopt): overwrites an entry kept for
+    // another handler, inserts one where there is none; never touches one of ours.
+    enum class ClusterEntry { Put, Ours, Failed };
+    ClusterEntry putClusterEntry(const ConnectionInit& init);
     void forget(const FlowMessage& message, uint32_t nowMs);
     // What the new-flow path decides before inserting: the service, the Maglev back end
     // and the tuple the back end's replies will carry (service null: none for the packet).
