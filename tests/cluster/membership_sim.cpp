@@ -87,8 +87,10 @@ struct Slot {
 
 class Simulation {
 public:
-    Simulation(uint64_t seed, int nodes, bool verbose, bool faults)
-        : seed_(seed), random_(seed), verbose_(verbose), faults_(faults) {
+    // `configBytes`: with faults, every incarnation draws its own configuration (0-3 KiB);
+    // without (--traffic), every node carries one file of this size, none when 0.
+    Simulation(uint64_t seed, int nodes, bool verbose, bool faults, size_t configBytes = 0)
+        : seed_(seed), random_(seed), verbose_(verbose), faults_(faults), configBytes_(configBytes) {
         for (int i = 1; i <= nodes; ++i) nodeMap_.push_back(static_cast<NodeId>(i));
         slots_.resize(nodes);
         if (faults_) {
@@ -194,11 +196,16 @@ private:
         o.sharedKey = seed_ % 3 == 0 ? "simulation-shared-key" : "";
         s.node = std::make_unique<ClusterNode>(o);
         // Its own generator, so that the faults a seed draws stay what they were.
-        s.startedWith = 1 + configRandom_() % 4;
-        std::string text = "version " + std::to_string(s.startedWith) + " of node " + std::to_string(s.id) + "\n" +
-                           std::string(configRandom_() % 3000, 'x');
-        s.config = std::make_unique<ConfigRider>(SharedConfig::of(s.startedWith, std::move(text)));
-        s.node->membership().setHooks(s.config.get());
+        if (faults_) {
+            s.startedWith = 1 + configRandom_() % 4;
+            std::string text = "version " + std::to_string(s.startedWith) + " of node " + std::to_string(s.id) +
+                               "\n" + std::string(configRandom_() % 3000, 'x');
+            s.config = std::make_unique<ConfigRider>(SharedConfig::of(s.startedWith, std::move(text)));
+        } else if (configBytes_) {
+            s.startedWith = 1;
+            s.config = std::make_unique<ConfigRider>(SharedConfig::of(1, std::string(configBytes_, 'x')));
+        }
+        if (s.config) s.node->membership().setHooks(s.config.get());
         s.incarnation = o.epoch;
         s.seenRing = 0;
         s.seenStamp.reset();
@@ -450,6 +457,7 @@ private:
     std::mt19937_64 configRandom_{seed_ ^ 0x5eed0c0f1bULL};
     bool verbose_;
     bool faults_;
+    size_t configBytes_ = 0;
     std::vector<NodeId> nodeMap_;
     std::vector<Slot> slots_;
     std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> network_;
@@ -470,19 +478,20 @@ int nodesForSeed(uint64_t seed) { return 3 + static_cast<int>(seed % 14); }
 
 constexpr const char* kHelp = R"(usage: membership_sim --seed N [--nodes K] [--verbose]
        membership_sim --seeds FIRST-LAST
-       membership_sim --traffic K [--seconds S]
+       membership_sim --traffic K [--seconds S] [--config-bytes B]
 
 Deterministic simulation of the ringgate cluster protocol (reliable messaging + token
 train membership) under faults drawn from the seed; every invariant is checked after every
 step. A failing seed prints the command that replays it. --traffic measures control
-traffic per node per second of a fault-free K-node ring (one JSON line).
+traffic per node per second of a fault-free K-node ring (one JSON line); with
+--config-bytes, every node carries a configuration file of B bytes on the token.
 Exit status: 0 all invariants held, 1 a seed failed, 2 usage error.
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto args = cli::parse(argc, argv, {{"seed", "seeds", "nodes", "traffic", "seconds"}, {"verbose", "help"}});
+    auto args = cli::parse(argc, argv, {{"seed", "seeds", "nodes", "traffic", "seconds", "config-bytes"}, {"verbose", "help"}});
     if (!args) {
         std::fprintf(stderr, "membership_sim: %s\n", args.error().message.c_str());
         return 2;
@@ -498,20 +507,22 @@ int main(int argc, char** argv) {
     if (auto traffic = args->option("traffic")) {
         auto n = cli::parseNumber("traffic", *traffic, 2, 64);
         auto seconds = cli::parseNumber("seconds", args->option("seconds").value_or("20"), 1, 3600);
-        if (!n || !seconds) {
-            std::fprintf(stderr, "membership_sim: bad --traffic/--seconds\n");
+        auto configBytes = cli::parseNumber("config-bytes", args->option("config-bytes").value_or("0"), 0, 1 << 20);
+        if (!n || !seconds || !configBytes) {
+            std::fprintf(stderr, "membership_sim: bad --traffic/--seconds/--config-bytes\n");
             return 2;
         }
-        Simulation warm(1, static_cast<int>(*n), false, false);
-        Simulation sim(1, static_cast<int>(*n), false, false);
+        Simulation warm(1, static_cast<int>(*n), false, false, static_cast<size_t>(*configBytes));
+        Simulation sim(1, static_cast<int>(*n), false, false, static_cast<size_t>(*configBytes));
         Time warmup = 2s, total = warmup + std::chrono::seconds(*seconds);
         warm.run(warmup);
         sim.run(total);
         double perNodeSecond = static_cast<double>(*n) * static_cast<double>(*seconds);
         double bytes = static_cast<double>(sim.bytesSent() - warm.bytesSent()) / perNodeSecond;
         double datagrams = static_cast<double>(sim.datagramsSent() - warm.datagramsSent()) / perNodeSecond;
-        std::printf("{\"nodes\":%llu,\"bytes_per_node_per_s\":%.1f,\"datagrams_per_node_per_s\":%.1f}\n",
-                    static_cast<unsigned long long>(*n), bytes, datagrams);
+        std::printf("{\"nodes\":%llu,\"config_bytes\":%llu,\"bytes_per_node_per_s\":%.1f,"
+                    "\"datagrams_per_node_per_s\":%.1f}\n",
+                    static_cast<unsigned long long>(*n), static_cast<unsigned long long>(*configBytes), bytes, datagrams);
         return 0;
     }
 

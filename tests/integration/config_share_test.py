@@ -134,8 +134,12 @@ def main():
                 www.mkdir()
                 (www / "whoami").write_text(f"gw{gw.index}\n")
                 topo.spawn(gw, [sys.executable, "-m", "http.server", "8080", "--directory", str(www)])
+        # A cluster name of its own: the fast path's DPDK file prefix is made from it, so a
+        # demo-3 cluster of another test on this machine cannot collide with this one.
+        name = unique_name("cfg")
         shared = private_config(EXAMPLE, topo.work_dir,
-                                [(r"^  enabled: true$", "  enabled: false")] if MODE == "kernel" else [])
+                                [(r"^  name: demo$", f"  name: {name}")] +
+                                ([(r"^  enabled: true$", "  enabled: false")] if MODE == "kernel" else []))
         v1 = shared.read_text()
         for n in NODES:
             node_file(topo.work_dir, n).write_text(v1)
@@ -217,7 +221,7 @@ def main():
             for n in NODES:
                 assert not log_has(cluster, n, r" config error: "), cluster.nodes[n].log()
             invalid = topo.work_dir / "invalid.yaml"
-            invalid.write_text(with_version(v3, 4).replace("  name: demo", "  name: demo\n  colour: blue", 1))
+            invalid.write_text(with_version(v3, 4).replace(f"  name: {name}", f"  name: {name}\n  colour: blue", 1))
             result = cluster.ctl(3, "config", "push", str(invalid), json_output=True, check=False)
             refused = json.loads(result.stdout)
             assert result.returncode == 1 and refused["result"] == "refused", (result.returncode, refused)
@@ -248,10 +252,10 @@ def main():
 
             # 6. Node 3 given another cluster's name: refused on both sides, stays outside.
             assert cluster.stop(3) == 0
-            foreign = v4.replace("  name: demo", "  name: staging", 1)
+            foreign = v4.replace(f"  name: {name}", "  name: staging", 1)
             node_file(topo.work_dir, 3).write_text(foreign)
             cluster.start(3, config_path=node_file(topo.work_dir, 3))
-            wait_until(lambda: log_has(cluster, 3, r"belongs to cluster 'demo', this node to cluster 'staging'"),
+            wait_until(lambda: log_has(cluster, 3, rf"belongs to cluster '{name}', this node to cluster 'staging'"),
                        SETTLE, "node 3 logs the refusal")
             wait_until(lambda: any(log_has(cluster, n, r"refused \w+ from node 3: it belongs to cluster 'staging'")
                                    for n in (1, 2)), SETTLE, "the cluster logs the refusal")
