@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <random>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -125,15 +126,23 @@ TEST(FlowIndex, WritersRaceEachOtherAndReadersWithoutLossOrTearing) {
         std::atomic<uint32_t> inserted{0};
     } progress[2];
     std::atomic<bool> failed{false};
+    std::atomic<uint64_t> checked{0};
     auto writer = [&](unsigned w) {
+        auto giveUpAt = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         for (uint32_t n = 0; n < kPerWriter; ++n) {
+            // Keep in step with the reader (a few checks per thousand inserts): on a loaded
+            // machine with two cores for three threads, the writers could otherwise finish
+            // before the reader ran at all, and the race would not be tested.
+            if (n % 1000 == 0)
+                while (checked.load(std::memory_order_relaxed) < uint64_t{n} / 100 &&
+                       std::chrono::steady_clock::now() < giveUpAt)
+                    std::this_thread::yield();
             uint32_t id = 2 * n + w;  // interleaved: both writers hit the same buckets
             if (!f.insert(id)) failed = true;
             progress[w].inserted.store(n + 1, std::memory_order_release);
             if (n >= kWindow && !f.erase(2 * (n - kWindow) + w)) failed = true;
         }
     };
-    std::atomic<uint64_t> checked{0};
     auto reader = [&] {
         std::mt19937 random(3);
         auto keyOf = [&](uint32_t v) -> const FlowKey& { return f.keys[v]; };
