@@ -8,7 +8,9 @@ the gateways' self-signed certificate (its SPKI pinned), nothing else. It:
   - sees the three members and the four VIPs in the DOM, and the VIP table;
   - drags a VIP's icon onto another gateway with real mouse events;
   - sees the move on the cluster (`ringgatectl vips` on another node's socket) and on the
-    page; then saves a screenshot (docs/console.png with --screenshot PATH).
+    page; then saves a screenshot (docs/console.png with --screenshot PATH);
+  - logs out and in as the read-only user: the Edit menu's changes are disabled and a
+    drag moves nothing.
 Needs root (namespaces, XDP) and chromium; exit 77 without them."""
 import argparse
 import base64
@@ -140,6 +142,28 @@ def main():
                     shutil.copy(shot, options.screenshot)
                 print(f"ok   screenshot {shot} ({shot.stat().st_size} bytes)"
                       + (f", copied to {options.screenshot}" if options.screenshot else ""))
+                # Log out (File menu) and in again as the read-only user: the Edit menu's
+                # changes are disabled and a drag moves nothing.
+                page.click("#menubar .menu:nth-child(1) .menu-title")
+                page.click("[data-action='logout']")
+                page.wait_for("!document.querySelector('#login').hidden", 10, "the login form after logging out")
+                page.evaluate("document.querySelector('#user').value = ''")
+                page.type_into("#user", "viewer")
+                page.type_into("#password", "demo-viewer")
+                page.click("#login-button")
+                page.wait_for("document.querySelector('#whoami').textContent === 'viewer (read-only)' && "
+                              "!document.querySelector('#app').hidden", 15, "logged in as the viewer")
+                page.wait_for("document.querySelectorAll('#members .vip').length === 4", 15, "the viewer's VIP icons")
+                disabled = page.evaluate("[...document.querySelectorAll('[data-admin]')].every(b => b.disabled)")
+                assert disabled is True, "a read-only user's Edit menu offers changes"
+                holder = owner_of(cluster, 2, VIP)
+                other = 1 + holder % 3
+                page.drag(f"#members .vip[data-vip='{VIP}']", f"#members .node[data-node='{other}'] .chips")
+                time.sleep(2)
+                assert owner_of(cluster, 2, VIP) == holder, "a read-only user's drag moved a VIP"
+                assert f"user viewer (read-only) from 198.18.0.201: move" not in cluster.nodes[1].log()
+                print(f"ok   logged out; as the read-only user the Edit menu's changes are disabled and a drag "
+                      f"leaves {VIP} on node {holder}")
             finally:
                 browser.close()
     return 0
