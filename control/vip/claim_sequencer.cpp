@@ -64,11 +64,22 @@ void ClaimSequencer::install(Ipv4Address vip) {
     State& state = vips_[vip];
     if (!state.installed) {
         auto installed = io_callbacks_.install(vip);
-        count(installed, "claim", vip);
+        if (state.failures == 0) count(installed, "claim", vip);  // logged once a claim
+        else if (!installed) ++counters_.errors;
         if (!installed) {
-            vips_.erase(vip);
+            // Often a VIP the cluster's table names before this node's configuration has
+            // it (the VIP table and the configuration travel on the token apart): try
+            // again, backing off, while the claim stands.
+            uint32_t wait = std::min<uint32_t>(timers_.probeTimeoutMs << std::min<uint32_t>(++state.failures, 4),
+                                               kProbeBackoffMaxMs);
+            state.timer->expires_after(std::chrono::milliseconds(std::max<uint32_t>(wait, 1)));
+            state.timer->async_wait([this, vip](boost::system::error_code ec) {
+                auto again = vips_.find(vip);
+                if (!ec && again != vips_.end() && !again->second.installed) install(vip);
+            });
             return;
         }
+        if (state.failures > 0) RG_WARN(Vip, "claim %s: installed after %u failed attempts", vip.toString().c_str(), state.failures);
         state.installed = true;
         ++counters_.installs;
     }

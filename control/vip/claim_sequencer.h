@@ -1,7 +1,8 @@
 // The choreography of a claim, shared by every VipActuator: optionally probe the address
 // first (RFC 5227: ask who has it, wait probe_timeout; while anyone answers, probe again,
 // backing off, until the address is free or the claim is withdrawn), then
-// install it (start answering), then announce it: one gratuitous ARP at once and
+// install it (start answering; a failed install is tried again, backing off, while the
+// claim stands), then announce it: one gratuitous ARP at once and
 // garp_repeats more every garp_interval. A release cancels whatever is in progress and
 // uninstalls at once. The actuator supplies only the I/O, as callbacks.
 #pragma once
@@ -54,6 +55,7 @@ private:
     struct State {
         bool probing = false;
         uint32_t conflicts = 0;  // probes answered by another host in this claim
+        uint32_t failures = 0;   // failed installs in this claim (retried)
         bool installed = false;
         uint32_t announcementsLeft = 0;
         std::unique_ptr<boost::asio::steady_timer> timer;

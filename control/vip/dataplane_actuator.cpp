@@ -24,7 +24,9 @@ DataplaneActuator::DataplaneActuator(boost::asio::io_context& io, const config::
                  ClaimSequencer::Io{
                      [this](Ipv4Address vip) -> Expected<void> {
                          owned_.push_back(vip);
-                         return publish();
+                         auto published = publish();
+                         if (!published) std::erase(owned_, vip);  // the sequencer tries again
+                         return published;
                      },
                      [this](Ipv4Address vip) -> Expected<void> {
                          std::erase(owned_, vip);
