@@ -442,8 +442,13 @@ Expected<void> Dataplane::setMembers(std::vector<uint32_t> members) {
 }
 
 Expected<void> Dataplane::holdUnknownFlows(Ipv4Address vip, uint32_t durationMs) {
+    uint32_t now = clockMs(tscEpoch_);
+    auto held = holds_.find(vip);
+    // Ending a hold that is not on (a VIP settles again after each membership change)
+    // needs no new snapshot.
+    if (durationMs == 0 && (held == holds_.end() || static_cast<int32_t>(held->second - now) <= 0)) return {};
     auto before = holds_;
-    holds_[vip] = clockMs(tscEpoch_) + durationMs;
+    holds_[vip] = now + durationMs;
     if (auto ok = publish(); !ok) {
         holds_ = std::move(before);
         return ok;

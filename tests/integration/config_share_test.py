@@ -259,7 +259,9 @@ def main():
                        SETTLE, "node 3 logs the refusal")
             wait_until(lambda: any(log_has(cluster, n, r"refused \w+ from node 3: it belongs to cluster 'staging'")
                                    for n in (1, 2)), SETTLE, "the cluster logs the refusal")
-            time.sleep(1)
+            wait_until(lambda: sum(cluster.query(n, "members")["counters"]["foreign_cluster"] for n in (1, 2)) > 0 and
+                       cluster.query(3, "members")["counters"]["foreign_cluster"] > 0, SETTLE,
+                       "the refusals counted on both sides")
             foreign_counted = 0
             for n in (1, 2):
                 view = cluster.query(n, "members")
