@@ -28,7 +28,7 @@ struct DefaultLevels {
 namespace {
 constexpr std::array<std::string_view, static_cast<int>(Category::Count_)> kCategoryNames = {
     "main", "config", "cluster", "messaging", "vip", "dataplane", "registry", "buddy",
-    "management", "http", "flows"};
+    "management", "http", "flows", "monitor"};
 constexpr std::array<std::string_view, 4> kLevelNames = {"error", "warn", "info", "debug"};
 
 std::mutex identityMutex;

@@ -25,6 +25,7 @@ enum class Category : int {
     Management,
     Http,  // the HTTP proxy (control/httplink)
     Flows,
+    Monitor,  // local fault monitors (control/monitors)
     Count_,
 };
 

@@ -34,4 +34,36 @@ const BackendPool* Config::findPool(const std::string& name) const {
     return nullptr;
 }
 
+std::vector<std::string> affectedSubnets(const Config& config, const LocalMonitor& monitor) {
+    if (!monitor.subnets.empty()) return monitor.subnets;
+    std::vector<std::string> names;
+    switch (monitor.kind) {
+        case MonitorKind::Link:
+            for (const Port& port : config.dataplane.ports)
+                if (port.interface == monitor.interface) names.push_back(port.subnet);
+            break;
+        case MonitorKind::Ping:
+            for (const Subnet& subnet : config.subnets)
+                if (subnet.prefix.contains(monitor.target)) names.push_back(subnet.name);
+            break;
+        case MonitorKind::Tcp:
+        case MonitorKind::Http:
+            for (const Subnet& subnet : config.subnets) names.push_back(subnet.name);
+            break;
+    }
+    return names;
+}
+
+std::string describe(const LocalMonitor& monitor) {
+    std::string kind(toString(monitor.kind));
+    switch (monitor.kind) {
+        case MonitorKind::Link: return kind + " " + monitor.interface;
+        case MonitorKind::Ping: return kind + " " + monitor.target.toString();
+        case MonitorKind::Tcp: return kind + " " + monitor.target.toString() + ":" + std::to_string(monitor.port);
+        case MonitorKind::Http:
+            return kind + " " + monitor.target.toString() + ":" + std::to_string(monitor.port) + monitor.path;
+    }
+    return kind;
+}
+
 }  // namespace ringgate::config

@@ -143,13 +143,49 @@ struct HealthCheck {
     bool operator==(const HealthCheck&) const = default;
 };
 
-// Seed 004's localmonitor.cfg: what a node watches on itself before it keeps its VIPs.
-struct LocalMonitors {
-    std::vector<std::string> nics;         // interfaces that must have link
-    std::vector<HealthCheck> applications; // local services that must answer
-    std::vector<Ipv4Address> pingTargets;  // at least one must answer (uplink check)
+// WO 00/62502's localmonitor.cfg (Figure 5, Local Fault Monitor): what a node watches on
+// itself. A monitor that fails withdraws this node from the VIPs of the subnets it
+// affects (other nodes take them); when it passes again the node is eligible again.
+enum class MonitorKind : uint8_t { Link, Ping, Tcp, Http };
+
+// How often a monitor looks and how many results in a row change its verdict.
+struct MonitorTiming {
     uint32_t intervalMs = 1000;
+    uint32_t timeoutMs = 500;  // a probe not answered within this is a failure (< interval)
+    uint32_t fall = 3;         // failures in a row that make a monitor down
+    uint32_t rise = 2;         // successes in a row that make a down monitor up again
+    bool operator==(const MonitorTiming&) const = default;
+};
+
+struct LocalMonitor {
+    MonitorKind kind = MonitorKind::Link;
+    std::string interface;             // link: the network interface that must have carrier
+    Ipv4Address target;                // ping, tcp, http
+    uint16_t port = 0;                 // tcp, http
+    std::string path = "/";            // http: GET path; 2xx or 3xx passes
+    std::vector<std::string> subnets;  // as written; empty: derived (affectedSubnets)
+    MonitorTiming timing;
+    bool operator==(const LocalMonitor&) const = default;
+};
+
+struct LocalMonitors {
+    MonitorTiming defaults;                // the section's interval_ms, timeout_ms, fall, rise
+    std::vector<LocalMonitor> monitors;    // nics, then ping_targets, then applications
     bool operator==(const LocalMonitors&) const = default;
+};
+
+// Dynamic load balancing (WO 00/62502 Figure 5, Local Load Monitor and Dynamic Load
+// Balancing): a node's load in points is byte_weight per MB/s through its VIPs plus
+// cpu_weight per percent of one CPU that ringgated uses; a node well below the busiest
+// takes one VIP from it (vip_manager.h).
+struct LoadBalancingConfig {
+    bool enabled = true;
+    uint32_t byteWeight = 1;           // points per MB/s (10^6 bytes/s)
+    uint32_t cpuWeight = 1;            // points per percent of one CPU
+    uint32_t imbalancePercent = 125;   // the busiest must carry this much more than the taker...
+    uint32_t minImbalance = 1;         // ...and at least this many points more
+    uint32_t cooldownMs = 5000;        // between two takes by one node
+    bool operator==(const LoadBalancingConfig&) const = default;
 };
 
 struct Registry {
@@ -246,6 +282,7 @@ struct Config {
     std::vector<Service> services;
     Timers timers;
     LocalMonitors localMonitors;
+    LoadBalancingConfig loadBalancing;
     std::optional<Registry> registry;
     Management management;
     Dataplane dataplane;
@@ -262,5 +299,13 @@ std::string_view toString(NatMode mode);
 std::string_view toString(PortDriver driver);
 std::string_view toString(ServiceMode mode);
 std::string_view toString(Role role);
+std::string_view toString(MonitorKind kind);
+
+// The subnets whose VIPs a failing monitor withdraws from this node: those written, else
+// for link the subnet of the dataplane port on that interface, for ping the subnet that
+// holds the target, for tcp/http every subnet. Empty: none can be derived (an error).
+std::vector<std::string> affectedSubnets(const Config& config, const LocalMonitor& monitor);
+// "link ext0", "ping 198.18.0.254", "tcp 127.0.0.1:8081", "http 127.0.0.1:8081/health".
+std::string describe(const LocalMonitor& monitor);
 
 }  // namespace ringgate::config

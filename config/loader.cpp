@@ -53,24 +53,16 @@ const std::vector<std::pair<std::string, RegistryStore>> kStoreNames = {
 const std::vector<std::pair<std::string, HealthCheckKind>> kCheckNames = {
     {"icmp", HealthCheckKind::Icmp}, {"tcp", HealthCheckKind::Tcp}, {"http", HealthCheckKind::Http}};
 
+const std::vector<std::pair<std::string, MonitorKind>> kMonitorNames = {
+    {"link", MonitorKind::Link}, {"ping", MonitorKind::Ping}, {"tcp", MonitorKind::Tcp}, {"http", MonitorKind::Http}};
+const std::vector<std::pair<std::string, MonitorKind>> kApplicationNames = {
+    {"tcp", MonitorKind::Tcp}, {"http", MonitorKind::Http}};
+
 template <typename E>
 std::string_view nameOf(E value, const std::vector<std::pair<std::string, E>>& names) {
     for (const auto& [name, v] : names)
         if (v == value) return name;
     return "?";
-}
-
-void readAddressList(MapReader& map, const std::string& key, std::vector<Ipv4Address>& out) {
-    map.sequence(key, false, [&](const YAML::Node& item, const std::string& path) {
-        auto text = scalarOf(item, path, map.diagnostics());
-        if (!text) return;
-        auto address = Ipv4Address::parse(*text);
-        if (!address) {
-            map.diagnostics().error(positionOf(item), path, "'" + *text + "' is not an IPv4 address");
-            return;
-        }
-        out.push_back(*address);
-    });
 }
 
 void readNameList(MapReader& map, const std::string& key, std::vector<std::string>& out) {
@@ -242,17 +234,79 @@ void readHealthCheck(const YAML::Node& yaml, const std::string& path, Diagnostic
     map.finish();
 }
 
+void readTiming(MapReader& map, MonitorTiming& timing) {
+    map.u32("interval_ms", timing.intervalMs, 10, kMaxTimerMs, false);
+    map.u32("timeout_ms", timing.timeoutMs, 1, kMaxTimerMs, false);
+    map.u32("fall", timing.fall, 1, 100, false);
+    map.u32("rise", timing.rise, 1, 100, false);
+}
+
+// One item of nics, ping_targets or applications: a scalar (interface name or target
+// address) or a mapping with the monitor's own subnets and timing.
+void readMonitor(const YAML::Node& yaml, const std::string& path, Diagnostics& diag, LocalMonitor& monitor,
+                 const MonitorTiming& defaults) {
+    monitor.timing = defaults;
+    if (yaml.IsScalar() && monitor.kind != MonitorKind::Tcp) {
+        diag.remember(path, yaml);
+        if (monitor.kind == MonitorKind::Link) {
+            monitor.interface = yaml.Scalar();
+        } else if (auto address = Ipv4Address::parse(yaml.Scalar())) {
+            monitor.target = *address;
+        } else {
+            diag.error(positionOf(yaml), path, "'" + yaml.Scalar() + "' is not an IPv4 address");
+        }
+        return;
+    }
+    MapReader map(yaml, path, diag);
+    switch (monitor.kind) {
+        case MonitorKind::Link:
+            map.string("interface", monitor.interface, true);
+            break;
+        case MonitorKind::Ping:
+            map.address("target", monitor.target, true);
+            break;
+        default:  // applications: tcp or http
+            map.choice("kind", monitor.kind, kApplicationNames, true);
+            map.address("target", monitor.target, true);
+            map.u16("port", monitor.port, 1, 65535, true);
+            if (monitor.kind == MonitorKind::Http)
+                map.string("path", monitor.path, false);
+            else if (map.has("path"))
+                diag.error(positionOf(map.child("path")), map.childPath("path"), "path needs kind: http");
+            break;
+    }
+    readNameList(map, "subnets", monitor.subnets);
+    readTiming(map, monitor.timing);
+    map.finish();
+}
+
 void readLocalMonitors(MapReader& root, LocalMonitors& monitors) {
     if (!root.has("local_monitors")) { root.child("local_monitors"); return; }
     MapReader map(root.child("local_monitors"), "local_monitors", root.diagnostics());
-    map.u32("interval_ms", monitors.intervalMs, 10, kMaxTimerMs, false);
-    readNameList(map, "nics", monitors.nics);
-    map.sequence("applications", false, [&](const YAML::Node& item, const std::string& path) {
-        HealthCheck check;
-        readHealthCheck(item, path, map.diagnostics(), check, true);
-        monitors.applications.push_back(check);
-    });
-    readAddressList(map, "ping_targets", monitors.pingTargets);
+    readTiming(map, monitors.defaults);
+    auto readList = [&](const std::string& key, MonitorKind kind) {
+        map.sequence(key, false, [&](const YAML::Node& item, const std::string& path) {
+            LocalMonitor monitor;
+            monitor.kind = kind;
+            readMonitor(item, path, map.diagnostics(), monitor, monitors.defaults);
+            monitors.monitors.push_back(std::move(monitor));
+        });
+    };
+    readList("nics", MonitorKind::Link);
+    readList("ping_targets", MonitorKind::Ping);
+    readList("applications", MonitorKind::Tcp);
+    map.finish();
+}
+
+void readLoadBalancing(MapReader& root, LoadBalancingConfig& balancing) {
+    if (!root.has("load_balancing")) { root.child("load_balancing"); return; }
+    MapReader map(root.child("load_balancing"), "load_balancing", root.diagnostics());
+    map.boolean("enabled", balancing.enabled, false);
+    map.u32("byte_weight", balancing.byteWeight, 0, 1000, false);
+    map.u32("cpu_weight", balancing.cpuWeight, 0, 1000, false);
+    map.u32("imbalance_percent", balancing.imbalancePercent, 101, 10'000, false);
+    map.u32("min_imbalance", balancing.minImbalance, 0, 1'000'000, false);
+    map.u32("cooldown_ms", balancing.cooldownMs, 0, kMaxTimerMs, false);
     map.finish();
 }
 
@@ -442,6 +496,7 @@ LoadResult parse(std::string_view text, const std::string& name) {
     });
     readTimers(top, config.timers);
     readLocalMonitors(top, config.localMonitors);
+    readLoadBalancing(top, config.loadBalancing);
     readRegistry(top, config.registry);
     readManagement(top, config.management);
     readDataplane(top, config.dataplane);
@@ -506,5 +561,6 @@ std::string_view toString(NatMode mode) { return nameOf(mode, kNatNames); }
 std::string_view toString(PortDriver driver) { return nameOf(driver, kDriverNames); }
 std::string_view toString(ServiceMode mode) { return nameOf(mode, kModeNames); }
 std::string_view toString(Role role) { return nameOf(role, kRoleNames); }
+std::string_view toString(MonitorKind kind) { return nameOf(kind, kMonitorNames); }
 
 }  // namespace ringgate::config

@@ -95,6 +95,7 @@ ReloadPlan planReload(const Config& running, const Config& next, NodeId self, bo
     refuse(next.cluster.nodes == running.cluster.nodes, "cluster.nodes");
     refuse(sameSubnets(running, next), "subnets (names or prefixes)");
     refuse(next.localMonitors == running.localMonitors, "local_monitors");
+    refuse(next.loadBalancing == running.loadBalancing, "load_balancing");
     refuse(next.registry == running.registry, "registry");
     refuse(next.management == running.management, "management");
     refuse(next.dataplane == running.dataplane, "dataplane");

@@ -203,6 +203,37 @@ void validateTimers(const Config& config, Diagnostics& diag) {
                      "an ARP probe must finish before the token is declared lost (token_loss_timeout_ms)");
 }
 
+void validateLocalMonitors(const Config& config, Diagnostics& diag) {
+    size_t counts[3] = {0, 0, 0};  // items seen so far in nics, ping_targets, applications
+    std::set<std::string> seen;
+    for (const LocalMonitor& m : config.localMonitors.monitors) {
+        size_t list = m.kind == MonitorKind::Link ? 0 : m.kind == MonitorKind::Ping ? 1 : 2;
+        static const char* kLists[] = {"local_monitors.nics", "local_monitors.ping_targets",
+                                       "local_monitors.applications"};
+        std::string path = at(kLists[list], counts[list]++);
+        if (!seen.insert(describe(m)).second) diag.errorAt(path, describe(m) + " is monitored twice");
+        if (m.kind == MonitorKind::Link && (m.interface.empty() || m.interface.size() > 15))
+            diag.errorAt(path, "an interface name has 1 to 15 characters");
+        if (m.kind == MonitorKind::Http &&
+            (m.path.empty() || m.path[0] != '/' || m.path.find_first_of(" \r\n") != std::string::npos))
+            diag.errorAt(path + ".path", "an HTTP path starts with / and has no spaces or line breaks");
+        if (m.timing.timeoutMs >= m.timing.intervalMs)
+            diag.errorAt(path, "timeout_ms (" + std::to_string(m.timing.timeoutMs) +
+                                   ") must be below interval_ms (" + std::to_string(m.timing.intervalMs) + ")");
+        for (const std::string& subnet : m.subnets)
+            if (!config.findSubnet(subnet)) diag.errorAt(path + ".subnets", "no subnet named '" + subnet + "'");
+        if (affectedSubnets(config, m).empty())
+            diag.errorAt(path, m.kind == MonitorKind::Link
+                                   ? "no dataplane port uses interface " + m.interface +
+                                         ": write { interface: " + m.interface + ", subnets: [NAME] }"
+                                   : m.target.toString() + " is on no subnet: write { target: " +
+                                         m.target.toString() + ", subnets: [NAME] }");
+    }
+    const LoadBalancingConfig& lb = config.loadBalancing;
+    if (lb.enabled && lb.byteWeight == 0 && lb.cpuWeight == 0)
+        diag.errorAt("load_balancing", "byte_weight and cpu_weight are both 0: set enabled: false instead");
+}
+
 void validateManagement(const Config& config, Diagnostics& diag) {
     const Management& m = config.management;
     if (m.socketPath.front() != '/')
@@ -343,6 +374,7 @@ void validate(const Config& config, Diagnostics& diag) {
     validatePoolsAndServices(config, diag);
     validateHttpServices(config, diag);
     validateTimers(config, diag);
+    validateLocalMonitors(config, diag);
     validateManagement(config, diag);
     validateRegistry(config, diag);
     validateDataplane(config, diag);

@@ -27,6 +27,7 @@ Daemon::Daemon(config::Config config, std::string text, config::NodeId self)
       management_(io_, commands_),
       remote_(io_, commands_),
       cluster_(io_, config_, self_),
+      cpuTimer_(io_),
       startedAt_(std::chrono::steady_clock::now()) {
     if (httplink::HttpLink::needed(config_)) http_ = std::make_unique<httplink::HttpLink>(config_);
     // The fast path takes each new live set; without it the gateway still follows and
@@ -91,6 +92,12 @@ Expected<void> Daemon::start() {
 #ifdef RINGGATE_HAVE_DATAPLANE
     if (flows_) riders_.add(flows_.get());
 #endif
+    // Monitors before the ring: a node whose NIC is down at start gives its VIPs up at
+    // once rather than after its first claims (an unknown verdict withdraws nothing).
+    monitors_ = std::make_unique<monitors::MonitorService>(
+            io_, config_, [this](const std::set<std::string>& subnets) { vips_->setWithdrawnSubnets(subnets); });
+    if (auto monitoring = monitors_->start(); !monitoring) return monitoring;
+    sampleCpu();
     cluster_.setHooks(&riders_);
     auto clustering = cluster_.start();
     if (!clustering) return clustering;
@@ -101,6 +108,14 @@ Expected<void> Daemon::start() {
             static_cast<unsigned long long>(config_.cluster.configVersion),
             cluster::shortHex(configSync_.local().digest).c_str(), config_.dataplane.enabled ? "enabled" : "off");
     return {};
+}
+
+void Daemon::sampleCpu() {
+    vips_->setCpuPermille(cpu_.update(std::chrono::steady_clock::now(), monitors::processCpuTime()));
+    cpuTimer_.expires_after(std::chrono::seconds(1));
+    cpuTimer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) sampleCpu();
+    });
 }
 
 int Daemon::run() {
@@ -122,6 +137,8 @@ void Daemon::onSignal(int signal) {
     }
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
     if (pool_) pool_->stop();
+    if (monitors_) monitors_->stop();
+    cpuTimer_.cancel();
     cluster_.leave([this] {
         management_.close();
         remote_.stop();

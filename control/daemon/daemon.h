@@ -23,6 +23,8 @@
 #include "control/management/https_server.h"
 #include "control/management/management_server.h"
 #include "control/management/rates.h"
+#include "control/monitors/cpu_meter.h"
+#include "control/monitors/monitor_service.h"
 #include "dataplane/stats_report.h"
 
 namespace ringgate::dataplane {
@@ -102,6 +104,12 @@ private:
     std::unique_ptr<PoolFollower> pool_;  // follows ringgate-registry for the pools that ask
     // The HTTP path (services in mode http), on threads of its own.
     std::unique_ptr<httplink::HttpLink> http_;
+    // Local fault monitors: a failing one withdraws this node from its subnets' VIPs.
+    std::unique_ptr<monitors::MonitorService> monitors_;
+    // The CPU ringgated uses, sampled each second for the load carriage.
+    monitors::CpuMeter cpu_;
+    boost::asio::steady_timer cpuTimer_;
+    void sampleCpu();
     std::chrono::steady_clock::time_point startedAt_;
     management::RateMeter rates_;
 };

@@ -74,6 +74,9 @@ NodeStatus Daemon::status() const {
     if (restartVersion_)
         status.warnings.push_back("configuration version " + std::to_string(*restartVersion_) +
                                   " is in the file but needs a restart to apply");
+    if (monitors_) status.monitors = monitors_->report();
+    status.loadBalancing = config_.loadBalancing.enabled;
+    status.cpuPermille = cpu_.permille();
     return status;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/report.h"
+#include "control/monitors/monitors_report.h"
 
 namespace ringgate::daemon {
 
@@ -28,6 +29,10 @@ struct NodeStatus {
     std::string version;  // of ringgated
     bool authenticated = false;         // cluster datagrams carry an HMAC (cluster.shared_key)
     std::vector<std::string> warnings;  // what an operator should fix
+    monitors::MonitorsReport monitors;  // local fault monitors (local_monitors)
+    // Local load (load_balancing): what this node puts in its row of the load carriage.
+    bool loadBalancing = false;
+    uint32_t cpuPermille = 0;
 };
 
 // What a SIGHUP or `ringgatectl config push` did: applied, unchanged, or refused (and why).

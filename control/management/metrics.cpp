@@ -95,6 +95,21 @@ std::string toPrometheus(const MetricsInput& in) {
             in.status.restartVersion.has_value());
     e.counts("ringgate_config_sync", "the configuration carriage on the token", {}, in.status.configSync);
     e.gauge("ringgate_cluster_authenticated", "1 when cluster datagrams carry an HMAC", {}, in.status.authenticated);
+    e.gauge("ringgate_cpu_percent", "CPU ringgated used over the last second, percent of one CPU", {},
+            in.status.cpuPermille / 10.0);
+    e.gauge("ringgate_load_balancing_enabled", "1 when load_balancing moves VIPs", {}, in.status.loadBalancing);
+    for (const monitors::MonitorRow& m : in.status.monitors.monitors) {
+        e.gauge("ringgate_local_monitor_up", "1 while a local monitor passes, 0 while it is down, -1 before its first "
+                "verdict", {{"monitor", m.name}, {"kind", m.kind}},
+                m.state == "up" ? 1 : m.state == "down" ? 0 : -1);
+        e.counter("ringgate_local_monitor_probes", "probes of a local monitor", {{"monitor", m.name}},
+                  static_cast<double>(m.probes));
+        e.counter("ringgate_local_monitor_failures", "failed probes of a local monitor", {{"monitor", m.name}},
+                  static_cast<double>(m.failures));
+    }
+    for (const auto& [subnet, why] : in.status.monitors.withdrawn)
+        e.gauge("ringgate_subnet_withdrawn", "1 while local monitors keep this node from the subnet's VIPs",
+                {{"subnet", subnet}}, 1);
 
     const cluster::MembershipReport& m = in.membership;
     e.gauge("ringgate_cluster_members", "members of the ring this node is in", {},

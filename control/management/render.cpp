@@ -121,11 +121,18 @@ Json toJson(const vip::VipTableReport& r) {
                             {"state", v.state},
                             {"answered_here", v.answeredHere},
                             {"bytes_per_second", v.bytesPerSecond}});
+    Json loads = Json::array();
+    for (const vip::NodeLoadRow& l : r.loads)
+        loads.push_back(Json{{"node", l.node},
+                             {"bytes_per_second", l.bytesPerSecond},
+                             {"cpu_percent", l.cpuPermille / 10.0},
+                             {"withdrawn", l.withdrawn}});
     return Json{{"node", r.node},
                 {"table_version", r.tableVersion},
                 {"config_version", r.configVersion},
                 {"drained", r.drained},
-                {"vips", vips}};
+                {"vips", vips},
+                {"loads", loads}};
 }
 
 std::string toText(const vip::VipTableReport& r) {
@@ -142,7 +149,16 @@ std::string toText(const vip::VipTableReport& r) {
         out += ", drained:";
         for (uint32_t n : r.drained) out += " " + std::to_string(n);
     }
-    return out + "\n";
+    out += "\n";
+    for (const vip::NodeLoadRow& l : r.loads) {
+        out += fmt::format("node {}: {} bytes/s, CPU {:.1f} %", l.node, l.bytesPerSecond, l.cpuPermille / 10.0);
+        if (!l.withdrawn.empty()) {
+            out += ", withdrawn from";
+            for (const std::string& vip : l.withdrawn) out += " " + vip;
+        }
+        out += "\n";
+    }
+    return out;
 }
 
 Json toJson(const vip::CommandAccepted& a) {
@@ -280,6 +296,46 @@ std::string toText(const flows::FlowsReport& r) {
 
 // ---- status and pool
 
+Json toJson(const monitors::MonitorsReport& r) {
+    Json rows = Json::array();
+    for (const monitors::MonitorRow& m : r.monitors)
+        rows.push_back(Json{{"name", m.name},
+                            {"kind", m.kind},
+                            {"subnets", m.subnets},
+                            {"state", m.state},
+                            {"since_ms", m.sinceMs},
+                            {"last_result", m.lastResult},
+                            {"failures_in_row", m.failuresInRow},
+                            {"successes_in_row", m.successesInRow},
+                            {"fall", m.fall},
+                            {"rise", m.rise},
+                            {"interval_ms", m.intervalMs},
+                            {"probes", m.probes},
+                            {"failures", m.failures},
+                            {"transitions", m.transitions}});
+    Json withdrawn = Json::object();
+    for (const auto& [subnet, why] : r.withdrawn) withdrawn[subnet] = why;
+    return Json{{"monitors", rows}, {"withdrawn_subnets", withdrawn}};
+}
+
+std::string toText(const monitors::MonitorsReport& r) {
+    if (r.monitors.empty()) return "local monitors: none configured\n";
+    std::string out = fmt::format("{:<30} {:<8} {:>10} {:<18} {}\n", "local monitor", "state", "for (s)",
+                                  "subnets", "last result");
+    for (const monitors::MonitorRow& m : r.monitors) {
+        std::string subnets;
+        for (const std::string& s : m.subnets) subnets += (subnets.empty() ? "" : ",") + s;
+        out += fmt::format("{:<30} {:<8} {:>10.1f} {:<18} {}\n", m.name, m.state, m.sinceMs / 1000.0, subnets,
+                           m.lastResult.empty() ? "-" : m.lastResult);
+    }
+    for (const auto& [subnet, why] : r.withdrawn) {
+        std::string names;
+        for (const std::string& n : why) names += (names.empty() ? "" : ", ") + n;
+        out += fmt::format("withdrawn from the VIPs of subnet {} ({})\n", subnet, names);
+    }
+    return out;
+}
+
 Json toJson(const daemon::NodeStatus& s) {
     Json sync = Json::object();
     addCounts(sync, s.configSync);
@@ -297,7 +353,10 @@ Json toJson(const daemon::NodeStatus& s) {
                 {"pid", s.pid},
                 {"version", s.version},
                 {"authenticated", s.authenticated},
-                {"warnings", s.warnings}};
+                {"warnings", s.warnings},
+                {"load_balancing", s.loadBalancing},
+                {"cpu_percent", s.cpuPermille / 10.0},
+                {"local_monitors", toJson(s.monitors)}};
 }
 
 std::string toText(const daemon::NodeStatus& s) {
@@ -309,7 +368,8 @@ std::string toText(const daemon::NodeStatus& s) {
         for (const std::string& reason : s.restartNeeded)
             out += fmt::format("config version {} waits for a restart: {}\n", *s.restartVersion, reason);
     for (const std::string& warning : s.warnings) out += "warning: " + warning + "\n";
-    return out;
+    out += fmt::format("load balancing {}, CPU {:.1f} %\n", s.loadBalancing ? "on" : "off", s.cpuPermille / 10.0);
+    return out + toText(s.monitors);
 }
 
 Json toJson(const daemon::ConfigChangeReport& r) {

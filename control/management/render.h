@@ -33,6 +33,7 @@ Json toJson(const daemon::NodeStatus& status);
 Json toJson(const daemon::PoolReport& report);
 Json toJson(const daemon::ConfigChangeReport& report);
 Json toJson(const flows::FlowsReport& report);
+Json toJson(const monitors::MonitorsReport& report);
 
 std::string toText(const cluster::MembershipReport& report);
 std::string toText(const vip::VipTableReport& report);
@@ -43,6 +44,7 @@ std::string toText(const daemon::NodeStatus& status);
 std::string toText(const daemon::PoolReport& report);
 std::string toText(const daemon::ConfigChangeReport& report);
 std::string toText(const flows::FlowsReport& report);
+std::string toText(const monitors::MonitorsReport& report);
 
 // A successful reply in the request's format.
 template <typename Report>

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "common/log.h"
 
@@ -48,6 +49,49 @@ KernelActuator::~KernelActuator() {
 }
 
 Expected<void> KernelActuator::start() { return addLinks(true); }
+
+std::optional<uint64_t> interfaceBytes(const std::string& name) {
+    uint64_t sum = 0;
+    for (const char* counter : {"rx_bytes", "tx_bytes"}) {
+        std::ifstream in("/sys/class/net/" + name + "/statistics/" + counter);
+        uint64_t value = 0;
+        if (!(in >> value)) return std::nullopt;
+        sum += value;
+    }
+    return sum;
+}
+
+std::map<Ipv4Address, uint64_t> shareEvenly(uint64_t rate, const std::vector<Ipv4Address>& vips) {
+    std::map<Ipv4Address, uint64_t> shares;
+    for (size_t i = 0; i < vips.size(); ++i) shares[vips[i]] = rate / vips.size() + (i < rate % vips.size() ? 1 : 0);
+    return shares;
+}
+
+NodeLoad KernelActuator::measuredLoad() {
+    constexpr auto kRateWindow = std::chrono::seconds(1);
+    auto now = std::chrono::steady_clock::now();
+    if (now - lastSample_ >= kRateWindow) {
+        double seconds = std::chrono::duration<double>(now - lastSample_).count();
+        bool first = lastSample_ == std::chrono::steady_clock::time_point{};
+        for (auto& link : links_) {
+            auto bytes = interfaceBytes(link->host.name);
+            if (!bytes) continue;
+            link->rate = first || *bytes < link->lastBytes
+                             ? 0
+                             : static_cast<uint64_t>(static_cast<double>(*bytes - link->lastBytes) / seconds);
+            link->lastBytes = *bytes;
+        }
+        lastSample_ = now;
+    }
+    NodeLoad load;
+    for (const auto& link : links_) {
+        std::vector<Ipv4Address> answered;
+        for (const config::Vip& vip : link->subnet->vips)
+            if (sequencer_.installed(vip.address)) answered.push_back(vip.address);
+        for (const auto& [vip, rate] : shareEvenly(link->rate, answered)) load.vipRates[vip] = rate;
+    }
+    return load;
+}
 
 Expected<void> KernelActuator::addLinks(bool clearStale) {
     const config::Node* node = config_.cluster.findNode(self_);

@@ -4,15 +4,18 @@
 // an AF_PACKET socket; a release deletes the address at once. Probes (RFC 5227) go out
 // on the same socket, which also watches for anyone else answering for a probed VIP.
 //
-// The kernel counts no bytes per address, so measuredLoad() is empty: load balancing
-// needs the fast path's counters.
+// The kernel counts no bytes per address: measuredLoad() reads each subnet's interface
+// counters (received and sent) and shares the rate evenly among the VIPs answered there,
+// so load balancing works with the fast path off too, at the grain of a subnet.
 #pragma once
 
 #include "common/asio.h"
 
 #include <array>
 #include <map>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,7 +43,7 @@ public:
     }
     void release(Ipv4Address vip) override { sequencer_.release(vip); }
     void announce(Ipv4Address vip) override { sequencer_.announce(vip); }
-    NodeLoad measuredLoad() override { return {}; }
+    NodeLoad measuredLoad() override;
     Expected<void> reconfigure() override;
 
     const ClaimCounters& counters() const { return sequencer_.counters(); }
@@ -53,6 +56,8 @@ private:
         int arpSocket = -1;
         std::unique_ptr<boost::asio::posix::stream_descriptor> arpStream;
         std::array<uint8_t, 2048> buffer{};
+        uint64_t lastBytes = 0;  // interface counters at the last rate sample
+        uint64_t rate = 0;       // bytes/s over the last window
     };
 
     // A link for each subnet with VIPs (start, and subnets that gain their first VIP).
@@ -69,6 +74,12 @@ private:
     std::set<Ipv4Address> configuredVips_;
     std::set<Ipv4Address> answeredByOthers_;  // VIPs another host spoke for since our probe
     ClaimSequencer sequencer_;
+    std::chrono::steady_clock::time_point lastSample_{};
 };
+
+// rx_bytes + tx_bytes of an interface (sysfs), or nothing when it has none.
+std::optional<uint64_t> interfaceBytes(const std::string& name);
+// `rate` shared evenly among `vips` (the remainder to the first ones, so the sum holds).
+std::map<Ipv4Address, uint64_t> shareEvenly(uint64_t rate, const std::vector<Ipv4Address>& vips);
 
 }  // namespace ringgate::vip

@@ -1,5 +1,6 @@
 #include "control/vip/vip_codec.h"
 
+#include <algorithm>
 #include <set>
 
 #include "control/cluster/byte_io.h"
@@ -31,15 +32,18 @@ std::vector<uint8_t> encodeVipTable(const VipTable& table) {
 std::vector<uint8_t> encodeLoadTable(const LoadTable& loads) {
     std::vector<uint8_t> out;
     ByteWriter w(out);
-    w.u8(kVipCarriageVersion);
+    w.u8(kLoadCarriageVersion);
     w.u16(static_cast<uint16_t>(loads.nodes.size()));
     for (const auto& [node, load] : loads.nodes) {
         w.u16(static_cast<uint16_t>(node));
+        w.u16(static_cast<uint16_t>(std::min(load.cpuPermille, kMaxCpuPermille)));
         w.u16(static_cast<uint16_t>(load.vipRates.size()));
         for (const auto& [vip, rate] : load.vipRates) {
             w.u32(vip.value);
             w.u64(rate);
         }
+        w.u16(static_cast<uint16_t>(load.withdrawn.size()));
+        for (Ipv4Address vip : load.withdrawn) w.u32(vip.value);
     }
     return out;
 }
@@ -93,21 +97,31 @@ std::optional<LoadTable> decodeLoadTable(std::span<const uint8_t> bytes, std::st
     uint8_t version = 0;
     uint16_t nodes = 0;
     if (!r.u8(version)) return fail("truncated header");
-    if (version != kVipCarriageVersion) return fail("unknown load carriage version");
+    if (version != kLoadCarriageVersion) return fail("unknown load carriage version");
     if (!r.u16(nodes)) return fail("truncated header");
     if (nodes > kMaxLoadNodes) return fail("too many nodes");
     LoadTable loads;
     for (uint16_t n = 0; n < nodes; ++n) {
-        uint16_t node = 0, vips = 0;
-        if (!r.u16(node) || !r.u16(vips)) return fail("truncated node row");
+        uint16_t node = 0, cpu = 0, vips = 0;
+        if (!r.u16(node) || !r.u16(cpu) || !r.u16(vips)) return fail("truncated node row");
         if (node == 0 || loads.nodes.count(node)) return fail("bad or repeated node");
+        if (cpu > kMaxCpuPermille) return fail("CPU load out of range");
         if (vips > kMaxVipEntries) return fail("too many VIPs in a row");
         NodeLoad& row = loads.nodes[node];
+        row.cpuPermille = cpu;
         for (uint16_t v = 0; v < vips; ++v) {
             uint32_t address = 0;
             uint64_t rate = 0;
             if (!r.u32(address) || !r.u64(rate)) return fail("truncated rate");
-            row.vipRates[Ipv4Address{address}] = rate;
+            if (!row.vipRates.emplace(Ipv4Address{address}, rate).second) return fail("VIP rated twice");
+        }
+        uint16_t withdrawn = 0;
+        if (!r.u16(withdrawn)) return fail("truncated withdrawn list");
+        if (withdrawn > kMaxVipEntries) return fail("too many withdrawn VIPs");
+        for (uint16_t v = 0; v < withdrawn; ++v) {
+            uint32_t address = 0;
+            if (!r.u32(address)) return fail("truncated withdrawn list");
+            if (!row.withdrawn.insert(Ipv4Address{address}).second) return fail("VIP withdrawn twice");
         }
     }
     if (r.remaining() != 0) return fail("trailing bytes");

@@ -6,8 +6,9 @@
 //   u8 version | u64 table version | u16 entries | entries x
 //     (u32 address | u16 current | u16 preferred | u8 persistence | u16 moving_to | u8 flags)
 //   | u16 drained | drained x u16 node          flags: bit 0 closed, others zero
-// Load carriage (carriage::kNodeLoad), version 1:
-//   u8 version | u16 nodes | nodes x (u16 node | u16 vips | vips x (u32 address | u64 bytes/s))
+// Load carriage (carriage::kNodeLoad), version 2:
+//   u8 version | u16 nodes | nodes x (u16 node | u16 cpu permille | u16 vips |
+//     vips x (u32 address | u64 bytes/s) | u16 withdrawn | withdrawn x u32 address)
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,8 @@
 namespace ringgate::vip {
 
 constexpr uint8_t kVipCarriageVersion = 1;
+constexpr uint8_t kLoadCarriageVersion = 2;  // 2: CPU and the monitors' withdrawn VIPs
+constexpr uint32_t kMaxCpuPermille = 64'000;  // 64 CPUs busy
 constexpr size_t kMaxVipEntries = 4096;
 constexpr size_t kMaxLoadNodes = 1024;
 

@@ -108,6 +108,12 @@ VipTableReport vipReport(const VipView& view) {
                             node(e.movingTo), stateOf(e, view.members),
                             view.answering && view.answering->count(e.address) > 0,
                             view.loads ? view.loads->rateOf(e.current, e.address) : uint64_t{0}});
+    if (view.loads)
+        for (const auto& [n, load] : view.loads->nodes) {
+            NodeLoadRow row{n, load.total(), load.cpuPermille, {}};
+            for (Ipv4Address vip : load.withdrawn) row.withdrawn.push_back(vip.toString());
+            out.loads.push_back(std::move(row));
+        }
     return out;
 }
 

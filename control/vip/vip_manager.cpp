@@ -11,6 +11,12 @@ bool contains(const std::vector<NodeId>& nodes, NodeId node) {
     return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
 }
 
+// Whether `node` may hold `vip`: not drained, and its local monitors have not withdrawn it
+// from the VIP's subnet.
+bool mayHold(NodeId node, Ipv4Address vip, const VipTable& table, const LoadTable& loads) {
+    return !table.isDrained(node) && !loads.isWithdrawn(node, vip);
+}
+
 // The node that will answer for `e` once any move in progress completes.
 NodeId futureOwner(const VipEntry& e) { return e.movingTo != kNoNode ? e.movingTo : e.current; }
 
@@ -47,7 +53,7 @@ std::vector<Effect> VipManager::onToken(Clock::time_point now, const std::vector
     for (const Command& command : pending_) changed |= applyCommand(command, table, live);
     pending_.clear();
 
-    handOver(table, live, changed);
+    handOver(table, live, loads, changed);
     repair(table, members, live, loads, changed);
     rebalancePreferences(table, members, live, loads, changed);
     balanceLoad(now, table, members, loads, changed);
@@ -170,7 +176,8 @@ void VipManager::startMove(VipEntry& entry, NodeId target) const {
     }
 }
 
-void VipManager::handOver(VipTable& table, const std::set<NodeId>& live, bool& changed) {
+void VipManager::handOver(VipTable& table, const std::set<NodeId>& live, const LoadTable& loads,
+                          bool& changed) {
     for (VipEntry& e : table.entries) {
         if (e.current != self_) continue;
         if (e.closed) {
@@ -178,7 +185,7 @@ void VipManager::handOver(VipTable& table, const std::set<NodeId>& live, bool& c
             e.movingTo = kNoNode;
             changed = true;
         } else if (e.movingTo != kNoNode) {
-            if (live.count(e.movingTo) && !table.isDrained(e.movingTo)) e.current = e.movingTo;
+            if (live.count(e.movingTo) && mayHold(e.movingTo, e.address, table, loads)) e.current = e.movingTo;
             e.movingTo = kNoNode;
             changed = true;
         }
@@ -189,7 +196,7 @@ void VipManager::repair(VipTable& table, const std::vector<NodeId>& members,
                         const std::set<NodeId>& live, const LoadTable& loads, bool& changed) {
     for (VipEntry& e : table.entries) {
         if (e.closed || live.count(e.current)) continue;
-        NodeId target = live.count(e.movingTo) && !table.isDrained(e.movingTo)
+        NodeId target = live.count(e.movingTo) && mayHold(e.movingTo, e.address, table, loads)
                             ? e.movingTo
                             : choose(e, table, members, loads, kNoNode);
         if (e.current != kNoNode) ++counters_.failovers;
@@ -207,8 +214,13 @@ void VipManager::rebalancePreferences(VipTable& table, const std::vector<NodeId>
         NodeId desired = e.current;
         if (table.isDrained(e.current)) {
             desired = choose(e, table, members, loads, e.current);
+        } else if (loads.isWithdrawn(e.current, e.address)) {
+            // A failed local monitor beats persistence, as a dead node does; but with no
+            // node fit to take it, the VIP is better answered here than nowhere.
+            NodeId other = choose(e, table, members, loads, e.current);
+            if (other != e.current && mayHold(other, e.address, table, loads)) desired = other;
         } else if (e.persistence == Persistence::StickyPreferred && live.count(e.preferred) &&
-                   !table.isDrained(e.preferred)) {
+                   mayHold(e.preferred, e.address, table, loads)) {
             desired = e.preferred;  // seed 004: returns to the preferred host when it lives
         }
         if (desired != e.current) {
@@ -227,40 +239,49 @@ void VipManager::balanceLoad(Clock::time_point now, VipTable& table,
 
     // Rates are measured by whichever node answered for a VIP; attribute each VIP to the
     // node that will own it once moves in flight complete, so a move already decided is
-    // not decided again from stale per-node totals.
-    auto vipRate = [&](Ipv4Address vip) {
-        uint64_t rate = 0;
-        for (const auto& [node, load] : loads.nodes) rate = std::max(rate, loads.rateOf(node, vip));
-        return rate;
+    // not decided again from stale per-node totals. A VIP's points are its bytes plus its
+    // share (by bytes) of the measuring node's CPU: CPU that no traffic explains (other
+    // work, an idle poll loop) moves no VIP.
+    auto vipPoints = [&](Ipv4Address vip) {
+        double points = 0;
+        for (const auto& [node, load] : loads.nodes) {
+            uint64_t rate = loads.rateOf(node, vip);
+            if (rate == 0) continue;
+            double share = static_cast<double>(rate) / static_cast<double>(load.total());
+            points = std::max(points, loadBalancing_.byteWeight * static_cast<double>(rate) / 1e6 +
+                                          loadBalancing_.cpuWeight * load.cpuPermille / 10.0 * share);
+        }
+        return points;
     };
-    std::map<NodeId, uint64_t> load;
-    uint64_t sum = 0;
+    std::map<NodeId, double> load;
+    double sum = 0;
     for (const VipEntry& e : table.entries) {
         if (e.closed) continue;
-        uint64_t rate = vipRate(e.address);
-        load[futureOwner(e)] += rate;
-        sum += rate;
+        double points = vipPoints(e.address);
+        load[futureOwner(e)] += points;
+        sum += points;
     }
-    uint64_t mine = load[self_];
+    double mine = load[self_];
     NodeId busiest = kNoNode;
-    uint64_t busiestLoad = 0;
+    double busiestLoad = 0;
     for (NodeId m : members)
         if (m != self_ && load[m] > busiestLoad) busiest = m, busiestLoad = load[m];
-    if (busiest == kNoNode || mine * members.size() >= sum) return;  // we are not below average
-    if (busiestLoad < mine + loadBalancing_.minImbalanceRate) return;
+    if (busiest == kNoNode || mine * static_cast<double>(members.size()) >= sum) return;  // not below average
+    if (busiestLoad < mine + loadBalancing_.minImbalance) return;
     if (busiestLoad * 100 <= mine * loadBalancing_.imbalancePercent) return;
 
     // Take the busiest node's largest movable VIP that does not invert the imbalance:
     // after the move it must still carry at least as much as we do, so nobody will want
-    // to move it straight back (no flapping).
+    // to move it straight back (no flapping). Never one our monitors withdrew us from.
     VipEntry* best = nullptr;
-    uint64_t bestRate = 0;
+    double bestPoints = 0;
     for (VipEntry& e : table.entries) {
         if (e.current != busiest || e.movingTo != kNoNode || e.closed) continue;
         if (e.persistence != Persistence::Movable || e.preferred != kNoNode) continue;
-        uint64_t rate = vipRate(e.address);
-        if (rate == 0 || busiestLoad - rate < mine + rate) continue;
-        if (rate > bestRate) best = &e, bestRate = rate;
+        if (loads.isWithdrawn(self_, e.address)) continue;
+        double points = vipPoints(e.address);
+        if (points <= 0 || busiestLoad - points < mine + points) continue;
+        if (points > bestPoints) best = &e, bestPoints = points;
     }
     if (!best) return;
     startMove(*best, self_);
@@ -275,7 +296,11 @@ NodeId VipManager::choose(const VipEntry& entry, const VipTable& table,
                           NodeId exclude) const {
     std::vector<NodeId> candidates;
     for (NodeId m : members)
-        if (m != exclude && !table.isDrained(m)) candidates.push_back(m);
+        if (m != exclude && mayHold(m, entry.address, table, loads)) candidates.push_back(m);
+    if (candidates.empty()) {  // every live node is withdrawn from it (or drained)
+        for (NodeId m : members)
+            if (m != exclude && !table.isDrained(m)) candidates.push_back(m);
+    }
     if (candidates.empty()) {
         // Every live node is drained: availability comes before the operator's drain.
         for (NodeId m : members)

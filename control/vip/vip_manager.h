@@ -7,6 +7,9 @@
 //   3. gives every VIP of a dead (or no) owner to a live node, spreading them by count,
 //   4. starts moves that preference (persistence 3) or a drain require,
 //   5. takes at most one VIP from an overloaded node (load balancing with hysteresis),
+// never giving a VIP to a drained node or to one whose local monitors withdrew it from
+// the VIP's subnet (its load row's `withdrawn`; this node's comes in `myLoad`), unless no
+// live node may hold it: then availability comes first and it stays where it is,
 //   6. reconciles what this node's fast path answers with the table (effects).
 // A live move is two-phase: the table marks `movingTo`; the current owner releases on
 // its own visit and names the target current; the target claims on its visit. So two
@@ -51,10 +54,15 @@ struct Command {
     Persistence persistence = Persistence::Movable;  // SetPersistence
 };
 
+// A node's load in points: byteWeight per MB/s through its VIPs plus cpuWeight per
+// percent of one CPU; a VIP's share of its node's CPU follows its share of the bytes
+// (config.h, LoadBalancingConfig).
 struct LoadBalancing {
     bool enabled = true;
-    uint32_t imbalancePercent = 125;     // busiest node must carry this much more than us...
-    uint64_t minImbalanceRate = 1'000'000;  // ...and at least this many bytes/s more
+    uint32_t byteWeight = 1;
+    uint32_t cpuWeight = 1;
+    uint32_t imbalancePercent = 125;  // busiest node must carry this much more than us...
+    double minImbalance = 1;          // ...and at least this many points more
     Clock::duration cooldown = std::chrono::seconds(5);  // between two takes by this node
 };
 
@@ -95,7 +103,7 @@ private:
     // The table change a command makes (no counters): used to apply it, and to judge a
     // new command against the table as the commands queued before it will leave it.
     bool project(const Command& command, VipTable& table, const std::set<NodeId>& live) const;
-    void handOver(VipTable& table, const std::set<NodeId>& live, bool& changed);
+    void handOver(VipTable& table, const std::set<NodeId>& live, const LoadTable& loads, bool& changed);
     void repair(VipTable& table, const std::vector<NodeId>& members, const std::set<NodeId>& live,
                 const LoadTable& loads, bool& changed);
     void rebalancePreferences(VipTable& table, const std::vector<NodeId>& members,

@@ -20,12 +20,21 @@ struct VipRow {
     uint64_t bytesPerSecond = 0;  // measured by the owner, carried on the token
 };
 
+// One node's row of the load carriage, as the token last brought it here.
+struct NodeLoadRow {
+    uint32_t node = 0;
+    uint64_t bytesPerSecond = 0;
+    uint32_t cpuPermille = 0;             // of one CPU, used by that node's ringgated
+    std::vector<std::string> withdrawn;   // VIPs its local monitors keep it from
+};
+
 struct VipTableReport {
     uint32_t node = 0;
     uint64_t tableVersion = 0;
     uint64_t configVersion = 0;
     std::vector<uint32_t> drained;
     std::vector<VipRow> vips;
+    std::vector<NodeLoadRow> loads;
 };
 
 // An operator's change accepted; it applies at the next token visit.

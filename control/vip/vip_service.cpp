@@ -16,7 +16,17 @@ std::vector<NodeId> nodeIds(const config::Config& config) {
 }
 }  // namespace
 
-LoadBalancing loadBalancingFrom(const config::Config&) { return LoadBalancing{}; }
+LoadBalancing loadBalancingFrom(const config::Config& config) {
+    const config::LoadBalancingConfig& c = config.loadBalancing;
+    LoadBalancing lb;
+    lb.enabled = c.enabled;
+    lb.byteWeight = c.byteWeight;
+    lb.cpuWeight = c.cpuWeight;
+    lb.imbalancePercent = c.imbalancePercent;
+    lb.minImbalance = c.minImbalance;
+    lb.cooldown = std::chrono::milliseconds(c.cooldownMs);
+    return lb;
+}
 
 VipService::VipService(const config::Config& config, NodeId self, VipActuator& actuator)
     : config_(config),
@@ -62,8 +72,12 @@ void VipService::onTokenHeld(cluster::Time now, cluster::Carriages& carriages,
     members_ = members;
 
     uint64_t before = table_.version;
-    auto effects = manager_.onToken(Clock::time_point{} + now, members, grew, actuator_.measuredLoad(),
-                                    table_, loads_);
+    NodeLoad mine = actuator_.measuredLoad();
+    mine.cpuPermille = cpuPermille_;
+    for (const config::Subnet& subnet : config_.subnets)
+        if (withdrawnSubnets_.count(subnet.name))
+            for (const config::Vip& vip : subnet.vips) mine.withdrawn.insert(vip.address);
+    auto effects = manager_.onToken(Clock::time_point{} + now, members, grew, mine, table_, loads_);
     apply(effects);
     if (table_.version != before)
         RG_DEBUG(Vip, "VIP table version %llu -> %llu", static_cast<unsigned long long>(before),

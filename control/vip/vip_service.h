@@ -6,6 +6,8 @@
 #pragma once
 
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -36,6 +38,12 @@ public:
     // the VIP table takes the change at this node's next token visit.
     void reconfigure(const config::Config& before);
 
+    // This node's row of the load carriage beyond the actuator's byte rates: the subnets
+    // whose local monitors failed here (their VIPs go to other nodes; an empty set makes
+    // this node eligible again) and the CPU ringgated uses. Effective at the next visit.
+    void setWithdrawnSubnets(std::set<std::string> subnets) { withdrawnSubnets_ = std::move(subnets); }
+    void setCpuPermille(uint32_t permille) { cpuPermille_ = permille; }
+
     // The VIP table as this node knows it (`ringgatectl vips`).
     VipTableReport report() const;
     // Queues an operator's change for the next token visit; `who` names the operator in
@@ -59,6 +67,8 @@ private:
     std::vector<NodeId> membersAtLastVisit_;
     std::vector<VipTableEdit> pendingEdits_;  // from live reloads, for the next visit
     VipServiceCounters counters_;
+    std::set<std::string> withdrawnSubnets_;
+    uint32_t cpuPermille_ = 0;
 };
 
 LoadBalancing loadBalancingFrom(const config::Config& config);

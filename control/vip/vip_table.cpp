@@ -36,6 +36,16 @@ uint64_t LoadTable::rateOf(NodeId node, Ipv4Address vip) const {
     return rate == it->second.vipRates.end() ? 0 : rate->second;
 }
 
+uint32_t LoadTable::cpuOf(NodeId node) const {
+    auto it = nodes.find(node);
+    return it == nodes.end() ? 0 : it->second.cpuPermille;
+}
+
+bool LoadTable::isWithdrawn(NodeId node, Ipv4Address vip) const {
+    auto it = nodes.find(node);
+    return it != nodes.end() && it->second.withdrawn.count(vip) > 0;
+}
+
 namespace {
 std::vector<VipEntry> configuredEntries(const config::Config& config) {
     std::vector<VipEntry> entries;

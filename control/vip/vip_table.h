@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "common/ipv4.h"
@@ -42,10 +43,16 @@ struct VipTable {
     bool operator==(const VipTable&) const = default;
 };
 
-// Byte rate per VIP as measured by the owner's fast path (bytes/s, both directions).
-// Each node rewrites its own row when it holds the token.
+// One node's row of the load carriage (WO 00/62502 Figure 7, load and byte-count data,
+// and Figure 5's local load and fault monitors). Each node rewrites its own row when it
+// holds the token.
 struct NodeLoad {
+    // Byte rate per VIP answered here (bytes/s, both directions): the fast path's
+    // counters, or with it off the subnet's interface counters shared among its VIPs.
     std::map<Ipv4Address, uint64_t> vipRates;
+    uint32_t cpuPermille = 0;  // of one CPU, used by ringgated over the last window
+    // VIPs this node must not hold: a local monitor of their subnet failed here.
+    std::set<Ipv4Address> withdrawn;
     uint64_t total() const;
     bool operator==(const NodeLoad&) const = default;
 };
@@ -54,6 +61,8 @@ struct LoadTable {
     std::map<NodeId, NodeLoad> nodes;
     uint64_t loadOf(NodeId node) const;
     uint64_t rateOf(NodeId node, Ipv4Address vip) const;
+    uint32_t cpuOf(NodeId node) const;
+    bool isWithdrawn(NodeId node, Ipv4Address vip) const;
     bool operator==(const LoadTable&) const = default;
 };
 

@@ -77,7 +77,11 @@ public:
     VipManager& manager(NodeId n) { return managers_.at(n); }
     VipTable& table() { return table_; }
     void setLoad(NodeId n, const char* vip, uint64_t rate) { loadOf_[n].vipRates[ip(vip)] = rate; }
-    void clearLoad(NodeId n) { loadOf_[n] = {}; }
+    void clearLoad(NodeId n) { loadOf_[n].vipRates.clear(); }
+    void setCpu(NodeId n, uint32_t permille) { loadOf_[n].cpuPermille = permille; }
+    // What node n's local monitors say (VipService turns failed subnets into their VIPs).
+    void withdraw(NodeId n, const char* vip) { loadOf_[n].withdrawn.insert(ip(vip)); }
+    void restore(NodeId n) { loadOf_[n].withdrawn.clear(); }
 
 private:
     std::vector<NodeId> nodeMap_;
@@ -211,6 +215,125 @@ TEST(VipManager, SmallImbalanceMovesNothing) {
     ring.setLoad(1, "198.18.0.100", 500'000);  // below min_imbalance
     ring.rotate(3);
     EXPECT_EQ(ring.manager(1).counters().loadBalanceTakes + ring.manager(2).counters().loadBalanceTakes, 0u);
+}
+
+TEST(VipManager, MonitorWithdrawalMovesTheVipAwayAndRecoveryBringsItBack) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ASSERT_EQ(ring.ownerOf("198.18.0.100"), 1u);  // preferred host, persistence 3
+    ring.withdraw(1, "198.18.0.100");
+    ring.rotate(2);
+    NodeId stand = ring.ownerOf("198.18.0.100");
+    EXPECT_NE(stand, 1u);
+    EXPECT_NE(stand, kNoNode);
+    EXPECT_EQ(ring.ownerOf("198.18.0.101"), 2u) << "only the withdrawn VIP moves";
+    ring.rotate(5);  // persistence 3 does not pull it back while the monitor fails
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), stand);
+    ring.restore(1);
+    ring.rotate(3);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), 1u);
+}
+
+TEST(VipManager, StickyCurrentLeavesAWithdrawnNodeAndStaysWhereItWent) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ASSERT_EQ(ring.ownerOf("198.18.0.101"), 2u);  // persistence 1
+    ring.withdraw(2, "198.18.0.101");
+    ring.rotate(2);
+    NodeId stand = ring.ownerOf("198.18.0.101");
+    EXPECT_TRUE(stand == 1u || stand == 3u) << stand;
+    ring.restore(2);
+    ring.rotate(3);
+    EXPECT_EQ(ring.ownerOf("198.18.0.101"), stand);  // sticky to its current host
+}
+
+TEST(VipManager, FailoverSkipsAWithdrawnNode) {
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ring.withdraw(3, "198.18.0.101");
+    ring.withdraw(3, "198.18.0.100");
+    ring.rotate();
+    ring.kill(2);
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.101"), 1u);
+    ring.kill(1);  // only the withdrawn node is left: it answers rather than nobody
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.100"), 3u);
+    EXPECT_EQ(ring.ownerOf("198.18.0.101"), 3u);
+}
+
+TEST(VipManager, WithdrawnEverywhereStaysWhereItIs) {
+    Ring ring({1, 2}, demoTable());
+    ring.rotate(2);
+    NodeId owner = ring.ownerOf("198.18.0.102");
+    ASSERT_NE(owner, kNoNode);
+    ring.withdraw(1, "198.18.0.102");
+    ring.withdraw(2, "198.18.0.102");
+    uint64_t version = ring.table().version;
+    ring.rotate(4);
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), owner);
+    EXPECT_EQ(ring.table().version, version) << "no move back and forth";
+}
+
+TEST(VipManager, LoadBalancingNeverTakesAVipItsMonitorsWithdrew) {
+    VipTable t;
+    for (int i = 0; i < 4; ++i)
+        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, 1,
+                             Persistence::Movable, kNoNode, false});
+    Ring ring({1, 2}, t);
+    ring.rotate(2);
+    for (VipEntry& e : ring.table().entries) e.preferred = kNoNode;
+    for (const VipEntry& e : ring.table().entries) {
+        ring.setLoad(1, e.address.toString().c_str(), 10'000'000);
+        ring.withdraw(2, e.address.toString().c_str());
+    }
+    ring.rotate(4);
+    EXPECT_EQ(ring.count(1), 4u);
+    EXPECT_EQ(ring.manager(2).counters().loadBalanceTakes, 0u);
+}
+
+VipTable fourOn(NodeId node) {
+    VipTable t;
+    for (int i = 0; i < 4; ++i)
+        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, node,
+                             Persistence::Movable, kNoNode, false});
+    return t;
+}
+
+TEST(VipManager, CpuAloneBalancesWhenBytesWeighNothing) {
+    LoadBalancing lb;
+    lb.byteWeight = 0;  // only CPU counts
+    Ring ring({1, 2}, fourOn(1), lb);
+    ring.rotate(2);
+    for (VipEntry& e : ring.table().entries) e.preferred = kNoNode;
+    // Small, equal byte rates (they only share the CPU out among the VIPs); node 1 at 80 %.
+    for (const VipEntry& e : ring.table().entries) ring.setLoad(1, e.address.toString().c_str(), 1000);
+    ring.setCpu(1, 800);
+    ring.setCpu(2, 50);
+    ring.rotate();
+    EXPECT_EQ(ring.manager(2).counters().loadBalanceTakes, 1u);
+    EXPECT_EQ(ring.count(2), 1u);
+}
+
+TEST(VipManager, CpuWithoutTrafficMovesNothing) {
+    Ring ring({1, 2}, fourOn(1));
+    ring.rotate(2);
+    for (VipEntry& e : ring.table().entries) e.preferred = kNoNode;
+    ring.setCpu(1, 900);  // busy with something no VIP carries
+    ring.rotate(4);
+    EXPECT_EQ(ring.count(1), 4u);
+}
+
+TEST(VipManager, LoadBalancingSwitchedOffMovesNothing) {
+    LoadBalancing lb;
+    lb.enabled = false;
+    Ring ring({1, 2}, fourOn(1), lb);
+    ring.rotate(2);
+    for (VipEntry& e : ring.table().entries) e.preferred = kNoNode;
+    for (const VipEntry& e : ring.table().entries) ring.setLoad(1, e.address.toString().c_str(), 50'000'000);
+    ring.setCpu(1, 900);
+    ring.rotate(4);
+    EXPECT_EQ(ring.count(1), 4u);
 }
 
 TEST(VipManager, OperatorMoveSetsPreferenceAndMovesReleaseFirst) {
