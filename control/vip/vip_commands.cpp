@@ -100,7 +100,7 @@ std::string describe(const Command& c) {
 
 VipTableReport vipReport(const VipView& view) {
     const VipTable& table = *view.table;
-    VipTableReport out{view.self, table.version, view.configVersion, {}, {}};
+    VipTableReport out{view.self, table.version, view.configVersion, {}, {}, {}};
     for (NodeId n : table.drained) out.drained.push_back(n);
     auto node = [](NodeId n) { return n == kNoNode ? std::nullopt : std::optional<uint32_t>(n); };
     for (const VipEntry& e : table.entries)

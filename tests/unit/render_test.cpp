@@ -114,6 +114,45 @@ TEST(Render, FlowsGroups) {
     EXPECT_TRUE(has(text, "fast path\n  to_handler                 7\n")) << text;
 }
 
+TEST(Render, StatusShowsEachLocalMonitorAndWhyASubnetIsWithdrawn) {
+    daemon::NodeStatus status;
+    status.node = 1;
+    status.loadBalancing = true;
+    status.cpuPermille = 125;
+    monitors::MonitorRow link;
+    link.name = "link ext0";
+    link.kind = "link";
+    link.subnets = {"external"};
+    link.state = "down";
+    link.sinceMs = 2500;
+    link.lastResult = "no carrier (operstate lowerlayerdown)";
+    link.failuresInRow = 4;
+    link.fall = 3;
+    link.rise = 2;
+    link.intervalMs = 200;
+    link.probes = 10;
+    link.failures = 4;
+    link.transitions = 1;
+    status.monitors.monitors = {link};
+    status.monitors.withdrawn = {{"external", {"link ext0"}}};
+    std::string text = render(status, Format::Text).body;
+    EXPECT_TRUE(has(text, "load balancing on, CPU 12.5 %\n")) << text;
+    EXPECT_TRUE(has(text, "link ext0                      down            2.5 external           "
+                          "no carrier (operstate lowerlayerdown)\n")) << text;
+    EXPECT_TRUE(has(text, "withdrawn from the VIPs of subnet external (link ext0)\n")) << text;
+    std::string json = render(status, Format::Json).body;
+    EXPECT_TRUE(has(json, R"("load_balancing":true,"cpu_percent":12.5,"local_monitors":{"monitors":[{"name":"link ext0",)"
+                          R"("kind":"link","subnets":["external"],"state":"down","since_ms":2500,)"
+                          R"x("last_result":"no carrier (operstate lowerlayerdown)","failures_in_row":4,)x"
+                          R"("successes_in_row":0,"fall":3,"rise":2,"interval_ms":200,"probes":10,"failures":4,)"
+                          R"("transitions":1}],"withdrawn_subnets":{"external":["link ext0"]}}})")) << json;
+    std::string metrics = toPrometheus({status, {}, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+    EXPECT_TRUE(has(metrics, "ringgate_local_monitor_up{node=\"1\",monitor=\"link ext0\",kind=\"link\"} 0\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "ringgate_local_monitor_failures_total{node=\"1\",monitor=\"link ext0\"} 4\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "ringgate_subnet_withdrawn{node=\"1\",subnet=\"external\"} 1\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "ringgate_cpu_percent{node=\"1\"} 12.5\n")) << metrics;
+}
+
 TEST(Render, StatusPoolAndAcknowledgements) {
     daemon::NodeStatus status;
     status.node = 2;
@@ -128,12 +167,13 @@ TEST(Render, StatusPoolAndAcknowledgements) {
     status.authenticated = true;
     EXPECT_EQ(render(status, Format::Text).body,
               "node 2 of cluster 'demo'\nconfig version 4 (00112233aabbccdd, /etc/ringgate/demo.yaml)\nuptime 12.3 s\n"
-              "dataplane off\nringgated 0.1.0\n");
+              "dataplane off\nringgated 0.1.0\nload balancing off, CPU 0.0 %\nlocal monitors: none configured\n");
     EXPECT_EQ(render(status, Format::Json).body,
               R"({"node":2,"cluster":"demo","config_version":4,"config_hash":"00112233aabbccdd",)"
               R"("config_file":"/etc/ringgate/demo.yaml","config_restart_pending":null,"config_sync":{"adopted":1},)"
               R"("uptime_ms":12345,"dataplane":false,"pid":99,)"
-              R"("version":"0.1.0","authenticated":true,"warnings":[]})" "\n");
+              R"("version":"0.1.0","authenticated":true,"warnings":[],"load_balancing":false,"cpu_percent":0.0,)"
+              R"("local_monitors":{"monitors":[],"withdrawn_subnets":{}}})" "\n");
     status.warnings = {"no key"};
     EXPECT_TRUE(has(render(status, Format::Text).body, "warning: no key\n"));
     status.restartVersion = 5;
