@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
     RegistryLimits limits;
     limits.maxConnections = maxConnections;
     limits.idle = std::chrono::milliseconds(idleMs);
-    RegistryServer server(io, serviceCore, std::chrono::milliseconds(replicationMs), *key, limits);
+    TableWorker tableWorker(io, serviceCore);  // the store's calls, off the I/O thread
+    RegistryServer server(io, tableWorker, std::chrono::milliseconds(replicationMs), *key, limits);
     ProbeSpec confirmSpec;
     confirmSpec.kind = confirm == "tcp" ? ProbeKind::Tcp : ProbeKind::Icmp;
     confirmSpec.port = static_cast<uint16_t>(confirmPort);
@@ -240,7 +241,7 @@ int main(int argc, char** argv) {
         if (!ec) self = fromAsio(udp.local_endpoint(ec).address());
     }
     RoleCore roles(static_cast<uint32_t>(failures), self, peers.size());
-    ReplicationFollower follower(io, serviceCore, *service, *key);
+    ReplicationFollower follower(io, tableWorker, *service, *key);
     boost::asio::steady_timer checkTimer(io);
     boost::asio::steady_timer probeTimer(io);
     bool everMonitor = false;
@@ -384,12 +385,12 @@ int main(int argc, char** argv) {
         PoolView v;
         v.role = server.role();
         v.service = service->toString();
-        if (auto snapshot = table.snapshot()) v.table = *snapshot;
+        v.table = tableWorker.table();
         v.counters = server.counters();
         v.monitorAttached = server.monitorAttached();
         v.monitorPeer = server.monitorPeer();
         v.followedChanges = follower.applied();
-        v.deaths = serviceCore.deaths().counters();
+        v.deaths = tableWorker.deaths();
         return v;
     };
     commands.add("pool", "pool               back-end ring, live list, registry role", [&](const management::Request& r) {

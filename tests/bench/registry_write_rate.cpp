@@ -67,7 +67,8 @@ Expected<Rates> measure(ServerStore& store, unsigned long writes, unsigned long 
     if (auto emptied = store.load({}); !emptied) return emptied.error();
     RegistryService service(store, randomPickSource());
     auto key = std::make_shared<const LineKey>("benchmark-pool-key-0123456789");
-    RegistryServer server(io, service, 1000ms, key);
+    TableWorker table(io, service);
+    RegistryServer server(io, table, 1000ms, key);
     if (auto listening = server.listen({*Ipv4Address::parse("127.0.0.1"), 0}); !listening) return listening.error();
     server.setRole(Role::Standalone);
     Ipv4Endpoint endpoint{*Ipv4Address::parse("127.0.0.1"), server.port()};
