@@ -126,9 +126,13 @@ def run_phase(topo, name, enabled):
                 assert now == placed, f"VIPs kept moving: {placed} -> {now}"
                 checks += 1
                 time.sleep(0.5)
-            rates = {row["node"]: row["bytes_per_second"] for row in cluster.query(1, "vips")["loads"]}
-            # The downloads followed the VIP: node 2's interface now carries one of them.
-            assert rates.get(2, 0) > 1_000_000, f"no traffic through node 2 after the move: {rates}"
+            # The downloads follow the VIP: node 2's interface carries the moved one's.
+            got = topo.run(client, "curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "--max-time", "2",
+                           "--limit-rate", "2M", f"http://{moved}:8080/file-64m", check=False).stdout
+            assert int(got or 0) > 1_000_000, f"a download from {moved} after the move got {got} bytes"
+            rates = lambda: {row["node"]: row["bytes_per_second"] for row in cluster.query(1, "vips")["loads"]}
+            wait_until(lambda: rates().get(2, 0) > 1_000_000, SETTLE, "node 2 reports the moved VIP's bytes")
+            rates = rates()
             print(f"ok   balancing on: node 1 at {rate / 1e6:.1f} MB/s, node 2 took {moved} {took:.1f} s after the "
                   f"downloads started (arping hears node 2); then no move in {checks} checks over 12 s "
                   f"(rates {rates}, CPU {cpu})")
