@@ -42,6 +42,16 @@ def private_config(example, work_dir, replacements=()):
     return path
 
 
+def gateway_cluster(name, gateways=2):
+    """The `cluster` section of a configuration for a topology.py topology of `gateways`
+    gateways (gateway N is 198.18.0.N outside, 198.19.0.N inside), with a key of its own;
+    tests append their subnets and the rest."""
+    nodes = "".join(f"    - {{ id: {n}, addresses: {{ external: 198.18.0.{n}, internal: 198.19.0.{n} }} }}\n"
+                    for n in range(1, gateways + 1))
+    key = (name * 4 + "-ringgate-test-key")[-40:]
+    return f"cluster:\n  name: {name}\n  config_version: 1\n  shared_key: \"{key}\"\n  nodes:\n{nodes}"
+
+
 def make_tls(work_dir, addresses, name="management"):
     """A self-signed ECDSA certificate (and key) for remote management, valid for
     `addresses` (IPv4, e.g. every gateway's) and 127.0.0.1: what an operator's CA would sign."""

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from cluster_harness import Cluster, private_config, require_root, unique_name
+from cluster_harness import Cluster, gateway_cluster, private_config, require_root, unique_name
 from topology import EXTERNAL_NET, Topology, wait_until
 
 VIP = "198.18.0.100"       # external, preferred host 1, persistence 3
@@ -25,14 +25,7 @@ INNER = "198.19.0.100"     # internal: only the tcp monitor (every subnet) withd
 ROUTER = str(EXTERNAL_NET[254])
 SETTLE = 15
 
-CONFIG = """
-cluster:
-  name: {name}
-  config_version: 1
-  shared_key: "monitors-test-key-0123456789abcdef"
-  nodes:
-    - {{ id: 1, addresses: {{ external: 198.18.0.1, internal: 198.19.0.1 }} }}
-    - {{ id: 2, addresses: {{ external: 198.18.0.2, internal: 198.19.0.2 }} }}
+CONFIG = """{cluster}
 subnets:
   - name: external
     prefix: 198.18.0.0/24
@@ -184,7 +177,7 @@ def main():
                                         check=False).returncode == 0, 10, f"health page on gw{gw.index}")
         path = Path(topo.work_dir) / "monitors.yaml"
         nic = "ext0" if MODE == "fastpath" else "{ interface: ext0, subnets: [external] }"
-        path.write_text(CONFIG.format(name=name, vip=VIP, inner=INNER, router=ROUTER, nic=nic,
+        path.write_text(CONFIG.format(cluster=gateway_cluster(name), vip=VIP, inner=INNER, router=ROUTER, nic=nic,
                                       dataplane=(FASTPATH if MODE == "fastpath" else KERNEL).format()))
         config = private_config(path, topo.work_dir)
         with Cluster(config, topo.work_dir, topo) as cluster:

@@ -16,20 +16,13 @@ import threading
 import time
 from pathlib import Path
 
-from cluster_harness import Cluster, private_config, require_root, unique_name
+from cluster_harness import Cluster, gateway_cluster, private_config, require_root, unique_name
 from topology import Topology, wait_until
 
 VIPS = ["198.18.0.110", "198.18.0.111"]
 SETTLE = 20
 
-CONFIG = """
-cluster:
-  name: {name}
-  config_version: 1
-  shared_key: "load-kernel-test-key-0123456789ab"
-  nodes:
-    - {{ id: 1, addresses: {{ external: 198.18.0.1, internal: 198.19.0.1 }} }}
-    - {{ id: 2, addresses: {{ external: 198.18.0.2, internal: 198.19.0.2 }} }}
+CONFIG = """{cluster}
 subnets:
   - name: external
     prefix: 198.18.0.0/24
@@ -72,7 +65,8 @@ def arping(topo, vip):
 
 def run_phase(topo, name, enabled):
     path = Path(topo.work_dir) / f"load-{enabled}.yaml"
-    path.write_text(CONFIG.format(name=f"{name}{'on' if enabled == 'true' else 'off'}", enabled=enabled))
+    cluster_name = f"{name}{'on' if enabled == 'true' else 'off'}"
+    path.write_text(CONFIG.format(cluster=gateway_cluster(cluster_name), enabled=enabled))
     config = private_config(path, topo.work_dir)
     stop = threading.Event()
     with Cluster(config, topo.work_dir, topo) as cluster:

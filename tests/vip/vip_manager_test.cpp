@@ -179,12 +179,17 @@ TEST(VipManager, DeadNodesVipsAreSpreadNotHeaped) {
                   *std::min_element(counts.begin(), counts.end()), 1u);
 }
 
-TEST(VipManager, LoadBalancingTakesOneVipPerVisitAndSettles) {
+// Four movable VIPs preferring `node` (the configuration's preference places them there).
+VipTable fourOn(NodeId node) {
     VipTable t;
     for (int i = 0; i < 4; ++i)
-        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, 1,
+        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, node,
                              Persistence::Movable, kNoNode, false});
-    Ring ring({1, 2}, t);
+    return t;
+}
+
+TEST(VipManager, LoadBalancingTakesOneVipPerVisitAndSettles) {
+    Ring ring({1, 2}, fourOn(1));
     ring.rotate(2);
     ASSERT_EQ(ring.count(1), 4u);
     // Preferences from the configuration pin them; clear them as an operator would.
@@ -281,11 +286,7 @@ TEST(VipManager, WithdrawnEverywhereStaysWhereItIs) {
 }
 
 TEST(VipManager, LoadBalancingNeverTakesAVipItsMonitorsWithdrew) {
-    VipTable t;
-    for (int i = 0; i < 4; ++i)
-        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, 1,
-                             Persistence::Movable, kNoNode, false});
-    Ring ring({1, 2}, t);
+    Ring ring({1, 2}, fourOn(1));
     ring.rotate(2);
     for (VipEntry& e : ring.table().entries) e.preferred = kNoNode;
     for (const VipEntry& e : ring.table().entries) {
@@ -295,14 +296,6 @@ TEST(VipManager, LoadBalancingNeverTakesAVipItsMonitorsWithdrew) {
     ring.rotate(4);
     EXPECT_EQ(ring.count(1), 4u);
     EXPECT_EQ(ring.manager(2).counters().loadBalanceTakes, 0u);
-}
-
-VipTable fourOn(NodeId node) {
-    VipTable t;
-    for (int i = 0; i < 4; ++i)
-        t.entries.push_back({Ipv4Address{0xC6120064u + static_cast<uint32_t>(i)}, kNoNode, node,
-                             Persistence::Movable, kNoNode, false});
-    return t;
 }
 
 TEST(VipManager, CpuAloneBalancesWhenBytesWeighNothing) {
