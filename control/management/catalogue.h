@@ -18,9 +18,9 @@ struct CommandSpec {
 };
 
 inline constexpr CommandSpec kGatewayCommands[] = {
-    {"status", "", "node identity, uptime and configuration version", Access::Read},
+    {"status", "", "node identity, uptime, configuration version, CPU, local monitors", Access::Read},
     {"members", "", "ring order, member states, token holder, counters", Access::Read},
-    {"vips", "", "VIP table: current/preferred host, persistence, bytes/s", Access::Read},
+    {"vips", "", "VIP table: current/preferred host, persistence, bytes/s; each node's load", Access::Read},
     {"vip", "move VIP NODE | prefer VIP NODE | unprefer VIP | persistence VIP 0|1|3 | close VIP | open VIP",
      "change a VIP (applies at the next token visit)", Access::Change},
     {"drain", "NODE", "the node gives away its VIPs and takes none", Access::Change},

@@ -104,6 +104,9 @@ TEST(ConfigReload, IdentityWireAndNodeFieldsNeedARestart) {
         {{"dataplane: { enabled: false }", "dataplane: { enabled: false, memory_mb: 256 }"}, "dataplane"},
         {{"dataplane:", "flows: { hold_ms: 70 }\ndataplane:"}, "flows"},
         {{"dataplane:", "management: { socket: \"/run/x-{node}.sock\" }\ndataplane:"}, "management"},
+        {{"dataplane:", "local_monitors: { applications: [ { kind: tcp, target: 127.0.0.1, port: 22 } ] }\ndataplane:"},
+         "local_monitors"},
+        {{"dataplane:", "load_balancing: { cpu_weight: 0 }\ndataplane:"}, "load_balancing"},
     };
     for (const Case& c : cases) {
         Config next = load(edited({c.edit, {"config_version: 1", "config_version: 2"}}));

@@ -82,6 +82,7 @@ public:
     // What node n's local monitors say (VipService turns failed subnets into their VIPs).
     void withdraw(NodeId n, const char* vip) { loadOf_[n].withdrawn.insert(ip(vip)); }
     void restore(NodeId n) { loadOf_[n].withdrawn.clear(); }
+    bool isWithdrawn(NodeId n, Ipv4Address vip) { return loadOf_[n].withdrawn.count(vip) > 0; }
 
 private:
     std::vector<NodeId> nodeMap_;
@@ -434,7 +435,7 @@ TEST(VipManager, RandomisedSafetyAndLiveness) {
         Ring ring({1, 2, 3, 4, 5}, t);
         for (int step = 0; step < 60; ++step) {
             auto members = ring.members();
-            switch (rng() % 6) {
+            switch (rng() % 8) {
                 case 0:
                     if (members.size() > 1) ring.kill(members[rng() % members.size()]);
                     break;
@@ -452,6 +453,12 @@ TEST(VipManager, RandomisedSafetyAndLiveness) {
                     ring.setLoad(members[rng() % members.size()], t.entries[rng() % 8].address.toString().c_str(),
                                  rng() % 50'000'000);
                     break;
+                case 4:  // a local monitor fails on some node
+                    ring.withdraw(1 + rng() % 5, t.entries[rng() % 8].address.toString().c_str());
+                    break;
+                case 5:
+                    ring.restore(1 + rng() % 5);
+                    break;
                 default:
                     break;
             }
@@ -466,6 +473,12 @@ TEST(VipManager, RandomisedSafetyAndLiveness) {
         for (const VipEntry& e : ring.table().entries) {
             NodeId owner = ring.ownerOf(e.address.toString().c_str());
             EXPECT_NE(owner, kNoNode) << "seed " << seed << ": " << e.address.toString() << " unowned";
+            // Withdrawn from it while a live member may hold it: it must have moved.
+            bool fitElsewhere = false;
+            for (NodeId m : ring.members()) fitElsewhere |= !ring.isWithdrawn(m, e.address) && !ring.table().isDrained(m);
+            if (owner != kNoNode && fitElsewhere)
+                EXPECT_FALSE(ring.isWithdrawn(owner, e.address))
+                    << "seed " << seed << ": " << e.address.toString() << " stays on withdrawn node " << owner;
         }
     }
 }
