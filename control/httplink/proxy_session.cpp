@@ -75,6 +75,10 @@ struct Upstream {
     std::unique_ptr<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
     std::unique_ptr<ReplyParser> parser;
+    // A body framed by Content-Length is read straight from the socket into the session's
+    // body buffer (one recv per buffer_bytes, no copy); these are its bytes still to come.
+    // Unset: the parser reads the body (chunked or close-delimited replies).
+    std::optional<uint64_t> rawLeft;
 };
 
 class Session {
@@ -216,20 +220,43 @@ private:
                      ec.message().c_str());
             co_return failureOf(ec);
         }
+        up.rawLeft.reset();
+        if (!up.parser->is_done() && !up.parser->chunked() && up.parser->content_length())
+            up.rawLeft = *up.parser->content_length();
+        else if (!up.parser->is_done())
+            // Beast reads what the buffer has room for (at least 512 bytes), then copies
+            // the body out of it: give it room for a whole body buffer per read.
+            up.buffer.reserve(settings_.bufferBytes);
         co_return std::nullopt;
     }
 
-    // Reads the next piece of the body into body_. Returns its size; `done` when the
-    // reply is complete; an error when the back end failed.
-    asio::awaitable<size_t> readBody(Upstream& up, bool& done, error_code& ec) {
+    // The next piece of the body: bytes the head's read already took, else one read.
+    // Empty with `done` when the reply is complete; an error when the back end failed.
+    asio::awaitable<asio::const_buffer> readBody(Upstream& up, bool& done, error_code& ec) {
+        up.stream->expires_after(milliseconds(settings_.stallMs));
+        if (up.rawLeft) {
+            asio::const_buffer piece;
+            if (up.buffer.size() > 0) {
+                // Read with the head; written to the client from where it lies.
+                piece = asio::buffer(up.buffer.data(), std::min<uint64_t>(up.buffer.size(), *up.rawLeft));
+                up.buffer.consume(piece.size());
+            } else {
+                size_t want = std::min<uint64_t>(body_.size(), *up.rawLeft);
+                size_t n = co_await up.stream->async_read_some(asio::buffer(body_.data(), want),
+                                                               asio::redirect_error(kAwait, ec));
+                piece = asio::buffer(body_.data(), n);
+            }
+            *up.rawLeft -= piece.size();
+            done = *up.rawLeft == 0;
+            co_return piece;
+        }
         auto& body = up.parser->get().body();
         body.data = body_.data();
         body.size = body_.size();
-        up.stream->expires_after(milliseconds(settings_.stallMs));
         co_await http::async_read_some(*up.stream, up.buffer, *up.parser, asio::redirect_error(kAwait, ec));
         if (ec == http::error::need_buffer) ec = {};
         done = !ec && up.parser->is_done();
-        co_return body_.size() - body.size;
+        co_return asio::buffer(body_.data(), body_.size() - body.size);
     }
 
     asio::awaitable<bool> writeToClient(asio::const_buffer data, bool chunked) {
@@ -357,14 +384,15 @@ private:
 
         for (;;) {
             bool done = false;
-            size_t n = co_await readBody(up, done, ec);
+            asio::const_buffer piece = co_await readBody(up, done, ec);
+            size_t n = piece.size();
             if (n > 0 && transfer.resumable() && n > transfer.remaining()) {
                 // Chunked 206s have no length to check up front: never pass the window's end.
                 abortClient(AbortReason::WrongRange);
                 co_return false;
             }
             if (n > 0) {
-                if (!(co_await writeToClient(asio::buffer(body_.data(), n), chunkedToClient))) co_return false;
+                if (!(co_await writeToClient(piece, chunkedToClient))) co_return false;
                 transfer.onBody(n);
                 bump(counters_.bytesToClients, n);
             }
