@@ -90,6 +90,9 @@ public:
           client_(std::move(socket)),
           body_(settings_.bufferBytes) {
         error_code ec;
+        // Reads and writes of the body are tried at once and wait only when the socket
+        // is not ready (the async operations work alike in this mode).
+        client_.socket().non_blocking(true, ec);
         auto peer = client_.socket().remote_endpoint(ec);
         if (!ec) {
             clientAddress_ = peer.address().to_v4().to_uint();
@@ -212,6 +215,7 @@ private:
         co_await up.stream->async_connect(tcp::endpoint(asio::ip::address_v4(backend.address.value), backend.port),
                                           asio::redirect_error(kAwait, ec));
         if (ec) co_return Failure::Connect;
+        up.stream->socket().non_blocking(true, ec);
         up.stream->expires_after(milliseconds(settings_.headerTimeoutMs));
         co_await http::async_write(*up.stream, request, asio::redirect_error(kAwait, ec));
         if (!ec) co_await http::async_read_header(*up.stream, up.buffer, *up.parser, asio::redirect_error(kAwait, ec));
@@ -233,7 +237,6 @@ private:
     // The next piece of the body: bytes the head's read already took, else one read.
     // Empty with `done` when the reply is complete; an error when the back end failed.
     asio::awaitable<asio::const_buffer> readBody(Upstream& up, bool& done, error_code& ec) {
-        up.stream->expires_after(milliseconds(settings_.stallMs));
         if (up.rawLeft) {
             asio::const_buffer piece;
             if (up.buffer.size() > 0) {
@@ -241,9 +244,16 @@ private:
                 piece = asio::buffer(up.buffer.data(), std::min<uint64_t>(up.buffer.size(), *up.rawLeft));
                 up.buffer.consume(piece.size());
             } else {
-                size_t want = std::min<uint64_t>(body_.size(), *up.rawLeft);
-                size_t n = co_await up.stream->async_read_some(asio::buffer(body_.data(), want),
-                                                               asio::redirect_error(kAwait, ec));
+                asio::mutable_buffer into(body_.data(), std::min<uint64_t>(body_.size(), *up.rawLeft));
+                // Bytes already queued are taken at once; only an empty socket costs a wait
+                // (and a deadline): as nginx does, no event loop round per read.
+                size_t n = up.stream->socket().read_some(into, ec);
+                if (ec == asio::error::would_block) {
+                    ec = {};
+                    unbroken_ = 0;
+                    up.stream->expires_after(milliseconds(settings_.stallMs));
+                    n = co_await up.stream->async_read_some(into, asio::redirect_error(kAwait, ec));
+                }
                 piece = asio::buffer(body_.data(), n);
             }
             *up.rawLeft -= piece.size();
@@ -253,6 +263,7 @@ private:
         auto& body = up.parser->get().body();
         body.data = body_.data();
         body.size = body_.size();
+        up.stream->expires_after(milliseconds(settings_.stallMs));
         co_await http::async_read_some(*up.stream, up.buffer, *up.parser, asio::redirect_error(kAwait, ec));
         if (ec == http::error::need_buffer) ec = {};
         done = !ec && up.parser->is_done();
@@ -261,13 +272,33 @@ private:
 
     asio::awaitable<bool> writeToClient(asio::const_buffer data, bool chunked) {
         error_code ec;
+        if (!chunked) {
+            // What the socket takes now is sent without a wait; only the rest waits.
+            size_t sent = client_.socket().write_some(data, ec);
+            if (ec == asio::error::would_block) sent = 0, ec = {};
+            if (ec) co_return false;
+            data += sent;
+            if (data.size() == 0) co_return co_await yieldNow();
+        }
         client_.expires_after(milliseconds(settings_.clientWriteTimeoutMs));
+        unbroken_ = 0;
         if (chunked)
             co_await asio::async_write(client_, http::make_chunk(data), asio::redirect_error(kAwait, ec));
         else
             co_await asio::async_write(client_, data, asio::redirect_error(kAwait, ec));
         if (ec == beast::error::timeout) bump(counters_.clientTimeouts);
         co_return !ec;
+    }
+
+    // A body that never waits (both sockets always ready) must still let the thread's other
+    // connections and their deadlines run: after kUnbrokenPieces pieces without a wait,
+    // go round the event loop once.
+    asio::awaitable<bool> yieldNow() {
+        if (++unbroken_ >= kUnbrokenPieces) {
+            unbroken_ = 0;
+            co_await asio::post(client_.get_executor(), kAwait);
+        }
+        co_return true;
     }
 
     void abortClient(AbortReason reason) {
@@ -418,6 +449,8 @@ private:
     beast::tcp_stream client_;
     beast::flat_buffer clientBuffer_;
     std::vector<char> body_;
+    static constexpr unsigned kUnbrokenPieces = 16;
+    unsigned unbroken_ = 0;  // body pieces moved since the last wait
     uint32_t clientAddress_ = 0;
     uint16_t clientPort_ = 0;
 };
