@@ -2,6 +2,7 @@
 // threads). It moves bytes and asks resume_core.* what to do; every wait has a deadline
 // (beast::tcp_stream expiries) and every buffer a bound from the service's settings.
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -237,6 +238,7 @@ private:
     // The next piece of the body: bytes the head's read already took, else one read.
     // Empty with `done` when the reply is complete; an error when the back end failed.
     asio::awaitable<asio::const_buffer> readBody(Upstream& up, bool& done, error_code& ec) {
+        ec = {};  // not the last piece's: the bytes the head's read took need no read
         if (up.rawLeft) {
             asio::const_buffer piece;
             if (up.buffer.size() > 0) {
@@ -270,24 +272,38 @@ private:
         co_return asio::buffer(body_.data(), body_.size() - body.size);
     }
 
-    asio::awaitable<bool> writeToClient(asio::const_buffer data, bool chunked) {
-        error_code ec;
-        if (!chunked) {
-            // What the socket takes now is sent without a wait; only the rest waits.
+    // Writes all of `data`: what the socket takes now goes without a wait, the rest waits
+    // for room. A client that takes nothing for client_write_timeout_ms is dropped; one
+    // that reads slowly but keeps reading is not.
+    asio::awaitable<bool> writeAll(asio::const_buffer data) {
+        while (data.size() > 0) {
+            error_code ec;
             size_t sent = client_.socket().write_some(data, ec);
-            if (ec == asio::error::would_block) sent = 0, ec = {};
-            if (ec) co_return false;
+            if (ec == asio::error::would_block) {
+                ec = {};
+                unbroken_ = 0;
+                client_.expires_after(milliseconds(settings_.clientWriteTimeoutMs));
+                sent = co_await client_.async_write_some(data, asio::redirect_error(kAwait, ec));
+            }
+            if (ec) {
+                if (ec == beast::error::timeout) bump(counters_.clientTimeouts);
+                co_return false;
+            }
             data += sent;
-            if (data.size() == 0) co_return co_await yieldNow();
         }
-        client_.expires_after(milliseconds(settings_.clientWriteTimeoutMs));
-        unbroken_ = 0;
-        if (chunked)
-            co_await asio::async_write(client_, http::make_chunk(data), asio::redirect_error(kAwait, ec));
-        else
-            co_await asio::async_write(client_, data, asio::redirect_error(kAwait, ec));
-        if (ec == beast::error::timeout) bump(counters_.clientTimeouts);
-        co_return !ec;
+        co_return true;
+    }
+
+    // One piece of the body, as a chunk when the client's framing is chunked.
+    asio::awaitable<bool> writeToClient(asio::const_buffer data, bool chunked) {
+        if (chunked) {
+            char line[24];
+            int size = std::snprintf(line, sizeof line, "%zx\r\n", data.size());
+            if (!(co_await writeAll(asio::buffer(line, static_cast<size_t>(size))))) co_return false;
+        }
+        if (!(co_await writeAll(data))) co_return false;
+        if (chunked && !(co_await writeAll(asio::buffer("\r\n", 2)))) co_return false;
+        co_return co_await yieldNow();
     }
 
     // A body that never waits (both sockets always ready) must still let the thread's other
