@@ -145,6 +145,12 @@ void BuddyCore::registryFailed(const Effect& call) {
     if (std::holds_alternative<effect::FetchEntry>(call)) fetching_ = refetch_ = false;
 }
 
+bool BuddyCore::acceptTerm(uint64_t term) {
+    if (term < highestTerm_) return false;
+    highestTerm_ = term;
+    return true;
+}
+
 BuddyCore::ReplaceOutcome BuddyCore::replaceRequested(uint64_t version, Ipv4Address toReplace,
                                                       Ipv4Address replacement) {
     ReplaceOutcome out;

@@ -55,6 +55,7 @@ struct Bench {
     boost::asio::io_context io;
     std::unique_ptr<ServerStore> store;
     std::unique_ptr<RegistryService> service;
+    std::unique_ptr<TableWorker> table;
     std::unique_ptr<RegistryServer> server;
     Ipv4Endpoint endpoint;
 
@@ -160,7 +161,8 @@ int main(int argc, char** argv) {
     Bench bench;
     bench.store = std::move(openSqliteStore(":memory:").value());
     bench.service = std::make_unique<RegistryService>(*bench.store, randomPickSource());
-    bench.server = std::make_unique<RegistryServer>(bench.io, *bench.service, 1000ms);
+    bench.table = std::make_unique<TableWorker>(bench.io, *bench.service);
+    bench.server = std::make_unique<RegistryServer>(bench.io, *bench.table, 1000ms);
     if (auto listening = bench.server->listen({*Ipv4Address::parse("127.0.0.1"), 0}); !listening) {
         std::fprintf(stderr, "%s\n", listening.error().message.c_str());
         return 1;

@@ -2,8 +2,13 @@
 // (SQLite in WAL mode with its default synchronous=FULL; a PostgreSQL 15 cluster with
 // fsync and synchronous_commit on), printed side by side. Each store gets the same
 // stream: --writes announces then as many deletes, from --clients concurrent callers
-// over loopback TCP with signed requests, through the real RegistryServer. Last line:
+// over loopback TCP with signed requests, through the real RegistryServer. Beside the
+// writes, one caller asks LIST one request at a time: its latency while the announces run
+// against the same-run baseline without writes shows that reads do not wait behind the
+// store (they are answered from the table as of the last finished change). Last line:
 // one JSON object.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -60,19 +65,72 @@ std::string address(unsigned long i) { return Ipv4Address{0xC6130000u + 256 + st
 
 struct Rates {
     double announce = 0, remove = 0;
+    double readIdleP99Ms = 0, readDuringWritesP99Ms = 0;  // LIST latency
+    size_t readsDuringWrites = 0;
 };
+
+// One caller asking LIST, one request at a time, until `count` answers or `stop` holds;
+// each latency in milliseconds.
+class Reader {
+public:
+    Reader(boost::asio::io_context& io, Ipv4Endpoint endpoint, const LineKeyPtr& key)
+        : client_(io, {{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key}) {}
+    void start(size_t count) {
+        limit_ = count;
+        ask();
+    }
+    void stop() { stopping_ = true; }
+    bool done() const { return !asking_; }
+    std::vector<double> latencies;
+
+private:
+    void ask() {
+        if (stopping_ || latencies.size() >= limit_) {
+            asking_ = false;
+            return;
+        }
+        asking_ = true;
+        auto sent = Clock::now();
+        client_.call("LIST", [this, sent](Expected<std::string> reply) {
+            if (reply && reply->rfind("OK", 0) == 0)
+                latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+            ask();
+        });
+    }
+    RegistryClient client_;
+    size_t limit_ = 0;
+    bool stopping_ = false;
+    bool asking_ = false;
+};
+
+double p99(std::vector<double> values) {
+    if (values.empty()) return -1;
+    std::sort(values.begin(), values.end());
+    return values[std::min(values.size() - 1, values.size() * 99 / 100)];
+}
 
 Expected<Rates> measure(ServerStore& store, unsigned long writes, unsigned long clients) {
     boost::asio::io_context io;
     if (auto emptied = store.load({}); !emptied) return emptied.error();
     RegistryService service(store, randomPickSource());
     auto key = std::make_shared<const LineKey>("benchmark-pool-key-0123456789");
-    RegistryServer server(io, service, 1000ms, key);
+    TableWorker table(io, service);
+    RegistryServer server(io, table, 1000ms, key);
     if (auto listening = server.listen({*Ipv4Address::parse("127.0.0.1"), 0}); !listening) return listening.error();
     server.setRole(Role::Standalone);
     Ipv4Endpoint endpoint{*Ipv4Address::parse("127.0.0.1"), server.port()};
     Rates rates;
+    Reader idle(io, endpoint, key);
+    idle.start(200);
+    while (!idle.done()) io.run_for(10ms);
+    rates.readIdleP99Ms = p99(idle.latencies);
+    Reader reader(io, endpoint, key);
+    reader.start(SIZE_MAX);
     rates.announce = run(io, endpoint, key, writes, clients, [](unsigned long i) { return "ANNOUNCE " + address(i); });
+    reader.stop();
+    while (!reader.done()) io.run_for(10ms);
+    rates.readDuringWritesP99Ms = p99(reader.latencies);
+    rates.readsDuringWrites = reader.latencies.size();
     rates.remove = run(io, endpoint, key, writes, clients, [](unsigned long i) { return "DELETE " + address(i); });
     server.close();
     if (rates.announce < 0 || rates.remove < 0) return makeError("a write failed");
@@ -134,10 +192,15 @@ int main(int argc, char** argv) {
 
     std::printf("registry writes over loopback, %lu clients, %lu announces then %lu deletes, durable stores:\n",
                 clients, writes, writes);
-    std::printf("  %-12s %10s %10s\n", "", "announce/s", "delete/s");
-    std::printf("  %-12s %10.0f %10.0f\n", "sqlite", sqliteRates->announce, sqliteRates->remove);
+    std::printf("  %-12s %10s %10s %22s %26s\n", "", "announce/s", "delete/s", "LIST p99 alone (ms)",
+                "LIST p99 during writes (ms)");
+    auto row = [](const char* name, const Rates& r) {
+        std::printf("  %-12s %10.0f %10.0f %22.2f %20.2f (%zu)\n", name, r.announce, r.remove, r.readIdleP99Ms,
+                    r.readDuringWritesP99Ms, r.readsDuringWrites);
+    };
+    row("sqlite", *sqliteRates);
     if (pgRates) {
-        std::printf("  %-12s %10.0f %10.0f\n", "postgresql", pgRates->announce, pgRates->remove);
+        row("postgresql", *pgRates);
         std::printf("  postgresql / sqlite: %.2f (announce), %.2f (delete)\n", pgRates->announce / sqliteRates->announce,
                     pgRates->remove / sqliteRates->remove);
     }
@@ -147,10 +210,14 @@ int main(int argc, char** argv) {
         .field("writes", static_cast<uint64_t>(writes))
         .field("clients", static_cast<uint64_t>(clients))
         .field("sqlite_announce_per_s", sqliteRates->announce)
-        .field("sqlite_delete_per_s", sqliteRates->remove);
+        .field("sqlite_delete_per_s", sqliteRates->remove)
+        .field("sqlite_list_p99_ms_alone", sqliteRates->readIdleP99Ms)
+        .field("sqlite_list_p99_ms_during_writes", sqliteRates->readDuringWritesP99Ms);
     if (pgRates) {
         json.field("postgresql_announce_per_s", pgRates->announce)
             .field("postgresql_delete_per_s", pgRates->remove)
+            .field("postgresql_list_p99_ms_alone", pgRates->readIdleP99Ms)
+            .field("postgresql_list_p99_ms_during_writes", pgRates->readDuringWritesP99Ms)
             .field("postgresql_to_sqlite_announce", pgRates->announce / sqliteRates->announce);
     }
     json.endObject();

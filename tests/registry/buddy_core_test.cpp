@@ -215,6 +215,26 @@ TEST(BuddyCore, ARefusedReportIsNotRepeatedAtOnce) {
     EXPECT_EQ(only<effect::Probe>(effects).size(), 2u);
 }
 
+// A primary cut off from its peers answers until it hears of the newer term and steps
+// down: an agent that has seen the newer term does not take its answers (and makes the
+// call again), while a registry whose term grows is followed.
+TEST(BuddyCore, AnswersFromAStalePrimaryAreNotTaken) {
+    BuddyCore core({server(1), 3, 0ms});
+    (void)core.start(Time{});
+    EXPECT_TRUE(core.acceptTerm(0));  // a standalone registry (term 0)
+    EXPECT_TRUE(core.acceptTerm(3));
+    EXPECT_TRUE(core.acceptTerm(3));
+    EXPECT_FALSE(core.acceptTerm(2));  // the stale primary
+    EXPECT_EQ(core.highestTerm(), 3u);
+    EXPECT_TRUE(core.acceptTerm(4));  // a later takeover
+    EXPECT_FALSE(core.acceptTerm(3));
+    // The refused answer counts as a failed call: the announce is made again.
+    core.registryFailed(effect::Announce{});
+    auto effects = core.tick(Time{} + 1s);
+    EXPECT_EQ(effects.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<effect::Announce>(effects.at(0)));
+}
+
 TEST(BuddyCore, RingOfTwoAndAlone) {
     BuddyCore core({server(2), 3, 0ms});
     (void)core.start(Time{});
