@@ -345,14 +345,18 @@ def concurrency(topo, cluster):
     print(f"ok   1,000 concurrent connections ({held} open at the proxy at once), each got its 1 KB")
 
 
-# Reads 3 MB of a 206 through a 16 KB receive buffer at about 1 MB/s: the proxy's
-# writes wait for room again and again, yet the client keeps reading, so it is served.
-SLOW_READER = r"""
+# A client with a small receive window that reads at its own pace: argv VIP PATH RANGE
+# (or -) RCVBUF PAUSE_S STEP_S: it waits PAUSE_S after the head, then sleeps STEP_S after
+# every read. Prints: status, body bytes, their SHA-256, seconds.
+READER = r"""
 import hashlib, socket, sys, time
+vip, path, byte_range, rcvbuf, pause, step = sys.argv[1:7]
 s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-s.connect((sys.argv[1], 80))
-s.sendall(b"GET /same-10m HTTP/1.1\r\nHost: v\r\nRange: bytes=0-3145727\r\nConnection: close\r\n\r\n")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(rcvbuf))
+s.connect((vip, 80))
+extra = "" if byte_range == "-" else "Range: bytes=%s\r\n" % byte_range
+s.sendall(("GET %s HTTP/1.1\r\nHost: v\r\n%sConnection: close\r\n\r\n" % (path, extra)).encode())
+s.settimeout(30)
 buf = b""
 while b"\r\n\r\n" not in buf:
     buf += s.recv(4096)
@@ -360,50 +364,40 @@ head, body = buf.split(b"\r\n\r\n", 1)
 h = hashlib.sha256(body)
 got = len(body)
 start = time.monotonic()
-while True:
-    data = s.recv(16384)
-    if not data:
-        break
-    got += len(data)
-    h.update(data)
-    time.sleep(0.015)
+time.sleep(float(pause))
+try:
+    while True:
+        data = s.recv(16384)
+        if not data:
+            break
+        got += len(data)
+        h.update(data)
+        time.sleep(float(step))
+except OSError:
+    pass
 print(head.split(b"\r\n")[0].decode().split()[1], got, h.hexdigest(), round(time.monotonic() - start, 1))
 """
 
 
+def reader(topo, path, byte_range, rcvbuf, pause, step):
+    script = topo.work_dir / "reader.py"
+    script.write_text(READER)
+    status, got, digest, seconds = topo.run(topo.clients()[0], sys.executable, str(script), VIP, path, byte_range,
+                                            str(rcvbuf), str(pause), str(step), timeout=120).stdout.split()
+    return status, int(got), digest, seconds
+
+
 def slow_reader(topo, cluster, farm):
+    """3 MB of a 206 through a 16 KB receive window at about 1 MB/s: the proxy's writes
+    wait for room again and again, yet the client keeps reading, so it is served."""
     path, _ = farm.files["same-10m"]
     expected = hashlib.sha256(path.read_bytes()[:3 << 20]).hexdigest()
     before = stats(cluster)["client_timeouts"]
-    script = topo.work_dir / "slow_reader.py"
-    script.write_text(SLOW_READER)
-    status, got, digest, seconds = topo.run(topo.clients()[0], sys.executable, str(script), VIP,
-                                            timeout=120).stdout.split()
-    assert status == "206" and int(got) == 3 << 20 and digest == expected, (status, got, digest)
+    status, got, digest, seconds = reader(topo, "/same-10m", f"0-{(3 << 20) - 1}", 16384, 0, 0.015)
+    assert status == "206" and got == 3 << 20 and digest == expected, (status, got, digest)
     assert stats(cluster)["client_timeouts"] == before, "a slow reader was taken for one that stopped"
     print(f"ok   a slow reader (16 KB window, ~1 MB/s) got its 3 MB intact in {seconds} s")
 
-
-STALLED_CLIENT = r"""
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.connect((sys.argv[1], 80))
-s.sendall(b"GET /same-200m HTTP/1.1\r\nHost: v\r\n\r\n")
-s.recv(1000)
-start = time.monotonic()
-s.settimeout(30)
-got = 0
-try:
-    time.sleep(4)            # stops reading: the proxy must give up after client_write_timeout_ms
-    while True:
-        data = s.recv(65536)
-        if not data: break
-        got += len(data)
-except OSError:
-    pass
-print(got)
-"""
 
 SLOWLORIS = r"""
 import socket, sys, time
@@ -419,10 +413,8 @@ print(round(time.monotonic() - start, 1), repr(data[:12]))
 
 def hostile_clients(topo, cluster):
     before = stats(cluster)
-    script = topo.work_dir / "stalled.py"
-    script.write_text(STALLED_CLIENT)
-    result = topo.run(topo.clients()[0], sys.executable, str(script), VIP, timeout=60)
-    got = int(result.stdout.strip())
+    # Stops reading for 4 s: the proxy must give up after client_write_timeout_ms (2 s).
+    _, got, _, _ = reader(topo, "/same-200m", "-", 4096, 4, 0)
     assert got < 200 << 20, "a client that stopped reading still got the whole file"
     slow = topo.work_dir / "slowloris.py"
     slow.write_text(SLOWLORIS)
