@@ -69,12 +69,13 @@ struct Rates {
     size_t readsDuringWrites = 0;
 };
 
-// One caller asking LIST, one request at a time, until `count` answers or `stop` holds;
-// each latency in milliseconds.
+// One caller asking LIST, one request at a time with 10 ms between an answer and the next
+// question (a gateway's or an operator's pace, not a flood that would compete with the
+// writes for the CPU), until `count` answers or `stop` holds; each latency in milliseconds.
 class Reader {
 public:
     Reader(boost::asio::io_context& io, Ipv4Endpoint endpoint, const LineKeyPtr& key)
-        : client_(io, {{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key}) {}
+        : client_(io, {{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key}), pause_(io) {}
     void start(size_t count) {
         limit_ = count;
         ask();
@@ -94,10 +95,14 @@ private:
         client_.call("LIST", [this, sent](Expected<std::string> reply) {
             if (reply && reply->rfind("OK", 0) == 0)
                 latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-            ask();
+            pause_.expires_after(10ms);
+            pause_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) ask();
+            });
         });
     }
     RegistryClient client_;
+    boost::asio::steady_timer pause_;
     size_t limit_ = 0;
     bool stopping_ = false;
     bool asking_ = false;
