@@ -191,6 +191,7 @@ int main(int argc, char** argv) {
     }
     RoleCore roles(static_cast<uint32_t>(failures), self, peers.size());
     ReplicationFollower follower(io, tableWorker, *service, *key);
+    follower.onCopyChanged([&] { server.publishLive(); });  // a monitor's own subscribers
     std::optional<RoleShell> roleShell;
     if (role == "auto") {
         roleShell.emplace(io, RoleShellOptions{*service, *interface, peers, std::chrono::milliseconds(intervalMs), *key},
