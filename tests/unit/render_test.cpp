@@ -146,7 +146,7 @@ TEST(Render, StatusShowsEachLocalMonitorAndWhyASubnetIsWithdrawn) {
                           R"x("last_result":"no carrier (operstate lowerlayerdown)","failures_in_row":4,)x"
                           R"("successes_in_row":0,"fall":3,"rise":2,"interval_ms":200,"probes":10,"failures":4,)"
                           R"("transitions":1}],"withdrawn_subnets":{"external":["link ext0"]}}})")) << json;
-    std::string metrics = toPrometheus({status, {}, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+    std::string metrics = toPrometheus({status, {}, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
     EXPECT_TRUE(has(metrics, "ringgate_local_monitor_up{node=\"1\",monitor=\"link ext0\",kind=\"link\"} 0\n")) << metrics;
     EXPECT_TRUE(has(metrics, "ringgate_local_monitor_failures_total{node=\"1\",monitor=\"link ext0\"} 4\n")) << metrics;
     EXPECT_TRUE(has(metrics, "ringgate_subnet_withdrawn{node=\"1\",subnet=\"external\"} 1\n")) << metrics;

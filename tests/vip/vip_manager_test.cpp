@@ -476,9 +476,10 @@ TEST(VipManager, RandomisedSafetyAndLiveness) {
             // Withdrawn from it while a live member may hold it: it must have moved.
             bool fitElsewhere = false;
             for (NodeId m : ring.members()) fitElsewhere |= !ring.isWithdrawn(m, e.address) && !ring.table().isDrained(m);
-            if (owner != kNoNode && fitElsewhere)
+            if (owner != kNoNode && fitElsewhere) {
                 EXPECT_FALSE(ring.isWithdrawn(owner, e.address))
                     << "seed " << seed << ": " << e.address.toString() << " stays on withdrawn node " << owner;
+            }
         }
     }
 }
