@@ -84,6 +84,9 @@ Expected<void> Daemon::start() {
         if (auto proxying = http_->start(); !proxying) return proxying;
     // The VIP manager rides the token: it must be on the train before the first one.
     vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
+    vips_->setFence([this](cluster::NodeId owner, cluster::Time now) { return cluster_.fenceFor(owner, now); });
+    vips_->setGranted([this](cluster::NodeId owner, cluster::Time now) { return cluster_.grantedBy(owner, now); });
+    vips_->setTie([this](const std::vector<cluster::NodeId>& members) { return cluster_.tie(members); });
     // The configuration first: a VIP that a newer version adds is known before the VIP
     // table is read in the same visit.
     riders_.add(&configRider_);

@@ -20,7 +20,7 @@
 
 namespace ringgate::vip {
 
-constexpr uint8_t kVipCarriageVersion = 1;
+constexpr uint8_t kVipCarriageVersion = 2;  // 2: a fence (ms) on every VIP entry
 constexpr size_t kMaxVipEntries = 4096;
 constexpr size_t kMaxLoadNodes = 1024;
 
