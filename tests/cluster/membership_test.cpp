@@ -259,13 +259,19 @@ public:
     std::vector<Fence> fences;
 };
 
-TEST(MembershipLease, EveryMemberOfAQuietRingHoldsItsLease) {
-    Net net(4);
+// A watcher on each of nodes 1..n.
+std::vector<std::unique_ptr<LeaseWatcher>> watch(Net& net, NodeId n) {
     std::vector<std::unique_ptr<LeaseWatcher>> watchers;
-    for (NodeId id = 1; id <= 4; ++id) {
+    for (NodeId id = 1; id <= n; ++id) {
         watchers.push_back(std::make_unique<LeaseWatcher>(net.node(id).membership()));
         net.node(id).membership().setHooks(watchers.back().get());
     }
+    return watchers;
+}
+
+TEST(MembershipLease, EveryMemberOfAQuietRingHoldsItsLease) {
+    Net net(4);
+    auto watchers = watch(net, 4);
     net.runFor(3s);
     for (NodeId id = 1; id <= 4; ++id) {
         const auto& w = *watchers[id - 1];
@@ -282,11 +288,7 @@ TEST(MembershipLease, EveryMemberOfAQuietRingHoldsItsLease) {
 // than the moment the node that drops it lets anyone else claim its VIPs.
 TEST(MembershipLease, ACutOffNodeLosesItsLeaseBeforeItsVipsMayBeClaimed) {
     Net net(4);
-    std::vector<std::unique_ptr<LeaseWatcher>> watchers;
-    for (NodeId id = 1; id <= 4; ++id) {
-        watchers.push_back(std::make_unique<LeaseWatcher>(net.node(id).membership()));
-        net.node(id).membership().setHooks(watchers.back().get());
-    }
+    auto watchers = watch(net, 4);
     net.runFor(2s);
     for (NodeId id : {1u, 2u, 4u}) net.block(id, 3);
     Time cut = net.now();
@@ -312,11 +314,7 @@ TEST(MembershipLease, ACutOffNodeLosesItsLeaseBeforeItsVipsMayBeClaimed) {
 // granting it when the hand-off began, so the fence is spent by the time it is dropped.
 TEST(MembershipLease, FailoverAfterAKillWaitsForNoFence) {
     Net net(4);
-    std::vector<std::unique_ptr<LeaseWatcher>> watchers;
-    for (NodeId id = 1; id <= 4; ++id) {
-        watchers.push_back(std::make_unique<LeaseWatcher>(net.node(id).membership()));
-        net.node(id).membership().setHooks(watchers.back().get());
-    }
+    auto watchers = watch(net, 4);
     net.runFor(2s);
     net.kill(3);
     net.runFor(1s);
