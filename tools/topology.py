@@ -119,6 +119,7 @@ class Topology:
         self.hosts = []
         self.switches = []
         self.processes = []  # pids started in namespaces (back-end servers, daemons)
+        self.http_procs = {}  # back-end index -> its HTTP server (this run's, not a loaded state's)
 
     # ---------- naming and lookup ----------
     def ns(self, role, index=None):
@@ -273,10 +274,23 @@ class Topology:
                    "80", "--bind", host.address, "--directory", str(www)]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(proc.pid)
+        self.http_procs[host.index] = proc
         self.save()
         wait_until(lambda: self.run(host, "curl", "-sf", "-o", "/dev/null", "--max-time", "1",
                                     f"http://{host.address}/id", check=False).returncode == 0,
                    timeout=15, what=f"HTTP server of backend{host.index}")
+
+    def kill_http(self, backend):
+        """A back end's HTTP server dies (kill -9: no goodbye to its clients)."""
+        proc = self.http_procs.pop(backend.index, None)
+        if proc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def restart_http(self, backend):
+        """Starts a back end's HTTP server again, serving the same files."""
+        self.kill_http(backend)
+        self._start_http(backend)
 
     def access_log(self, backend):
         """Lines of a back end's access log: '<client address> <request>'."""
