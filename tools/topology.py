@@ -245,11 +245,15 @@ class Topology:
             self._add_leaf("client", i, sw_ext, f"c{i}", EXTERNAL_NET[CLIENT_BASE + i], 0x12, 2)
         for i in range(1, self.n_backends + 1):
             host = self._add_leaf("backend", i, sw_int, f"b{i}", INTERNAL_NET[BACKEND_BASE + i], 0x13, 3)
-            # Replies to clients go back through the cluster's internal VIP (dnat mode).
-            sh("ip", "-n", host.namespace, "route", "add", str(EXTERNAL_NET), "via", INTERNAL_VIP)
+            self.route_back(host)
             self._start_http(host)
         self.save()
         self.check_isolation()
+
+    def route_back(self, backend):
+        """Replies to clients go back through the cluster's internal VIP (dnat mode). Again
+        after the back end's link was down: the kernel drops a downed link's routes."""
+        sh("ip", "-n", backend.namespace, "route", "replace", str(EXTERNAL_NET), "via", INTERNAL_VIP)
 
     # ---------- back-end HTTP servers ----------
     def _start_http(self, host):

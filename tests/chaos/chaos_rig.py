@@ -17,7 +17,7 @@ from cluster_harness import SOURCE, Cluster, private_config
 from flow_harness import DNAT_VIP, FULLNAT_VIP
 from registry_harness import (PORT, SERVICE, RingTopology, ctl, start_agent, start_auto_registry,
                               store_args)
-from topology import INTERNAL_NET, Topology, TopologyError, sh
+from topology import INTERNAL_NET, Topology, TopologyError
 
 EXAMPLE = SOURCE / "config" / "examples" / "demo-3.yaml"
 CLIENT = Path(__file__).with_name("chaos_client.py")
@@ -103,6 +103,7 @@ class Rig:
 
     def revive_backend(self, backend):
         self.topo.revive(backend)
+        self.topo.route_back(backend)
         self.topo.restart_http(backend)
         self.start_backend(backend)
 
@@ -147,8 +148,11 @@ class Rig:
         for host in self.topo.registries + self.topo.backends():
             proc = self.topo.procs.get(host.namespace)
             if proc and proc.poll() is None:
-                name = "registry" if host.role == "reg" else "buddy"
-                found[f"{name}-{host.index}"] = proc.pid
+                # A registry's descriptors differ by role (a primary holds the gateways'
+                # subscriptions): each role is judged against itself.
+                name = f"registry-{host.index}/{self.registry_role(host)}" if host.role == "reg" \
+                    else f"buddy-{host.index}"
+                found[name] = proc.pid
         return found
 
     def logs(self):
@@ -166,7 +170,3 @@ def resources(pid):
     except (FileNotFoundError, ProcessLookupError):
         return None
     return None
-
-
-def link_state(namespace, dev):
-    return "UP" in sh("ip", "-n", namespace, "-br", "link", "show", dev).stdout.split()[1]
