@@ -127,6 +127,7 @@ def run(args, topo, log):
                               f"RSS {row['rss_kb'][0]}->{row['rss_kb'][1]} kB over {row['samples']} quiet points")
     summary = {"seed": args.seed, "minutes": args.minutes, "gateways": args.gateways, "faults": args.kinds,
                "rounds": round_number, "injected": injected, "arping_samples": watch.samples,
+               "late_doubles": [[round(t, 1), vip, who] for t, vip, who in watch.late_doubles],
                "longest_silence_s": {v: round(s, 2) for v, s in watch.longest.items()},
                "quiet_s_max": round(max(quiet_times, default=0), 1),
                "quiet_s_mean": round(sum(quiet_times) / len(quiet_times), 1) if quiet_times else None,
