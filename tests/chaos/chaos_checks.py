@@ -193,19 +193,22 @@ def judge_clients(paths, backend_deaths):
     backend_deaths: [(time, "backendN")]."""
     unexplained, totals, errors = [], {}, {}
     for path in paths:
-        last_counts = {}
+        last_counts, opened = {}, {}
         for line in open(path):
             record = json.loads(line)
             if record["kind"] == "counts":
                 last_counts = record
                 continue
-            if record["event"] != "error":
+            if record["event"] == "open":
+                opened[record["conn"]] = record["t"]
                 continue
             key = f"{record['kind']} {record['error'].split(':')[0]}"
             errors[key] = errors.get(key, 0) + 1
             if record["kind"] == "long" and record["error"] == "reset":
-                since = record.get("since") or 0
-                explained = any(who == record.get("backend") and since - 1 <= t <= record["t"] + 1
+                # Its back end died while it was open: a request may wait out the outage
+                # in TCP retransmissions and meet the back end's next life.
+                began = opened.get(record["conn"], 0)
+                explained = any(who == record.get("backend") and began - 1 <= t <= record["t"] + 1
                                 for t, who in backend_deaths)
                 if not explained:
                     unexplained.append(record)
