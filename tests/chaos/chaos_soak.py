@@ -46,6 +46,8 @@ def parse_args():
                         help="seconds a VIP may go unanswered (arping resolution: 1 s)")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds allowed to become quiet after a heal")
     parser.add_argument("--keep-logs", default="/tmp", help="where a failing run copies its logs")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="do not stop at the first broken invariant: run the whole time and count them all")
     args = parser.parse_args()
     kinds = args.faults.split(",")
     unknown = [k for k in kinds if k not in chaos_faults.ALL_KINDS]
@@ -85,7 +87,7 @@ def run(args, topo, log):
     deadline = time.monotonic() + args.minutes * 60
     round_number = 0
     try:
-        while time.monotonic() < deadline and not violations:
+        while time.monotonic() < deadline and (args.keep_going or not violations):
             round_number += 1
             round_start = time.time()
             busy_gateways, busy_hosts, faults = set(), set(), []
@@ -99,18 +101,20 @@ def run(args, topo, log):
                     index = fault.detail.split()[0]
                     backend_deaths.append((time.time(), index))
             hold = rng.uniform(1, 6)
-            log(f"round {round_number}: {'; '.join(f.describe() for f in faults)} for {hold:.1f} s")
+            what = "; ".join(f.describe() for f in faults)
+            log(f"round {round_number}: {what} for {hold:.1f} s")
+            before = len(violations)
             time.sleep(hold)
             for fault in faults:
                 fault.heal()
             try:
                 quiet_times.append(chaos_checks.wait_quiet(rig, vips, args.settle))
             except TopologyError as error:
-                violations.append(f"round {round_number}: {error}")
+                violations.append(f"round {round_number} ({what}): {error}")
             track.sample(rig.daemons(), resources)
-            violations += [f"round {round_number}: {p}" for p in watch.problems_since(round_start)]
+            violations += [f"round {round_number} ({what}): {p}" for p in watch.problems_since(round_start)]
             log(f"round {round_number}: quiet after {quiet_times[-1] if quiet_times else 0:.1f} s"
-                if not violations else f"round {round_number}: FAILED")
+                if len(violations) == before else f"round {round_number}: FAILED")
     finally:
         watch.stop()
         rig.stop_clients()
