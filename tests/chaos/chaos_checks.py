@@ -34,7 +34,8 @@ class ArpWatch:
         self.lock = threading.Lock()
         self.samples = 0
         self.doubles = []  # (time, vip, {gateway: reply ms}) answered by two at the same instant
-        self.late_doubles = []  # the same, replies further apart than SAME_INSTANT_MS
+        self.late_doubles = []  # replies further apart, the later sender the one owner next
+        self.pending_late = {}  # vip -> a late double waiting for the next probe
         self.gaps = []     # (start, end, vip) of silences longer than the bound
         self.longest = {vip: 0.0 for _, vip in self.targets}
         self.last_answer = {}  # vip -> end of its last answered probe
@@ -79,16 +80,25 @@ class ArpWatch:
             ended = time.time()
             with self.lock:
                 self.samples += 1
+                pending = self.pending_late.pop(vip, None)
+                if pending:
+                    # A late second reply is a hand-over only if its sender is the one
+                    # owner now; otherwise it answered for a VIP another node still held.
+                    late_sender = max(pending[2], key=pending[2].get)
+                    if list(answered) == [late_sender]:
+                        self.late_doubles.append(pending)
+                    else:
+                        self.doubles.append(pending)
                 if len(answered) > 1:
                     # Two nodes answered one request. Within SAME_INSTANT_MS of each other
-                    # both held the VIP at that moment; further apart, the later one may
-                    # have answered a request it found queued after it had claimed the VIP
-                    # and the earlier one let it go (counted, judged by the next probes).
+                    # both held the VIP at that moment. Further apart, the later one may
+                    # have answered a request it found queued after it had taken the VIP
+                    # over from the earlier one: the next probe decides (above).
                     times = sorted(answered.values())
                     if times[-1] - times[0] <= SAME_INSTANT_MS:
                         self.doubles.append((started, vip, answered))
                     else:
-                        self.late_doubles.append((started, vip, answered))
+                        self.pending_late[vip] = (started, vip, answered)
                 if answered:
                     # The silence ran from the end of the last answered probe to the start
                     # of this one (a probe waits a second for its answers).
