@@ -2,7 +2,9 @@
 
 Continuous (ArpWatch, one thread per VIP, one `arping -c 1` a second from a client
 namespace, or from ctl for the internal VIP): no ARP request for a VIP is answered by two
-MACs; no VIP goes unanswered for longer than the failover bound.
+gateways within SAME_INSTANT_MS of each other, nor by a second one later unless that one
+is then the VIP's one owner (a hand-over); no VIP goes unanswered for longer than the
+failover bound.
 Once quiet (quiet_problem, after every round's faults are healed): every gateway's ring
 is the whole cluster; every VIP has one owner all nodes agree on; every gateway's pool is
 the live back ends; the registries are one primary and a monitor, and the primary's table
