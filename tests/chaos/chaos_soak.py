@@ -62,7 +62,8 @@ def parse_args():
 
 def replay_command(args):
     return (f"sudo python3 {SOURCE / 'tests/chaos/chaos_soak.py'} --seed {args.seed} --minutes {args.minutes:g} "
-            f"--gateways {args.gateways} --backends {args.backends} --faults {','.join(args.kinds)}")
+            f"--gateways {args.gateways} --backends {args.backends} --faults {','.join(args.kinds)}"
+            + (" --keep-going" if args.keep_going else ""))
 
 
 def run(args, topo, log):
@@ -70,8 +71,8 @@ def run(args, topo, log):
     rng = random.Random(args.seed)
     vips = EXTERNAL_VIPS + INTERNAL_VIPS
     violations = []
-    rig.start()
     started = time.monotonic()
+    rig.start()
     log(f"started: {args.gateways} gateways, 2 registries, {args.backends} back ends, 2 clients "
         f"in {time.monotonic() - started:.0f} s")
     log(f"quiet after start in {chaos_checks.wait_quiet(rig, vips, 60):.1f} s")
