@@ -2,7 +2,6 @@
 // network, as primary or monitor of a shared service address (seed 003).
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <string>
 
 #include "common/cli.h"
@@ -11,13 +10,13 @@
 #include "config/loader.h"
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
-#include "control/registry/address_control.h"
 #include "control/registry/death_confirmer.h"
 #include "control/registry/pool_view.h"
 #include "control/registry/prober.h"
 #include "control/registry/registry_server.h"
 #include "control/registry/replication_follower.h"
 #include "control/registry/role_core.h"
+#include "control/registry/role_shell.h"
 
 namespace {
 
@@ -176,7 +175,6 @@ int main(int argc, char** argv) {
     }
 
     // Seed 003 roles (role auto) or a single registry that just serves.
-    std::optional<AddressControl> address;
     std::vector<Ipv4Address> peers;
     for (const auto& text : peerTexts) peers.push_back(*Ipv4Address::parse(text));
     // This registry's own address on the interface (the one its peers list): the
@@ -193,140 +191,12 @@ int main(int argc, char** argv) {
     }
     RoleCore roles(static_cast<uint32_t>(failures), self, peers.size());
     ReplicationFollower follower(io, tableWorker, *service, *key);
-    boost::asio::steady_timer checkTimer(io);
-    boost::asio::steady_timer probeTimer(io);
-    bool everMonitor = false;
-    bool probing = false;
-    std::thread probeThread;
-    auto parseRole = [](const Expected<std::string>& reply) -> std::optional<std::pair<Role, uint64_t>> {
-        if (!reply) return std::nullopt;
-        auto w = protocol::words(*reply);
-        if (w.size() != 3 || w[0] != "OK") return std::nullopt;
-        Role r = w[1] == "primary" ? Role::Primary : w[1] == "monitor" ? Role::Monitor
-                 : w[1] == "probing" ? Role::Probing : Role::Standalone;
-        return std::pair{r, std::strtoull(std::string(w[2]).c_str(), nullptr, 10)};
-    };
-    auto syncTerm = [&] {
-        serviceCore.setTerm(server.role() == Role::Primary ? roles.term() : roles.highestTerm());
-        follower.setMinimumTerm(roles.highestTerm());
-    };
-    std::function<void(std::vector<RoleAction>)> act;
-    act = [&](std::vector<RoleAction> actions) {
-        for (auto action : actions) {
-            switch (action) {
-            case RoleAction::ProbeAddress: {
-                // A monitor whose copy may be stale must not serve it: the primary may
-                // have acknowledged changes while this monitor was not following.
-                if (everMonitor && !follower.copyCurrent()) {
-                    RG_WARN(Registry, "primary silent, but this copy is not known to be current "
-                                      "(not following it): not taking over");
-                    act(roles.probed(true));
-                    break;
-                }
-                server.setRole(Role::Probing);
-                if (probing) break;  // one ARP probe at a time
-                // Monitors wait in line (seed 003 [0029]): the n-th monitor probes (n-1)
-                // probe times later, by which time the first has taken the address.
-                uint32_t rank = follower.rank();
-                auto delay = std::chrono::milliseconds(rank > 1 ? (rank - 1) * 1500 : 0);
-                probing = true;
-                probeTimer.expires_after(delay);
-                probeTimer.async_wait([&](boost::system::error_code ec) {
-                    if (ec) {
-                        probing = false;
-                        return;
-                    }
-                    address->forgetNeighbour();
-                    // arping takes a second: off the I/O thread, so that peers' ROLE
-                    // questions are answered meanwhile (they decide who goes first).
-                    if (probeThread.joinable()) probeThread.join();
-                    probeThread = std::thread([&] {
-                        auto busy = address->inUse();
-                        boost::asio::post(io, [&, busy] {
-                            probing = false;
-                            bool inUse = busy ? *busy : true;  // cannot tell: do not risk two primaries
-                            if (!busy)
-                                RG_ERROR(Registry, "probing %s: %s", service->address.toString().c_str(),
-                                         busy.error().message.c_str());
-                            RG_INFO(Registry, "service address %s is %s", service->address.toString().c_str(),
-                                    inUse ? "in use" : "free");
-                            if (server.role() == Role::Probing) act(roles.probed(inUse));
-                        });
-                    });
-                });
-                break;
-            }
-            case RoleAction::TakeAddress: {
-                follower.stop();
-                if (auto taken = address->take(); !taken) {
-                    RG_ERROR(Registry, "taking %s: %s", service->address.toString().c_str(), taken.error().message.c_str());
-                    act(roles.start());
-                    break;
-                }
-                server.setRole(Role::Primary);
-                syncTerm();
-                server.publishLive();
-                RG_INFO(Registry, "primary on %s, term %llu", service->toString().c_str(),
-                        static_cast<unsigned long long>(roles.term()));
-                break;
-            }
-            case RoleAction::ReleaseAddress:
-                RG_WARN(Registry, "another primary has a newer term (%llu > %llu): stepping down, resynchronising",
-                        static_cast<unsigned long long>(roles.highestTerm()),
-                        static_cast<unsigned long long>(roles.term()));
-                (void)address->release();
-                server.setRole(Role::Monitor);
-                break;
-            case RoleAction::QueryPeers:
-                for (Ipv4Address peer : peers)
-                    callOnce(io, {peer, service->port}, "ROLE", std::chrono::milliseconds(intervalMs),
-                             [&, peer](Expected<std::string> reply) {
-                                 if (auto heard = parseRole(reply)) {
-                                     act(roles.peerReported(peer, heard->first, heard->second));
-                                     syncTerm();
-                                 }
-                             },
-                             std::nullopt, *key);
-                break;
-            case RoleAction::FollowPrimary:
-                everMonitor = true;
-                follower.expectNewPrimary();
-                address->forgetNeighbour();
-                server.setRole(Role::Monitor);
-                syncTerm();
-                follower.start();
-                break;
-            case RoleAction::CheckPrimary:
-                // The service itself, not ICMP: a host whose registry died still answers pings.
-                callOnce(io, *service, "ROLE", std::chrono::milliseconds(2 * intervalMs),
-                         [&](Expected<std::string> reply) {
-                             auto heard = parseRole(reply);
-                             if (heard && heard->first == Role::Primary) {
-                                 roles.primaryAnswered(heard->second);
-                                 syncTerm();
-                             }
-                         },
-                         std::nullopt, *key);
-                break;
-            }
-        }
-    };
-    std::function<void()> check = [&] {
-        act(roles.tick());
-        checkTimer.expires_after(std::chrono::milliseconds(intervalMs));
-        checkTimer.async_wait([&](boost::system::error_code ec) {
-            if (!ec) check();
-        });
-    };
+    follower.onCopyChanged([&] { server.publishLive(); });  // a monitor's own subscribers
+    std::optional<RoleShell> roleShell;
     if (role == "auto") {
-        address.emplace(*interface, service->address);
-        // A registry that crashed while primary left the address behind; holding it now
-        // would answer our own probe's question wrongly (seed 003 resets it at boot too).
-        (void)address->release();
-        boost::asio::post(io, [&] {
-            act(roles.start());
-            check();
-        });
+        roleShell.emplace(io, RoleShellOptions{*service, *interface, peers, std::chrono::milliseconds(intervalMs), *key},
+                          roles, server, follower, serviceCore);
+        roleShell->start();
     } else {
         server.setRole(Role::Standalone);
     }
@@ -367,17 +237,14 @@ int main(int argc, char** argv) {
     boost::asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](boost::system::error_code, int) {
         RG_INFO(Registry, "stopping");
-        if (address && server.role() == Role::Primary) (void)address->release();
+        if (roleShell) roleShell->stop();
         follower.stop();
         server.close();
         management.close();
-        checkTimer.cancel();
-        probeTimer.cancel();
         io.stop();
     });
     RG_INFO(Registry, "serving %s on %s (store %s, role %s)", service->toString().c_str(), listen.toString().c_str(),
             table.kind(), role.c_str());
     io.run();
-    if (probeThread.joinable()) probeThread.join();
     return 0;
 }

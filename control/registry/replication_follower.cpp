@@ -48,6 +48,7 @@ void ReplicationFollower::perform(ReplicationFollowerCore::Effects effects) {
                     RG_INFO(Registry, "following the primary: %zu servers at version %llu", servers,
                             static_cast<unsigned long long>(version));
                 perform(core_.loaded(loaded));
+                if (loaded && changed_) changed_();
             });
     }
     if (effects.replay) {
@@ -56,7 +57,9 @@ void ReplicationFollower::perform(ReplicationFollowerCore::Effects effects) {
                 return TableWorker::Result<Expected<uint64_t>>{service.replay(apply), true};
             },
             [this, alive](Expected<uint64_t> version) {
-                if (*alive) perform(core_.replayed(version));
+                if (!*alive) return;
+                perform(core_.replayed(version));
+                if (version && changed_) changed_();
             });
     }
 }

@@ -5,6 +5,7 @@
 
 #include "common/asio.h"
 
+#include <functional>
 #include <memory>
 
 #include "control/registry/line_subscription.h"
@@ -20,6 +21,9 @@ public:
 
     void start();
     void stop();
+    // Called after the copy changed (a snapshot loaded, a change replayed): a monitor
+    // tells its own live-list subscribers.
+    void onCopyChanged(std::function<void()> changed) { changed_ = std::move(changed); }
     bool following() const { return subscription_.open(); }
     // Following AND holding this stream's snapshot.
     bool synced() const { return following() && core_.synced(); }
@@ -38,6 +42,7 @@ private:
     TableWorker& table_;
     Ipv4Endpoint primary_;
     ReplicationFollowerCore core_;
+    std::function<void()> changed_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     LineSubscription subscription_;  // last: its callbacks use the members above
 };

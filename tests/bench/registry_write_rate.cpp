@@ -14,8 +14,9 @@
 #include <memory>
 #include <string>
 
-#include "common/cli.h"
-#include "common/json_writer.h"
+#include <nlohmann/json.hpp>
+
+#include "common/cli_app.h"
 #include "common/log.h"
 #include "control/registry/registry_client.h"
 #include "control/registry/registry_server.h"
@@ -27,13 +28,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: registry_write_rate [--writes N] [--clients N] [--pg-cluster SCRIPT]
-
-Writes per second through ringgate-registry's server on SQLite and on a durable
-PostgreSQL cluster (started with SCRIPT, tests/registry/pg_cluster.sh). Needs root
-for PostgreSQL (the server runs as the postgres user); without PostgreSQL 15 only
-SQLite is measured.
-)";
+constexpr const char* kDescription = R"(Writes per second through ringgate-registry's server on SQLite and on a durable
+PostgreSQL cluster (started with --pg-cluster SCRIPT, tests/registry/pg_cluster.sh),
+and LIST latency alone and during the writes. Needs root for PostgreSQL (the server runs
+as the postgres user); without PostgreSQL 15 only SQLite is measured.)";
 
 // Runs `count` requests made by `line(i)` from `clients` concurrent callers; returns
 // requests per second, or a negative number when one failed.
@@ -69,12 +67,13 @@ struct Rates {
     size_t readsDuringWrites = 0;
 };
 
-// One caller asking LIST, one request at a time, until `count` answers or `stop` holds;
-// each latency in milliseconds.
+// One caller asking LIST, one request at a time with 10 ms between an answer and the next
+// question (a gateway's or an operator's pace, not a flood that would compete with the
+// writes for the CPU), until `count` answers or `stop` holds; each latency in milliseconds.
 class Reader {
 public:
     Reader(boost::asio::io_context& io, Ipv4Endpoint endpoint, const LineKeyPtr& key)
-        : client_(io, {{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key}) {}
+        : client_(io, {{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key}), pause_(io) {}
     void start(size_t count) {
         limit_ = count;
         ask();
@@ -94,10 +93,14 @@ private:
         client_.call("LIST", [this, sent](Expected<std::string> reply) {
             if (reply && reply->rfind("OK", 0) == 0)
                 latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-            ask();
+            pause_.expires_after(10ms);
+            pause_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) ask();
+            });
         });
     }
     RegistryClient client_;
+    boost::asio::steady_timer pause_;
     size_t limit_ = 0;
     bool stopping_ = false;
     bool asking_ = false;
@@ -140,15 +143,15 @@ Expected<Rates> measure(ServerStore& store, unsigned long writes, unsigned long 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto start = cli::startProgram("registry_write_rate", argc, argv, {{"writes", "clients", "pg-cluster"}, {}}, kHelp);
-    if (!start.args) return start.exitStatus;
+    CLI::App app{kDescription, "registry_write_rate"};
     unsigned long writes = 400, clients = 8;
-    for (auto [name, target] : {std::pair{"writes", &writes}, std::pair{"clients", &clients}})
-        if (auto text = start.args->option(name)) {
-            auto value = cli::parseNumber(name, *text, 1, 1000000);
-            if (!value) return cli::usageError("registry_write_rate", value.error().message);
-            *target = *value;
-        }
+    std::string script = "tests/registry/pg_cluster.sh";
+    app.add_option("--writes", writes, "announces, then as many deletes")->check(CLI::Range(1ul, 1000000ul))
+        ->capture_default_str();
+    app.add_option("--clients", clients, "concurrent callers")->check(CLI::Range(1ul, 10000ul))->capture_default_str();
+    app.add_option("--pg-cluster", script, "script that starts and stops a throwaway PostgreSQL cluster")
+        ->capture_default_str();
+    if (auto exitStatus = cli::parseApp(app, argc, argv)) return *exitStatus;
     log::setAllLevels(log::Level::Warn);
 
     char dir[] = "/tmp/rg-writerate-XXXXXX";
@@ -165,7 +168,6 @@ int main(int argc, char** argv) {
     }
 
     std::optional<Rates> pgRates;
-    std::string script = start.args->option("pg-cluster").value_or("tests/registry/pg_cluster.sh");
     // Beside, not inside, the private directory: the server runs as the postgres user.
     std::string pgDir = std::string(dir) + "-pg";
     if (FILE* pipe = ::popen((script + " start " + pgDir + " durable").c_str(), "r")) {
@@ -204,23 +206,21 @@ int main(int argc, char** argv) {
         std::printf("  postgresql / sqlite: %.2f (announce), %.2f (delete)\n", pgRates->announce / sqliteRates->announce,
                     pgRates->remove / sqliteRates->remove);
     }
-    JsonWriter json;
-    json.beginObject()
-        .field("bench", "registry_write_rate")
-        .field("writes", static_cast<uint64_t>(writes))
-        .field("clients", static_cast<uint64_t>(clients))
-        .field("sqlite_announce_per_s", sqliteRates->announce)
-        .field("sqlite_delete_per_s", sqliteRates->remove)
-        .field("sqlite_list_p99_ms_alone", sqliteRates->readIdleP99Ms)
-        .field("sqlite_list_p99_ms_during_writes", sqliteRates->readDuringWritesP99Ms);
+    nlohmann::ordered_json json;
+    json["bench"] = "registry_write_rate";
+    json["writes"] = writes;
+    json["clients"] = clients;
+    json["sqlite_announce_per_s"] = sqliteRates->announce;
+    json["sqlite_delete_per_s"] = sqliteRates->remove;
+    json["sqlite_list_p99_ms_alone"] = sqliteRates->readIdleP99Ms;
+    json["sqlite_list_p99_ms_during_writes"] = sqliteRates->readDuringWritesP99Ms;
     if (pgRates) {
-        json.field("postgresql_announce_per_s", pgRates->announce)
-            .field("postgresql_delete_per_s", pgRates->remove)
-            .field("postgresql_list_p99_ms_alone", pgRates->readIdleP99Ms)
-            .field("postgresql_list_p99_ms_during_writes", pgRates->readDuringWritesP99Ms)
-            .field("postgresql_to_sqlite_announce", pgRates->announce / sqliteRates->announce);
+        json["postgresql_announce_per_s"] = pgRates->announce;
+        json["postgresql_delete_per_s"] = pgRates->remove;
+        json["postgresql_list_p99_ms_alone"] = pgRates->readIdleP99Ms;
+        json["postgresql_list_p99_ms_during_writes"] = pgRates->readDuringWritesP99Ms;
+        json["postgresql_to_sqlite_announce"] = pgRates->announce / sqliteRates->announce;
     }
-    json.endObject();
-    std::printf("%s\n", json.str().c_str());
+    std::printf("%s\n", json.dump().c_str());
     return 0;
 }

@@ -93,6 +93,32 @@ TEST_F(RegistryServerTest, SubscribersAndTheMonitorFollowEveryChange) {
                                 server(4).toString() + " " + server(5).toString());
 }
 
+// A gateway may list the registries' own addresses and subscribe to a monitor: the
+// monitor pushes every change it replays (before, it sent the list once and then only
+// heartbeats, so the gateway kept a stale list while the stream looked healthy).
+TEST_F(RegistryServerTest, AMonitorsSubscribersSeeTheChangesItReplays) {
+    RegistryServer monitorServer(io_, *monitorTable_, 1000ms, key_);
+    ASSERT_TRUE(monitorServer.listen({*Ipv4Address::parse("127.0.0.1"), 0}).ok());
+    monitorServer.setRole(Role::Monitor);
+    ReplicationFollower follower(io_, *monitorTable_, endpoint_, key_);
+    follower.onCopyChanged([&] { monitorServer.publishLive(); });
+    follower.start();
+    ASSERT_TRUE(runUntil([&] { return server_->monitorAttached(); }));
+    std::vector<protocol::LiveList> seen;
+    LiveListClient subscriber(io_, {{*Ipv4Address::parse("127.0.0.1"), monitorServer.port()}},
+                              [&](const protocol::LiveList& list) { seen.push_back(list); }, key_);
+    subscriber.start();
+    ASSERT_TRUE(runUntil([&] { return !seen.empty(); }));
+    for (uint32_t k = 1; k <= 3; ++k) EXPECT_EQ(call("ANNOUNCE " + server(k).toString()).rfind("OK", 0), 0u);
+    EXPECT_EQ(call("DELETE " + server(2).toString()).rfind("OK", 0), 0u);
+    ASSERT_TRUE(runUntil([&] { return seen.back().version == 4; })) << "the monitor's subscriber saw version "
+                                                                    << seen.back().version;
+    EXPECT_EQ(seen.back().servers, (std::vector{server(1), server(3)}));
+    subscriber.stop();
+    follower.stop();
+    monitorServer.close();
+}
+
 TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
     EXPECT_EQ(call("HELLO").rfind("ERR", 0), 0u);
     EXPECT_EQ(call("ANNOUNCE 1.2.3.4.5").rfind("ERR", 0), 0u);
