@@ -1,5 +1,5 @@
 """Network faults inside a test's own namespaces, for tests and soaks: random or total
-packet loss on one direction of a veth (tools/loss_drop.bpf.c on a clsact hook, since
+packet loss on one direction of a veth (bpf/loss_drop.bpf.c on a clsact hook, since
 this kernel has no netem), links down and up, and partitions of a tools/topology.py
 switch (ports moved to a second bridge, so each side still talks within itself).
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from topology import TopologyError, sh
 
 BUILD = Path(os.environ.get("RINGGATE_BUILD", Path(__file__).resolve().parent.parent / "build"))
-LOSS_OBJECT = BUILD / "tools" / "loss_drop.bpf.o"
-# tools/loss_drop.h: u32 drop_per_million, u32 pad, u64 dropped, u64 passed
+LOSS_OBJECT = BUILD / "bpf" / "loss_drop.bpf.o"
+# bpf/loss_drop.h: u32 drop_per_million, u32 pad, u64 dropped, u64 passed
 STATE = struct.Struct("<IIQQ")
 
 

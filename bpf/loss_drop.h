@@ -1,4 +1,4 @@
-// The state of tools/loss_drop.bpf.c, one entry per attached program. tools/netfault.py
+// The state of bpf/loss_drop.bpf.c, one entry per attached program. tools/netfault.py
 // writes and reads it as bytes through bpftool: keep that layout (little-endian
 // u32 drop_per_million, u32 pad, u64 dropped, u64 passed) in step with this struct.
 #pragma once
