@@ -61,7 +61,9 @@ def parse_args():
 
 
 def replay_command(args):
-    return (f"sudo python3 {SOURCE / 'tests/chaos/chaos_soak.py'} --seed {args.seed} --minutes {args.minutes:g} "
+    build = os.environ["RINGGATE_BUILD"]
+    where = "" if Path(build) == SOURCE / "build" else f"RINGGATE_BUILD={build} "
+    return (f"sudo {where}python3 {SOURCE / 'tests/chaos/chaos_soak.py'} --seed {args.seed} --minutes {args.minutes:g} "
             f"--gateways {args.gateways} --backends {args.backends} --faults {','.join(args.kinds)}"
             + (" --keep-going" if args.keep_going else ""))
 
