@@ -137,7 +137,7 @@ void BuddyAgent::perform(const Effect& e) {
 Expected<protocol::BuddyReply> BuddyAgent::answer(const Expected<std::string>& reply, const char* call) {
     if (!reply) return reply.error();
     auto parsed = protocol::parseBuddyReply(*reply);
-    if (parsed && !core_.acceptTerm(parsed->term)) {
+    if (parsed && !core_.acceptTerm(parsed->term, std::chrono::steady_clock::now())) {
         ++counters_.staleTerm;
         RG_WARN(Buddy, "%s: answer from a stale primary (term %llu, below %llu): not taken", call,
                 static_cast<unsigned long long>(parsed->term), static_cast<unsigned long long>(core_.highestTerm()));
