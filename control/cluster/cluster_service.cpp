@@ -254,6 +254,7 @@ MembershipReport ClusterService::report() const {
         {"resends", mc.resends},
         {"refused", mc.refused() + c.malformedTrains + c.foreignCluster},
         {"challenges_sent", mc.challengesSent},
+        {"window_resets", mc.windowResets},
         {"partials_evicted", mc.partialsEvicted},
         {"datagrams_sent", mc.datagramsSent},
         {"datagrams_received", mc.datagramsReceived},

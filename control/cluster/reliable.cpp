@@ -8,13 +8,13 @@ namespace ringgate::cluster {
 bool ReliableMessenger::ReplayWindow::accept(uint64_t c) {
     if (c > highest) {
         uint64_t shift = c - highest;
-        bitmap = shift >= 64 ? 0 : bitmap << shift;
+        bitmap = shift >= kSize ? 0 : bitmap << shift;
         bitmap |= 1;
         highest = c;
         return true;
     }
     uint64_t age = highest - c;
-    if (age >= 64) return false;
+    if (age >= kSize) return false;
     uint64_t bit = uint64_t{1} << age;
     if (bitmap & bit) return false;
     bitmap |= bit;
@@ -166,6 +166,14 @@ void ReliableMessenger::accept(Time now, uint8_t path, const Packet& p, std::spa
     }
     PeerIn& in = found->second;
     if (!in.replay.accept(h.counter)) {
+        // Without a key, forged datagrams with the peer's epoch and counters within the
+        // allowed jump can push the window ahead of the peer's real counter, and its real
+        // datagrams then look too old. The challenge finds the peer's real position and the
+        // window moves back to it (onResponse); with a key, no forgery moves the window.
+        if (!options_.key.enabled() && !held && h.counter + ReplayWindow::kSize <= in.replay.highest) {
+            challenge(now, path, h.sender, datagram);
+            return;
+        }
         ++counters_.replayed;
         return;
     }
@@ -221,8 +229,15 @@ void ReliableMessenger::onResponse(Time now, const Packet& p) {
         if (isRestart) restarted(h.sender, h.senderEpoch);
     }
     // The response is the peer's newest datagram: the window moves up to it, so nothing
-    // claiming to be further ahead is believed without another challenge.
-    in.replay.accept(h.counter);
+    // claiming to be further ahead is believed without another challenge. A window a whole
+    // width ahead of it was pushed there by forgeries (possible only without a key): it
+    // moves back, and the peer's datagrams are believed again.
+    if (!options_.key.enabled() && h.counter + ReplayWindow::kSize <= in.replay.highest) {
+        in.replay = ReplayWindow{h.counter, 1};
+        ++counters_.windowResets;
+    } else {
+        in.replay.accept(h.counter);
+    }
     lastHeard_[h.sender] = now;
     auto held = std::move(it->second.held);
     challenges_.erase(it);

@@ -59,6 +59,7 @@ struct MessengerCounters {
     uint64_t unsolicited = 0;      // a response to no challenge of ours (or a wrong nonce)
     uint64_t challengesSent = 0;
     uint64_t responsesSent = 0;
+    uint64_t windowResets = 0;     // keyless: a replay window pushed ahead by forgeries, moved back
     uint64_t partialsEvicted = 0;  // incomplete messages idle past partialTimeout, freed
     uint64_t messagesSent = 0;
     uint64_t messagesDelivered = 0;
@@ -155,6 +156,7 @@ private:
         Time lastActivity{};
     };
     struct ReplayWindow {
+        static constexpr uint64_t kSize = 64;
         uint64_t highest = 0;
         uint64_t bitmap = 0;  // bit i: highest - i seen
         bool accept(uint64_t counter);

@@ -2,6 +2,7 @@
 // threads). It moves bytes and asks resume_core.* what to do; every wait has a deadline
 // (beast::tcp_stream expiries) and every buffer a bound from the service's settings.
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -75,6 +76,10 @@ struct Upstream {
     std::unique_ptr<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
     std::unique_ptr<ReplyParser> parser;
+    // A body framed by Content-Length is read straight from the socket into the session's
+    // body buffer (one recv per buffer_bytes, no copy); these are its bytes still to come.
+    // Unset: the parser reads the body (chunked or close-delimited replies).
+    std::optional<uint64_t> rawLeft;
 };
 
 class Session {
@@ -86,6 +91,9 @@ public:
           client_(std::move(socket)),
           body_(settings_.bufferBytes) {
         error_code ec;
+        // Reads and writes of the body are tried at once and wait only when the socket
+        // is not ready (the async operations work alike in this mode).
+        client_.socket().non_blocking(true, ec);
         auto peer = client_.socket().remote_endpoint(ec);
         if (!ec) {
             clientAddress_ = peer.address().to_v4().to_uint();
@@ -208,6 +216,7 @@ private:
         co_await up.stream->async_connect(tcp::endpoint(asio::ip::address_v4(backend.address.value), backend.port),
                                           asio::redirect_error(kAwait, ec));
         if (ec) co_return Failure::Connect;
+        up.stream->socket().non_blocking(true, ec);
         up.stream->expires_after(milliseconds(settings_.headerTimeoutMs));
         co_await http::async_write(*up.stream, request, asio::redirect_error(kAwait, ec));
         if (!ec) co_await http::async_read_header(*up.stream, up.buffer, *up.parser, asio::redirect_error(kAwait, ec));
@@ -216,12 +225,43 @@ private:
                      ec.message().c_str());
             co_return failureOf(ec);
         }
+        up.rawLeft.reset();
+        if (!up.parser->is_done() && !up.parser->chunked() && up.parser->content_length())
+            up.rawLeft = *up.parser->content_length();
+        else if (!up.parser->is_done())
+            // Beast reads what the buffer has room for (at least 512 bytes), then copies
+            // the body out of it: give it room for a whole body buffer per read.
+            up.buffer.reserve(settings_.bufferBytes);
         co_return std::nullopt;
     }
 
-    // Reads the next piece of the body into body_. Returns its size; `done` when the
-    // reply is complete; an error when the back end failed.
-    asio::awaitable<size_t> readBody(Upstream& up, bool& done, error_code& ec) {
+    // The next piece of the body: bytes the head's read already took, else one read.
+    // Empty with `done` when the reply is complete; an error when the back end failed.
+    asio::awaitable<asio::const_buffer> readBody(Upstream& up, bool& done, error_code& ec) {
+        ec = {};  // not the last piece's: the bytes the head's read took need no read
+        if (up.rawLeft) {
+            asio::const_buffer piece;
+            if (up.buffer.size() > 0) {
+                // Read with the head; written to the client from where it lies.
+                piece = asio::buffer(up.buffer.data(), std::min<uint64_t>(up.buffer.size(), *up.rawLeft));
+                up.buffer.consume(piece.size());
+            } else {
+                asio::mutable_buffer into(body_.data(), std::min<uint64_t>(body_.size(), *up.rawLeft));
+                // Bytes already queued are taken at once; only an empty socket costs a wait
+                // (and a deadline): as nginx does, no event loop round per read.
+                size_t n = up.stream->socket().read_some(into, ec);
+                if (ec == asio::error::would_block) {
+                    ec = {};
+                    unbroken_ = 0;
+                    up.stream->expires_after(milliseconds(settings_.stallMs));
+                    n = co_await up.stream->async_read_some(into, asio::redirect_error(kAwait, ec));
+                }
+                piece = asio::buffer(body_.data(), n);
+            }
+            *up.rawLeft -= piece.size();
+            done = *up.rawLeft == 0;
+            co_return piece;
+        }
         auto& body = up.parser->get().body();
         body.data = body_.data();
         body.size = body_.size();
@@ -229,18 +269,52 @@ private:
         co_await http::async_read_some(*up.stream, up.buffer, *up.parser, asio::redirect_error(kAwait, ec));
         if (ec == http::error::need_buffer) ec = {};
         done = !ec && up.parser->is_done();
-        co_return body_.size() - body.size;
+        co_return asio::buffer(body_.data(), body_.size() - body.size);
     }
 
+    // Writes all of `data`: what the socket takes now goes without a wait, the rest waits
+    // for room. A client that takes nothing for client_write_timeout_ms is dropped; one
+    // that reads slowly but keeps reading is not.
+    asio::awaitable<bool> writeAll(asio::const_buffer data) {
+        while (data.size() > 0) {
+            error_code ec;
+            size_t sent = client_.socket().write_some(data, ec);
+            if (ec == asio::error::would_block) {
+                ec = {};
+                unbroken_ = 0;
+                client_.expires_after(milliseconds(settings_.clientWriteTimeoutMs));
+                sent = co_await client_.async_write_some(data, asio::redirect_error(kAwait, ec));
+            }
+            if (ec) {
+                if (ec == beast::error::timeout) bump(counters_.clientTimeouts);
+                co_return false;
+            }
+            data += sent;
+        }
+        co_return true;
+    }
+
+    // One piece of the body, as a chunk when the client's framing is chunked.
     asio::awaitable<bool> writeToClient(asio::const_buffer data, bool chunked) {
-        error_code ec;
-        client_.expires_after(milliseconds(settings_.clientWriteTimeoutMs));
-        if (chunked)
-            co_await asio::async_write(client_, http::make_chunk(data), asio::redirect_error(kAwait, ec));
-        else
-            co_await asio::async_write(client_, data, asio::redirect_error(kAwait, ec));
-        if (ec == beast::error::timeout) bump(counters_.clientTimeouts);
-        co_return !ec;
+        if (chunked) {
+            char line[24];
+            int size = std::snprintf(line, sizeof line, "%zx\r\n", data.size());
+            if (!(co_await writeAll(asio::buffer(line, static_cast<size_t>(size))))) co_return false;
+        }
+        if (!(co_await writeAll(data))) co_return false;
+        if (chunked && !(co_await writeAll(asio::buffer("\r\n", 2)))) co_return false;
+        co_return co_await yieldNow();
+    }
+
+    // A body that never waits (both sockets always ready) must still let the thread's other
+    // connections and their deadlines run: after kUnbrokenPieces pieces without a wait,
+    // go round the event loop once.
+    asio::awaitable<bool> yieldNow() {
+        if (++unbroken_ >= kUnbrokenPieces) {
+            unbroken_ = 0;
+            co_await asio::post(client_.get_executor(), kAwait);
+        }
+        co_return true;
     }
 
     void abortClient(AbortReason reason) {
@@ -357,14 +431,15 @@ private:
 
         for (;;) {
             bool done = false;
-            size_t n = co_await readBody(up, done, ec);
+            asio::const_buffer piece = co_await readBody(up, done, ec);
+            size_t n = piece.size();
             if (n > 0 && transfer.resumable() && n > transfer.remaining()) {
                 // Chunked 206s have no length to check up front: never pass the window's end.
                 abortClient(AbortReason::WrongRange);
                 co_return false;
             }
             if (n > 0) {
-                if (!(co_await writeToClient(asio::buffer(body_.data(), n), chunkedToClient))) co_return false;
+                if (!(co_await writeToClient(piece, chunkedToClient))) co_return false;
                 transfer.onBody(n);
                 bump(counters_.bytesToClients, n);
             }
@@ -390,6 +465,8 @@ private:
     beast::tcp_stream client_;
     beast::flat_buffer clientBuffer_;
     std::vector<char> body_;
+    static constexpr unsigned kUnbrokenPieces = 16;
+    unsigned unbroken_ = 0;  // body pieces moved since the last wait
     uint32_t clientAddress_ = 0;
     uint16_t clientPort_ = 0;
 };

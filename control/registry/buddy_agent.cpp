@@ -55,7 +55,7 @@ void BuddyAgent::perform(const Effect& e) {
         } else if constexpr (std::is_same_v<T, effect::Announce>) {
             registry_.call("ANNOUNCE " + core_.self().toString(), [this, alive, e](Expected<std::string> reply) {
                 if (!*alive) return;
-                auto parsed = reply ? protocol::parseBuddyReply(*reply) : Expected<protocol::BuddyReply>(reply.error());
+                auto parsed = answer(reply, "announce");
                 if (!parsed) {
                     RG_WARN(Buddy, "announce failed: %s", parsed.error().message.c_str());
                     return core_.registryFailed(e);
@@ -68,7 +68,7 @@ void BuddyAgent::perform(const Effect& e) {
             // Leaving the ring (claims 15-16): delete self, then tell the buddies.
             registry_.call("DELETE " + core_.self().toString(), [this, alive](Expected<std::string> reply) {
                 if (!*alive) return;
-                auto parsed = reply ? protocol::parseBuddyReply(*reply) : Expected<protocol::BuddyReply>(reply.error());
+                auto parsed = answer(reply, "delete");
                 if (!parsed) {
                     RG_WARN(Buddy, "leaving: delete failed: %s", parsed.error().message.c_str());
                     return run({effect::Exit{}});
@@ -87,6 +87,7 @@ void BuddyAgent::perform(const Effect& e) {
                     return core_.registryFailed(e);
                 }
                 auto parsed = protocol::parseBuddyReply(*reply);
+                if (parsed && !answer(reply, "death report")) return core_.registryFailed(e);
                 if (!parsed) {
                     // The registry did not believe the report (death_judge.h): watch on.
                     ++counters_.reportsRefused;
@@ -98,7 +99,7 @@ void BuddyAgent::perform(const Effect& e) {
         } else if constexpr (std::is_same_v<T, effect::FetchEntry>) {
             registry_.call("ENTRY " + core_.self().toString(), [this, alive, e](Expected<std::string> reply) {
                 if (!*alive) return;
-                auto parsed = reply ? protocol::parseBuddyReply(*reply) : Expected<protocol::BuddyReply>(reply.error());
+                auto parsed = answer(reply, "entry");
                 if (!parsed) return core_.registryFailed(e);
                 run(core_.entryFetched(*parsed));
             });
@@ -131,6 +132,18 @@ void BuddyAgent::perform(const Effect& e) {
             }
         }
     }, e);
+}
+
+Expected<protocol::BuddyReply> BuddyAgent::answer(const Expected<std::string>& reply, const char* call) {
+    if (!reply) return reply.error();
+    auto parsed = protocol::parseBuddyReply(*reply);
+    if (parsed && !core_.acceptTerm(parsed->term, std::chrono::steady_clock::now())) {
+        ++counters_.staleTerm;
+        RG_WARN(Buddy, "%s: answer from a stale primary (term %llu, below %llu): not taken", call,
+                static_cast<unsigned long long>(parsed->term), static_cast<unsigned long long>(core_.highestTerm()));
+        return makeError("stale primary");
+    }
+    return parsed;
 }
 
 void BuddyAgent::stop(std::function<void()> done) {

@@ -33,6 +33,7 @@ struct BuddyCounters {
     uint64_t replacesRejected = 0;  // well-formed but naming a server that is not a buddy
     uint64_t deletesReported = 0;
     uint64_t reportsRefused = 0;   // death reports the registry did not believe
+    uint64_t staleTerm = 0;        // answers from a registry below the highest term seen
 };
 
 class BuddyAgent {
@@ -57,6 +58,9 @@ private:
     void accepted(tcp::socket socket, std::shared_ptr<void> ticket);
     void onListenerLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
     std::string status() const;
+    // A registry answer to act on: parsed, and from a term not below the highest seen
+    // (else an error, and the call counts as failed).
+    Expected<protocol::BuddyReply> answer(const Expected<std::string>& reply, const char* call);
 
     boost::asio::io_context& io_;
     BuddyAgentOptions options_;

@@ -2,11 +2,14 @@
 
 #include <map>
 
-#include "common/json_writer.h"
+#include <nlohmann/json.hpp>
+
 #include "control/registry/ring_view.h"
 
 namespace ringgate::registry {
 namespace {
+
+using Json = nlohmann::ordered_json;  // keys in the order written, like the text view
 
 std::map<Ipv4Address, ServerEntry> byServer(const TableSnapshot& table) {
     std::map<Ipv4Address, ServerEntry> out;
@@ -44,52 +47,52 @@ std::string poolText(const PoolView& view) {
 std::string poolJson(const PoolView& view) {
     auto check = checkRing(view.table.entries);
     auto entries = byServer(view.table);
-    JsonWriter json;
-    json.beginObject();
-    json.field("role", roleName(view.role));
-    json.field("service", view.service);
-    json.field("version", view.table.version);
-    json.field("one_ring", check.ok);
-    if (!check.ok) json.field("problem", check.problem);
-    json.key("ring").beginArray();
+    Json json;
+    json["role"] = roleName(view.role);
+    json["service"] = view.service;
+    json["version"] = view.table.version;
+    json["one_ring"] = check.ok;
+    if (!check.ok) json["problem"] = check.problem;
+    Json ring = Json::array();
     for (auto server : check.ok ? check.order : liveList(view.table.entries)) {
         const auto& e = entries[server];
-        json.beginObject()
-            .field("server", server.toString())
-            .field("buddy_a", e.buddyA.toString())
-            .field("buddy_b", e.buddyB.toString())
-            .endObject();
+        ring.push_back({{"server", server.toString()}, {"buddy_a", e.buddyA.toString()}, {"buddy_b", e.buddyB.toString()}});
     }
-    json.endArray();
-    json.key("live").beginArray();
-    for (auto server : liveList(view.table.entries)) json.value(server.toString());
-    json.endArray();
-    json.key("counters").beginObject()
-        .field("requests", view.counters.requests)
-        .field("refused", view.counters.refused)
-        .field("changes", view.counters.changes)
-        .field("replicated", view.counters.replicated)
-        .field("monitor_dropped", view.counters.monitorDropped)
-        .field("subscribers", view.counters.subscribers)
-        .field("followed_changes", view.followedChanges)
-        .field("unauthenticated", view.counters.unauthenticated)
-        .field("idle_closed", view.counters.idleClosed)
-        .field("accepted", view.counters.accepts.accepted)
-        .field("over_cap", view.counters.accepts.overCap)
-        .field("accept_paused", view.counters.accepts.paused)
-        .endObject();
-    json.key("death_reports").beginObject()
-        .field("accepted", view.deaths.accepted)
-        .field("not_buddy", view.deaths.notBuddy)
-        .field("stale", view.deaths.stale)
-        .field("future", view.deaths.future)
-        .field("alive", view.deaths.alive)
-        .field("guarded", view.deaths.guarded)
-        .endObject();
-    json.field("monitor_attached", view.monitorAttached);
-    json.field("monitor", view.monitorPeer);
-    json.endObject();
-    return json.str() + "\n";
+    json["ring"] = std::move(ring);
+    Json live = Json::array();
+    for (auto server : liveList(view.table.entries)) live.push_back(server.toString());
+    json["live"] = std::move(live);
+    json["counters"] = {{"requests", view.counters.requests},
+                        {"refused", view.counters.refused},
+                        {"changes", view.counters.changes},
+                        {"replicated", view.counters.replicated},
+                        {"monitor_dropped", view.counters.monitorDropped},
+                        {"subscribers", view.counters.subscribers},
+                        {"followed_changes", view.followedChanges},
+                        {"unauthenticated", view.counters.unauthenticated},
+                        {"idle_closed", view.counters.idleClosed},
+                        {"accepted", view.counters.accepts.accepted},
+                        {"over_cap", view.counters.accepts.overCap},
+                        {"accept_paused", view.counters.accepts.paused}};
+    json["death_reports"] = {{"accepted", view.deaths.accepted}, {"not_buddy", view.deaths.notBuddy},
+                             {"stale", view.deaths.stale},       {"future", view.deaths.future},
+                             {"alive", view.deaths.alive},       {"guarded", view.deaths.guarded}};
+    json["monitor_attached"] = view.monitorAttached;
+    json["monitor"] = view.monitorPeer;
+    return json.dump() + "\n";
+}
+
+std::string statusText(const PoolView& view) {
+    return std::string("role ") + roleName(view.role) + ", store " + view.store + ", version " +
+           std::to_string(view.table.version) + "\n";
+}
+
+std::string statusJson(const PoolView& view) {
+    Json json;
+    json["role"] = roleName(view.role);
+    json["store"] = view.store;
+    json["version"] = view.table.version;
+    return json.dump() + "\n";
 }
 
 }  // namespace ringgate::registry

@@ -40,8 +40,9 @@ Expected<Ipv4Address> address(std::string_view text) {
     return *parsed;
 }
 
-std::string buddyReply(uint64_t version, const char* flag, Ipv4Address a, Ipv4Address b) {
-    return "OK " + std::to_string(version) + " " + flag + " " + a.toString() + " " + b.toString();
+std::string buddyReply(uint64_t version, const char* flag, Ipv4Address a, Ipv4Address b, uint64_t term) {
+    return "OK " + std::to_string(version) + " " + flag + " " + a.toString() + " " + b.toString() + " " +
+           std::to_string(term);
 }
 
 }  // namespace
@@ -116,20 +117,20 @@ std::string formatRequest(const Request& request, bool buddyListener) {
     return line;
 }
 
-std::string formatAnnounce(const AnnounceResult& r) {
-    return buddyReply(r.version, r.alreadyPresent ? "present" : "new", r.buddyA, r.buddyB);
+std::string formatAnnounce(const AnnounceResult& r, uint64_t term) {
+    return buddyReply(r.version, r.alreadyPresent ? "present" : "new", r.buddyA, r.buddyB, term);
 }
-std::string formatDelete(const DeleteResult& r) {
-    return buddyReply(r.version, r.found ? "found" : "absent", r.buddyA, r.buddyB);
+std::string formatDelete(const DeleteResult& r, uint64_t term) {
+    return buddyReply(r.version, r.found ? "found" : "absent", r.buddyA, r.buddyB, term);
 }
-std::string formatEntry(const EntryResult& r) {
-    return buddyReply(r.version, r.found ? "found" : "absent", r.entry.buddyA, r.entry.buddyB);
+std::string formatEntry(const EntryResult& r, uint64_t term) {
+    return buddyReply(r.version, r.found ? "found" : "absent", r.entry.buddyA, r.entry.buddyB, term);
 }
 
 Expected<BuddyReply> parseBuddyReply(std::string_view line) {
     auto w = words(line);
     if (!w.empty() && w[0] == "ERR") return makeError(std::string(line.substr(std::min<size_t>(4, line.size()))));
-    if (w.size() != 5 || w[0] != "OK") return makeError("malformed reply '" + std::string(line.substr(0, 80)) + "'");
+    if (w.size() != 6 || w[0] != "OK") return makeError("malformed reply '" + std::string(line.substr(0, 80)) + "'");
     BuddyReply reply;
     auto version = number(w[1], "version");
     if (!version) return version.error();
@@ -142,6 +143,9 @@ Expected<BuddyReply> parseBuddyReply(std::string_view line) {
     if (!b) return b.error();
     reply.buddyA = *a;
     reply.buddyB = *b;
+    auto term = number(w[5], "term");
+    if (!term) return term.error();
+    reply.term = *term;
     return reply;
 }
 

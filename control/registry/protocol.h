@@ -4,14 +4,16 @@
 // malformed is refused with ERR and counted by the shell.
 //
 // Registry API (TCP, service address, default port 7300):
-//   ANNOUNCE <addr>            -> OK <version> new|present <buddyA> <buddyB>
-//   DELETE <addr>              -> OK <version> found|absent <buddyA> <buddyB>
+//   ANNOUNCE <addr>            -> OK <version> new|present <buddyA> <buddyB> <term>
+//   DELETE <addr>              -> OK <version> found|absent <buddyA> <buddyB> <term>
 //                                 (a departure, or an operator's removal)
 //   DEAD <addr> <reporter> <version>
 //                              -> like DELETE, or ERR why the report was not believed
 //                                 (death_judge.h): a buddy agent's death report
-//   REPLACE <old> <new>        -> OK <version> new <buddyA> <buddyB>
-//   ENTRY <addr>               -> OK <version> found|absent <buddyA> <buddyB>
+//   REPLACE <old> <new>        -> OK <version> new <buddyA> <buddyB> <term>
+//   ENTRY <addr>               -> OK <version> found|absent <buddyA> <buddyB> <term>
+//                                 (<term>: the answering registry's term, role_core.h; an
+//                                 agent refuses answers with a term below one it has seen)
 //   LIST                       -> OK <version> <addr>...          (the live list)
 //   TABLE                      -> OK <version> <addr>/<buddyA>/<buddyB>...
 //   SUBSCRIBE                  -> LIVE <version> <addr>...  now and on every change,
@@ -54,16 +56,17 @@ struct Request {
 Expected<Request> parseRequest(std::string_view line, bool buddyListener);
 std::string formatRequest(const Request& request, bool buddyListener);
 
-// Replies: "OK <version> <flag> <a> <b>" for announce/delete/replace/entry.
+// Replies: "OK <version> <flag> <a> <b> <term>" for announce/delete/replace/entry.
 struct BuddyReply {
     uint64_t version = 0;
     bool flag = false;  // announce: already present; delete/entry: found
     Ipv4Address buddyA;
     Ipv4Address buddyB;
+    uint64_t term = 0;  // the answering registry's term (0: standalone)
 };
-std::string formatAnnounce(const AnnounceResult& result);
-std::string formatDelete(const DeleteResult& result);
-std::string formatEntry(const EntryResult& result);
+std::string formatAnnounce(const AnnounceResult& result, uint64_t term);
+std::string formatDelete(const DeleteResult& result, uint64_t term);
+std::string formatEntry(const EntryResult& result, uint64_t term);
 Expected<BuddyReply> parseBuddyReply(std::string_view line);
 
 std::string formatLive(const char* head, uint64_t version, const std::vector<Ipv4Address>& live);

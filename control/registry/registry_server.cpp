@@ -8,16 +8,18 @@ namespace ringgate::registry {
 
 using protocol::Verb;
 
-RegistryServer::RegistryServer(boost::asio::io_context& io, RegistryService& service,
+RegistryServer::RegistryServer(boost::asio::io_context& io, TableWorker& table,
                                std::chrono::milliseconds replicationTimeout, LineKeyPtr key, RegistryLimits limits)
-    : io_(io), service_(service), replicationTimeout_(replicationTimeout), acceptor_(io),
+    : io_(io), table_(table), acceptor_(io),
       key_(key ? std::move(key) : std::make_shared<const LineKey>()), limits_(limits),
       accepts_(acceptor_, limits.maxConnections, limits.acceptPause,
                [this](tcp::socket socket, std::shared_ptr<void> ticket) { accepted(std::move(socket), std::move(ticket)); }),
-      ackTimer_(io), heartbeatTimer_(io) {}
+      ackTimer_(io), heartbeatTimer_(io), replication_(replicationTimeout) {}
 
 const RegistryCounters& RegistryServer::counters() const {
     counters_.accepts = accepts_.counters();
+    counters_.replicated = replication_.counters().replicated;
+    counters_.monitorDropped = replication_.counters().monitorDropped;
     return counters_;
 }
 
@@ -46,7 +48,7 @@ void RegistryServer::close() {
     accepts_.stop();
     ackTimer_.cancel();
     heartbeatTimer_.cancel();
-    for (auto monitor : std::vector(monitors_)) monitor->close(CloseReason::Local, "registry stopping");
+    for (auto [id, monitor] : std::map(monitors_)) monitor->close(CloseReason::Local, "registry stopping");
     for (auto subscriber : std::set(subscribers_)) subscriber->close(CloseReason::Local, "registry stopping");
 }
 
@@ -80,8 +82,17 @@ void RegistryServer::accepted(tcp::socket socket, std::shared_ptr<void> ticket) 
 
 void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line) {
     ++counters_.requests;
-    if (std::find(monitors_.begin(), monitors_.end(), connection) != monitors_.end())
-        return onMonitorLine(connection, line);
+    auto id = reinterpret_cast<Monitor>(connection.get());
+    if (monitors_.count(id)) {
+        uint64_t bad = replication_.counters().badLines;
+        perform(replication_.line(id, line));
+        if (replication_.counters().badLines != bad) {
+            ++counters_.refused;
+            RG_WARN(Registry, "monitor %s sent '%.*s'", connection->peer().c_str(),
+                    static_cast<int>(std::min<size_t>(line.size(), 60)), line.data());
+        }
+        return;
+    }
     auto request = protocol::parseRequest(line, false);
     if (!request) {
         ++counters_.refused;
@@ -95,20 +106,16 @@ void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, s
     case Verb::Delete:
     case Verb::Dead:
     case Verb::Replace:
-        if (!serving) break;  // answered below with the refusal
+        if (!serving) return connection->send(refuseChange(role_));
         changes_.push_back({connection, *request, std::nullopt});
         runNextChange();
         return;
     case Verb::Subscribe: {
-        auto live = service_.live();
-        if (!live) {
-            connection->send(protocol::formatError(live.error().message));
-            return;
-        }
         subscribers_.insert(connection);
         counters_.subscribers = subscribers_.size();
         connection->setIdleLimit(std::chrono::milliseconds(0));  // listens only; heartbeats keep it honest
-        connection->send(protocol::formatLive("LIVE", live->version, live->servers));
+        auto live = table_.live();
+        connection->send(protocol::formatLive("LIVE", live.version, live.servers));
         return;
     }
     case Verb::Replicate:
@@ -119,9 +126,10 @@ void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, s
         attachMonitor(connection);
         return;
     default:
-        break;
+        // Reads: from the table as of the last finished change, never behind a write.
+        connection->send(answerRead(*request, table_.table(), role_, table_.term()));
+        return;
     }
-    connection->send(service_.handle(*request, serving, role_).reply);
 }
 
 void RegistryServer::runNextChange() {
@@ -130,8 +138,20 @@ void RegistryServer::runNextChange() {
     changes_.pop_front();
     changing_ = true;
     bool serving = role_ == Role::Primary || role_ == Role::Standalone;
-    auto outcome = current_.alive ? service_.confirmed(current_.request, *current_.alive)
-                                  : service_.handle(current_.request, serving, role_);
+    Role role = role_;
+    table_.change<RegistryService::Outcome>(
+        [job = current_, serving, role](RegistryService& service) {
+            auto outcome = job.alive ? service.confirmed(job.request, *job.alive)
+                                     : service.handle(job.request, serving, role);
+            bool changed = outcome.replicate.has_value();
+            return TableWorker::Result<RegistryService::Outcome>{std::move(outcome), changed};
+        },
+        [this, alive = alive_](RegistryService::Outcome outcome) {
+            if (*alive) changeDone(std::move(outcome));
+        });
+}
+
+void RegistryServer::changeDone(RegistryService::Outcome outcome) {
     if (outcome.confirm) {
         // Look at the server ourselves, outside the queue (it takes a few probe
         // intervals); the report comes back as a change once the look is done.
@@ -154,117 +174,76 @@ void RegistryServer::runNextChange() {
         });
         return;
     }
-    if (outcome.replicate) ++counters_.changes;
-    if (outcome.replicate && monitorAttached()) {
-        currentReply_ = outcome.reply;
-        currentLiveChanged_ = outcome.liveChanged;
-        awaitingAck_ = outcome.replicate->version;
-        std::string apply = protocol::formatApply(*outcome.replicate);
-        for (const auto& monitor : monitors_) {
-            awaiting_.insert(monitor.get());
-            monitor->send(apply);
-        }
-        ackTimer_.expires_after(replicationTimeout_);
-        ackTimer_.async_wait([this](boost::system::error_code ec) {
-            if (ec || !awaitingAck_) return;
-            RG_WARN(Registry, "%zu monitor(s) did not acknowledge version %llu in %lld ms: going on without them",
-                    awaiting_.size(), static_cast<unsigned long long>(awaitingAck_),
-                    static_cast<long long>(replicationTimeout_.count()));
-            for (auto monitor : std::vector(monitors_))
-                if (awaiting_.count(monitor.get())) detachMonitor(monitor, "acknowledgement timeout");
-        });
-        return;
-    }
-    finishChange(outcome.reply, outcome.liveChanged);
+    if (!outcome.replicate) return finishChange(outcome.reply, outcome.liveChanged);
+    ++counters_.changes;
+    currentReply_ = outcome.reply;
+    currentLiveChanged_ = outcome.liveChanged;
+    perform(replication_.replicate(*outcome.replicate, std::chrono::steady_clock::now()));
 }
 
 void RegistryServer::finishChange(const std::string& reply, bool liveChanged) {
-    awaitingAck_ = 0;
-    awaiting_.clear();
     ackTimer_.cancel();
     if (auto client = current_.client.lock()) client->send(reply);
     current_ = {};
     changing_ = false;
     if (liveChanged) publishLive();
-    boost::asio::post(io_, [this] { runNextChange(); });
+    boost::asio::post(io_, [this, alive = alive_] {
+        if (*alive) runNextChange();
+    });
 }
 
 void RegistryServer::publishLive() {
     if (subscribers_.empty()) return;
-    auto live = service_.live();
-    if (!live) {
-        RG_WARN(Registry, "cannot read the live list for subscribers: %s", live.error().message.c_str());
-        return;
-    }
-    std::string line = protocol::formatLive("LIVE", live->version, live->servers);
+    auto live = table_.live();
+    std::string line = protocol::formatLive("LIVE", live.version, live.servers);
     for (const auto& subscriber : subscribers_) subscriber->send(line);
 }
 
 std::string RegistryServer::monitorPeer() const {
     std::string out;
-    for (const auto& monitor : monitors_) out += (out.empty() ? "" : ",") + monitor->peer();
+    for (Monitor id : replication_.inLine())
+        if (auto it = monitors_.find(id); it != monitors_.end()) out += (out.empty() ? "" : ",") + it->second->peer();
     return out;
 }
 
 void RegistryServer::attachMonitor(const std::shared_ptr<LineConnection>& connection) {
-    auto snapshot = service_.store().snapshot();
-    if (!snapshot) {
-        connection->send(protocol::formatError(snapshot.error().message));
-        return;
-    }
-    std::string line = protocol::formatTable(*snapshot);
-    line.replace(0, 2, "SNAPSHOT");
-    connection->send(line);
-    connection->send("TERM " + std::to_string(service_.term()));  // a follower refuses a lower one
-    // The snapshot already holds a change that is waiting for the other monitors' ACKs,
-    // so the newcomer owes no ACK for it.
-    monitors_.push_back(connection);
+    auto id = reinterpret_cast<Monitor>(connection.get());
+    monitors_[id] = connection;
     connection->setIdleLimit(std::chrono::milliseconds(0));  // ACKs only when there are changes
     RG_INFO(Registry, "monitor %s attached at version %llu (%zu in line)", connection->peer().c_str(),
-            static_cast<unsigned long long>(snapshot->version), monitors_.size());
-    sendRanks();
+            static_cast<unsigned long long>(table_.table().version), replication_.inLine().size() + 1);
+    perform(replication_.attach(id, table_.table(), table_.term()));
 }
 
-void RegistryServer::detachMonitor(const std::shared_ptr<LineConnection>& connection, const char* why) {
-    auto it = std::find(monitors_.begin(), monitors_.end(), connection);
-    if (it == monitors_.end()) return;
-    monitors_.erase(it);
-    bool wasAwaited = awaiting_.erase(connection.get()) > 0;
-    if (awaitingAck_ && wasAwaited) ++counters_.monitorDropped;
-    RG_WARN(Registry, "monitor %s dropped: %s", connection->peer().c_str(), why);
-    connection->sendAndClose(std::string("DROPPED ") + why, CloseReason::Local, why);  // its copy is stale from now on
-    sendRanks();
-    if (awaitingAck_ && awaiting_.empty()) finishChange(currentReply_, currentLiveChanged_);
-}
-
-void RegistryServer::sendRanks() {
-    for (size_t i = 0; i < monitors_.size(); ++i) monitors_[i]->send("RANK " + std::to_string(i + 1));
-}
-
-void RegistryServer::onMonitorLine(const std::shared_ptr<LineConnection>& connection, std::string_view line) {
-    auto w = protocol::words(line);
-    if (w.size() == 2 && w[0] == "ACK") {
-        if (awaitingAck_ && w[1] == std::to_string(awaitingAck_) && awaiting_.erase(connection.get())) {
-            if (awaiting_.empty()) {
-                ++counters_.replicated;
-                finishChange(currentReply_, currentLiveChanged_);
-            }
-            return;
-        }
+void RegistryServer::perform(ReplicationSourceCore::Effects effects) {
+    for (const auto& send : effects.sends)
+        if (auto it = monitors_.find(send.to); it != monitors_.end()) it->second->send(send.line);
+    for (const auto& drop : effects.drops) {
+        auto it = monitors_.find(drop.monitor);
+        if (it == monitors_.end()) continue;
+        RG_WARN(Registry, "monitor %s dropped: %s", it->second->peer().c_str(), drop.why.c_str());
+        // Its copy is stale from now on; it follows again with a fresh snapshot.
+        it->second->sendAndClose("DROPPED " + drop.why, CloseReason::Local, drop.why);
+        monitors_.erase(it);
     }
-    ++counters_.refused;
-    RG_WARN(Registry, "monitor %s sent '%.*s' (awaiting ACK %llu)", connection->peer().c_str(),
-            static_cast<int>(std::min<size_t>(line.size(), 60)), line.data(),
-            static_cast<unsigned long long>(awaitingAck_));
-    detachMonitor(connection, "bad acknowledgement");
+    if (effects.ackDeadline) {
+        ackTimer_.expires_at(*effects.ackDeadline);
+        ackTimer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec) perform(replication_.expire(std::chrono::steady_clock::now()));
+        });
+    }
+    if (effects.acknowledged) finishChange(currentReply_, currentLiveChanged_);
 }
 
 void RegistryServer::heartbeat() {
     // A heartbeat lets a monitor tell a live primary from a silent stream; a closed
     // monitor connection ends a pending wait at once instead of at the timeout.
-    for (auto monitor : std::vector(monitors_))
-        if (!monitor->open()) detachMonitor(monitor, "connection closed");
-    for (const auto& monitor : monitors_) monitor->send("HEARTBEAT");
+    for (auto [id, monitor] : std::map(monitors_)) {
+        if (monitor->open()) continue;
+        monitors_.erase(id);
+        perform(replication_.closed(id));
+    }
+    perform(replication_.heartbeat());
     // Subscribers hear from us at least once a second, so that a subscriber whose
     // registry's host died (no FIN, no RST) notices the silence and goes elsewhere.
     if (++beats_ % 10 == 0)

@@ -2,8 +2,10 @@
 // through RegistryService, pushes live-list changes to subscribers, and streams every
 // change to the monitors, waiting for their acknowledgements BEFORE acknowledging the
 // change to the caller (synchronous replication: nothing acknowledged is lost when a
-// monitor takes over). Changes are applied one at a time in arrival order. Each monitor
-// is told its place in line ("RANK n"), which orders takeovers among several.
+// monitor takes over; the stream's logic is ReplicationSourceCore). Changes are applied
+// one at a time in arrival order, on the store thread (TableWorker); reads and
+// subscriptions are answered at once from the table as of the last finished change, so
+// they never wait behind a write.
 #pragma once
 
 #include "common/asio.h"
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -18,6 +21,8 @@
 #include "common/accept_loop.h"
 #include "control/registry/line_connection.h"
 #include "control/registry/registry_service.h"
+#include "control/registry/replication_source_core.h"
+#include "control/registry/table_worker.h"
 
 namespace ringgate::registry {
 
@@ -41,8 +46,8 @@ struct RegistryCounters {
 
 class RegistryServer {
 public:
-    RegistryServer(boost::asio::io_context& io, RegistryService& service,
-                   std::chrono::milliseconds replicationTimeout, LineKeyPtr key = {}, RegistryLimits limits = {});
+    RegistryServer(boost::asio::io_context& io, TableWorker& table, std::chrono::milliseconds replicationTimeout,
+                   LineKeyPtr key = {}, RegistryLimits limits = {});
     ~RegistryServer() { *alive_ = false; }
 
     Expected<void> listen(Ipv4Endpoint endpoint);
@@ -51,7 +56,7 @@ public:
 
     void setRole(Role role);
     Role role() const { return role_; }
-    bool monitorAttached() const { return !monitors_.empty(); }
+    bool monitorAttached() const { return replication_.attached(); }
     // Where the monitors connect from, in line order ("a:p,b:q"); empty without one.
     std::string monitorPeer() const;
     const RegistryCounters& counters() const;
@@ -63,6 +68,7 @@ public:
     void setConfirm(Confirm confirm) { confirm_ = std::move(confirm); }
 
 private:
+    using Monitor = ReplicationSourceCore::Monitor;
     struct Job {
         std::weak_ptr<LineConnection> client;
         protocol::Request request;
@@ -71,16 +77,14 @@ private:
     void accepted(tcp::socket socket, std::shared_ptr<void> ticket);
     void onLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
     void runNextChange();
+    void changeDone(RegistryService::Outcome outcome);
     void finishChange(const std::string& reply, bool liveChanged);
     void attachMonitor(const std::shared_ptr<LineConnection>& connection);
-    void detachMonitor(const std::shared_ptr<LineConnection>& connection, const char* why);
-    void sendRanks();
-    void onMonitorLine(const std::shared_ptr<LineConnection>& connection, std::string_view line);
+    void perform(ReplicationSourceCore::Effects effects);
     void heartbeat();
 
     boost::asio::io_context& io_;
-    RegistryService& service_;
-    std::chrono::milliseconds replicationTimeout_;
+    TableWorker& table_;
     tcp::acceptor acceptor_;
     LineKeyPtr key_;
     RegistryLimits limits_;
@@ -96,15 +100,13 @@ private:
     Job current_;
     std::string currentReply_;
     bool currentLiveChanged_ = false;
-    uint64_t awaitingAck_ = 0;
     boost::asio::steady_timer ackTimer_;
     boost::asio::steady_timer heartbeatTimer_;
     uint64_t beats_ = 0;
 
-    // Registries following this primary, in line: the first takes over first (seed 003
-    // [0029]); every change waits for all of them (or drops the ones that lag).
-    std::vector<std::shared_ptr<LineConnection>> monitors_;
-    std::set<LineConnection*> awaiting_;
+    // Registries following this primary (the connection's address names it in the core).
+    ReplicationSourceCore replication_;
+    std::map<Monitor, std::shared_ptr<LineConnection>> monitors_;
     std::set<std::shared_ptr<LineConnection>> subscribers_;
 };
 

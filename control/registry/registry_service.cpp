@@ -1,5 +1,7 @@
 #include "control/registry/registry_service.h"
 
+#include <algorithm>
+
 #include "control/registry/ring_view.h"
 
 namespace ringgate::registry {
@@ -36,15 +38,17 @@ RegistryService::Outcome RegistryService::handle(const protocol::Request& reques
     };
     bool change = request.verb == Verb::Announce || request.verb == Verb::Delete || request.verb == Verb::Dead ||
                   request.verb == Verb::Replace;
-    if (change && !serving) return fail(makeError(std::string("not the primary (this registry is ") +
-                                                  roleName(role) + "); ask the service address"));
+    if (change && !serving) {
+        out.reply = refuseChange(role);
+        return out;
+    }
     switch (request.verb) {
     case Verb::Announce: {
         if (auto ok = checkBackendAddress(request.first, prefixes_); !ok) return fail(ok.error());
         uint64_t pick = pick_();
         auto result = store_.announce(request.first, pick);
         if (!result) return fail(result.error());
-        out.reply = protocol::formatAnnounce(*result);
+        out.reply = protocol::formatAnnounce(*result, term_);
         if (!result->alreadyPresent) {
             judge_.placed(request.first, result->version);
             out.liveChanged = true;
@@ -60,39 +64,56 @@ RegistryService::Outcome RegistryService::handle(const protocol::Request& reques
         if (auto ok = checkBackendAddress(request.second, prefixes_); !ok) return fail(ok.error());
         auto result = store_.replace(request.first, request.second);
         if (!result) return fail(result.error());
-        out.reply = protocol::formatAnnounce(*result);
+        out.reply = protocol::formatAnnounce(*result, term_);
         judge_.placed(request.second, result->version);
         out.liveChanged = true;
         out.replicate = protocol::Apply{result->version, Verb::Replace, request.first, request.second, 0};
         return out;
     }
-    case Verb::Entry: {
-        auto result = store_.entry(request.first);
-        if (!result) return fail(result.error());
-        out.reply = protocol::formatEntry(*result);
-        return out;
-    }
-    case Verb::List: {
-        auto list = live();
-        if (!list) return fail(list.error());
-        out.reply = protocol::formatLive("OK", list->version, list->servers);
-        return out;
-    }
-    case Verb::Table: {
+    case Verb::Entry:
+    case Verb::List:
+    case Verb::Table:
+    case Verb::Role: {
         auto snapshot = store_.snapshot();
         if (!snapshot) return fail(snapshot.error());
-        out.reply = protocol::formatTable(*snapshot);
+        out.reply = answerRead(request, *snapshot, role, term_);
         return out;
     }
-    case Verb::Role:
-        out.reply = std::string("OK ") + roleName(role) + " " + std::to_string(term_);
-        return out;
     case Verb::Subscribe:
     case Verb::Replicate:
     case Verb::Status:
         break;  // connection-level verbs, handled by the shell
     }
     return fail(makeError("request not served here"));
+}
+
+std::string refuseChange(Role role) {
+    return protocol::formatError(std::string("not the primary (this registry is ") + roleName(role) +
+                                 "); ask the service address");
+}
+
+std::string answerRead(const protocol::Request& request, const TableSnapshot& table, Role role, uint64_t term) {
+    switch (request.verb) {
+    case Verb::Entry: {
+        EntryResult result;
+        result.version = table.version;
+        auto it = std::lower_bound(table.entries.begin(), table.entries.end(), request.first,
+                                   [](const ServerEntry& e, Ipv4Address a) { return e.server < a; });
+        if (it != table.entries.end() && it->server == request.first) {
+            result.found = true;
+            result.entry = *it;
+        }
+        return protocol::formatEntry(result, term);
+    }
+    case Verb::List:
+        return protocol::formatLive("OK", table.version, liveList(table.entries));
+    case Verb::Table:
+        return protocol::formatTable(table);
+    case Verb::Role:
+        return std::string("OK ") + roleName(role) + " " + std::to_string(term);
+    default:
+        return protocol::formatError("request not served here");
+    }
 }
 
 RegistryService::Outcome RegistryService::remove(Ipv4Address server) {
@@ -102,7 +123,7 @@ RegistryService::Outcome RegistryService::remove(Ipv4Address server) {
         out.reply = protocol::formatError(result.error().message);
         return out;
     }
-    out.reply = protocol::formatDelete(*result);
+    out.reply = protocol::formatDelete(*result, term_);
     if (result->found) {
         out.liveChanged = true;
         out.replicate = protocol::Apply{result->version, Verb::Delete, server, {}, 0};

@@ -1,8 +1,11 @@
 // The registry's request handling without I/O: a parsed request and the store in, the
 // reply line, whether the live list changed, and what to replicate out. The same replay
-// function applies the primary's operations on the monitor's copy.
+// function applies the primary's operations on the monitor's copy. In the registry the
+// service runs on the store thread (table_worker.h); reads are answered on the I/O
+// thread from a copy of the table by answerRead().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -28,6 +31,7 @@ public:
     void setDeathPolicy(DeathPolicy policy) { judge_.setPolicy(policy); }
     const DeathJudge& deaths() const { return judge_; }
     // The term ROLE answers tell (role_core.h); a monitor tells the highest it has seen.
+    // (Set on the I/O thread, read on the store thread.)
     void setTerm(uint64_t term) { term_ = term; }
     uint64_t term() const { return term_; }
 
@@ -59,7 +63,12 @@ private:
     PickSource pick_;
     std::vector<Ipv4Prefix> prefixes_;
     DeathJudge judge_;
-    uint64_t term_ = 0;
+    std::atomic<uint64_t> term_ = 0;
 };
+
+// The answer to a change sent to a registry that is not the primary.
+std::string refuseChange(Role role);
+// ENTRY, LIST, TABLE and ROLE answered from a copy of the table (never the store).
+std::string answerRead(const protocol::Request& request, const TableSnapshot& table, Role role, uint64_t term);
 
 }  // namespace ringgate::registry

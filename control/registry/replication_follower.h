@@ -1,6 +1,6 @@
-// The monitor's side of replication: follows the primary's stream over the service
-// address, loads its snapshot, replays every change on the local store and acknowledges
-// it, so that the copy is current (seed 003 [0010], [0027]) when the monitor takes over.
+// The monitor's side of replication, the I/O shell: follows the primary's stream over the
+// service address (LineSubscription) and carries out what ReplicationFollowerCore says —
+// loads and replays on the store thread (TableWorker), acknowledgements on the stream.
 #pragma once
 
 #include "common/asio.h"
@@ -9,50 +9,41 @@
 #include <memory>
 
 #include "control/registry/line_subscription.h"
-#include "control/registry/registry_service.h"
+#include "control/registry/replication_follower_core.h"
+#include "control/registry/table_worker.h"
 
 namespace ringgate::registry {
 
 class ReplicationFollower {
 public:
-    ReplicationFollower(boost::asio::io_context& io, RegistryService& service, Ipv4Endpoint primary,
-                        LineKeyPtr key = {});
+    ReplicationFollower(boost::asio::io_context& io, TableWorker& table, Ipv4Endpoint primary, LineKeyPtr key = {});
     ~ReplicationFollower();
 
     void start();
     void stop();
+    // Called after the copy changed (a snapshot loaded, a change replayed): a monitor
+    // tells its own live-list subscribers.
+    void onCopyChanged(std::function<void()> changed) { changed_ = std::move(changed); }
     bool following() const { return subscription_.open(); }
     // Following AND holding this stream's snapshot.
-    bool synced() const { return following() && synced_; }
-    // The copy holds every change the primary acknowledged, as far as we know: we loaded
-    // a snapshot and applied everything after it, and the primary never told us it
-    // dropped us (after which it acknowledges changes without us). A stream that simply
-    // ends — the primary died — leaves the copy current.
-    bool copyCurrent() const { return everSynced_ && !stale_; }
-    // Someone else now holds the service address: it may have acknowledged changes we
-    // never saw, so the copy is stale until its snapshot arrives.
-    void expectNewPrimary() { stale_ = true; }
-    uint64_t applied() const { return applied_; }
-    uint64_t version() const { return version_; }
-    // Place in line among the primary's monitors (1 = takes over first); 0 = unknown.
-    uint32_t rank() const { return rank_; }
-    // Streams from a primary with a lower term than this are refused (a stale primary).
-    void setMinimumTerm(uint64_t term) { minimumTerm_ = term; }
-    uint64_t primaryTerm() const { return term_; }
+    bool synced() const { return following() && core_.synced(); }
+    // See ReplicationFollowerCore::copyCurrent.
+    bool copyCurrent() const { return core_.copyCurrent(); }
+    void expectNewPrimary() { core_.expectNewPrimary(); }
+    uint64_t applied() const { return core_.applied(); }
+    uint64_t version() const { return core_.version(); }
+    uint32_t rank() const { return core_.rank(); }
+    void setMinimumTerm(uint64_t term) { core_.setMinimumTerm(term); }
+    uint64_t primaryTerm() const { return core_.primaryTerm(); }
 
 private:
-    void onLine(std::string_view line);
+    void perform(ReplicationFollowerCore::Effects effects);
 
-    RegistryService& service_;
+    TableWorker& table_;
     Ipv4Endpoint primary_;
-    uint64_t applied_ = 0;
-    uint64_t version_ = 0;
-    uint32_t rank_ = 0;
-    uint64_t term_ = 0;
-    uint64_t minimumTerm_ = 0;
-    bool synced_ = false;
-    bool everSynced_ = false;
-    bool stale_ = false;
+    ReplicationFollowerCore core_;
+    std::function<void()> changed_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     LineSubscription subscription_;  // last: its callbacks use the members above
 };
 

@@ -6,8 +6,10 @@ below sit on the same host stack of gateway 1):
 1. Throughput: parallel downloads of a 200 MB file through ringgate's HTTP path
    (VIP 198.18.0.100:80) beside nginx as a reverse proxy (`proxy_pass` to the same three
    back ends, round robin, `proxy_buffering off` with one 64 KB buffer: the same memory
-   model as ringgate's proxy) on gateway 1's own address, alternating, --rounds each;
-   the ratio of the medians.
+   model as ringgate's proxy, one worker as ringgate's one proxy thread) on gateway 1's
+   own address, alternating (which goes first alternates too), --rounds each; the ratio
+   of the medians. Beside it, each proxy's own CPU time per GB moved (ringgated's
+   rg-http threads, nginx's worker): the figure least moved by other load on the machine.
 2. Resume trials: a client downloads the 200 MB file unthrottled, timing every read;
    the serving back end dies at a random point (kill -9 of nginx, or every third trial
    its link taken down: a silent back end, detected by stall_ms). Counted: trials,
@@ -15,7 +17,8 @@ below sit on the same host stack of gateway 1):
    death is the longest gap between two reads.
 3. The token's timers under proxy load: detection time of a gateway's death (kill -9 of
    gateway 2 or 3, until the survivors' membership excludes it), with and without
-   saturating downloads through gateway 1's proxy.
+   saturating downloads through gateway 1's proxy (--parallel clients downloading back
+   to back; their rate during the series is printed beside the throughput above).
 The last line is one JSON object."""
 import argparse
 import hashlib
@@ -120,6 +123,24 @@ def throughput(topo, url, parallel, size):
     return parallel * size / (time.monotonic() - t0) / 1e6
 
 
+def cpu_seconds(pid, thread_name=None):
+    """User + system CPU time of a process's threads (those named thread_name, if given)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if thread_name is None or name == thread_name:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(topo, url, parallel, size, pid, thread_name=None):
+    """(MB/s, the proxy's CPU seconds per GB) of one round."""
+    before = cpu_seconds(pid, thread_name)
+    rate = throughput(topo, url, parallel, size)
+    return rate, (cpu_seconds(pid, thread_name) - before) / (parallel * size / 1e9)
+
+
 def serving(topo):
     found = []
     for backend in topo.backends():
@@ -189,6 +210,7 @@ def detection(cluster, rounds, rng):
         while not all(victim not in [m["id"] for m in cluster.query(n, "members")["members"]] for n in survivors):
             if time.monotonic() - t0 > 10:
                 raise AssertionError(f"node {victim} never excluded")
+            time.sleep(0.005)  # polls a little apart: the load must keep the cores, not ringgatectl
         times.append((time.monotonic() - t0) * 1000)
         cluster.start(victim)
     return times
@@ -196,7 +218,7 @@ def detection(cluster, rounds, rng):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per proxy")
+    parser.add_argument("--rounds", type=int, default=5, help="throughput rounds per proxy")
     parser.add_argument("--parallel", type=int, default=4, help="parallel downloads per round")
     parser.add_argument("--trials", type=int, default=20, help="resume trials")
     parser.add_argument("--kills", type=int, default=10, help="gateway kills per detection series")
@@ -219,18 +241,34 @@ def main():
             wait_until(lambda: topo.run(topo.clients()[0], "curl", "-sf", "-o", "/dev/null",
                                         f"http://198.18.0.1:{NGINX_PROXY_PORT}/id", check=False).returncode == 0,
                        20, "nginx proxy")
-            ours, theirs = [], []
-            for _ in range(args.rounds):
-                ours.append(throughput(topo, f"http://{VIP}/same-200m", args.parallel, 200 << 20))
-                theirs.append(throughput(topo, f"http://198.18.0.1:{NGINX_PROXY_PORT}/same-200m", args.parallel,
-                                         200 << 20))
-                print(f"throughput: ringgate {ours[-1]:.0f} MB/s, nginx {theirs[-1]:.0f} MB/s", flush=True)
+            nginx_master = int((root / "proxy.pid").read_text())
+            nginx_worker = int(subprocess.run(["pgrep", "-P", str(nginx_master)], capture_output=True,
+                                              text=True).stdout.split()[0])
+            ringgated = cluster.nodes[1].proc.pid
+            ours, theirs, our_cpu, their_cpu = [], [], [], []
+            for round_ in range(args.rounds):
+                def ringgate():
+                    rate, cpu = measured(topo, f"http://{VIP}/same-200m", args.parallel, 200 << 20, ringgated,
+                                         "rg-http")
+                    ours.append(rate)
+                    our_cpu.append(cpu)
+
+                def nginx():
+                    rate, cpu = measured(topo, f"http://198.18.0.1:{NGINX_PROXY_PORT}/same-200m", args.parallel,
+                                         200 << 20, nginx_worker)
+                    theirs.append(rate)
+                    their_cpu.append(cpu)
+                for run in ((ringgate, nginx) if round_ % 2 == 0 else (nginx, ringgate)):
+                    run()
+                print(f"throughput: ringgate {ours[-1]:.0f} MB/s ({our_cpu[-1]:.2f} CPU s/GB), "
+                      f"nginx {theirs[-1]:.0f} MB/s ({their_cpu[-1]:.2f} CPU s/GB)", flush=True)
 
             completed, corrupt, pauses = resume_trials(topo, args.trials, digest, rng)
 
             idle = detection(cluster, args.kills, rng)
-            load = topo.spawn(topo.clients()[0], ["sh", "-c", "while true; do " + " & ".join(
-                f"curl -s -o /dev/null http://{VIP}/same-200m" for _ in range(args.parallel)) + " & wait; done"])
+            load = topo.spawn(topo.clients()[0], ["sh", "-c", " & ".join(
+                f"while true; do curl -s -o /dev/null http://{VIP}/same-200m; done"
+                for _ in range(args.parallel)) + " & wait"])
             time.sleep(1)  # the downloads are running (warm-up, not a condition wait)
             before = cluster.query(1, "http-stats")["services"][0]["bytes_to_clients"]
             t0 = time.monotonic()
@@ -244,6 +282,9 @@ def main():
         "throughput_ratio_vs_nginx": round(ratio, 3),
         "ringgate_mb_s": round(statistics.median(ours), 1),
         "nginx_proxy_mb_s": round(statistics.median(theirs), 1),
+        "ringgate_cpu_s_per_gb": round(statistics.median(our_cpu), 2),
+        "nginx_cpu_s_per_gb": round(statistics.median(their_cpu), 2),
+        "cpu_ratio_vs_nginx": round(statistics.median(our_cpu) / statistics.median(their_cpu), 3),
         "resume_trials": args.trials,
         "resume_completed": completed,
         "resume_corrupt": corrupt,

@@ -27,8 +27,9 @@
 #include <random>
 #include <set>
 
-#include "common/cli.h"
-#include "common/json_writer.h"
+#include <nlohmann/json.hpp>
+
+#include "common/cli_app.h"
 #include "common/log.h"
 #include "control/registry/address_control.h"
 #include "control/registry/buddy_agent.h"
@@ -43,18 +44,15 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: registry_detection [--ring N] [--detections N] [--heals N] [--interval-ms N]
-                          [--failures N] [--sizes 10,100,1000] [--all-to-all-sizes 10,30,100]
-                          [--load-interval-ms N] [--window-ms N]
-
-Measures the buddy ring's death-detection time (p50/p99) and the ping load per server
-as the pool grows, beside the all-to-all baseline. Needs root (own network namespace).
-)";
+constexpr const char* kDescription = R"(Measures the buddy ring's death-detection time (p50/p99), the time from a heal to a
+complete live list, and the ping load per server as the pool grows, beside the
+all-to-all baseline. Needs root (own network namespace).)";
 
 struct Bench {
     boost::asio::io_context io;
     std::unique_ptr<ServerStore> store;
     std::unique_ptr<RegistryService> service;
+    std::unique_ptr<TableWorker> table;
     std::unique_ptr<RegistryServer> server;
     Ipv4Endpoint endpoint;
 
@@ -96,46 +94,32 @@ double percentile(std::vector<double> values, double p) {
     return values[std::min(index, values.size() - 1)];
 }
 
-std::vector<unsigned long> parseSizes(const std::string& text) {
-    std::vector<unsigned long> out;
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t comma = text.find(',', start);
-        out.push_back(std::stoul(text.substr(start, comma - start)));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return out;
-}
-
 Ipv4Address loopback(uint32_t base, uint32_t k) { return Ipv4Address{base + ((k / 250) << 8) + (k % 250) + 1}; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto args = cli::parse(argc, argv, {{"ring", "detections", "heals", "interval-ms", "failures", "sizes", "all-to-all-sizes",
-                                         "load-interval-ms", "window-ms"},
-                                        {"help"}});
-    if (!args) {
-        std::fprintf(stderr, "registry_detection: %s\n", args.error().message.c_str());
-        return 2;
-    }
-    if (args->has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
-    auto number = [&](const char* name, unsigned long fallback) {
-        auto text = args->option(name);
-        return text ? std::stoul(*text) : fallback;
-    };
-    const unsigned long ringSize = number("ring", 30), detections = number("detections", 30),
-                        heals = number("heals", 20);
-    const auto interval = std::chrono::milliseconds(number("interval-ms", 200));
-    const auto failures = static_cast<uint32_t>(number("failures", 3));
-    const auto loadInterval = std::chrono::milliseconds(number("load-interval-ms", 1000));
-    const auto window = std::chrono::milliseconds(number("window-ms", 3000));
-    const auto sizes = parseSizes(args->option("sizes").value_or("10,100,1000"));
-    const auto allSizes = parseSizes(args->option("all-to-all-sizes").value_or("10,30,100,300"));
+    CLI::App app{kDescription, "registry_detection"};
+    unsigned long ringSize = 30, detections = 30, heals = 20, intervalMs = 200, failureCount = 3,
+                  loadIntervalMs = 1000, windowMs = 3000;
+    std::vector<unsigned long> sizes = {10, 100, 1000}, allSizes = {10, 30, 100, 300};
+    for (auto [name, target, what] : {std::tuple{"--ring", &ringSize, "agents in the detection ring"},
+                                      std::tuple{"--detections", &detections, "deaths to time"},
+                                      std::tuple{"--heals", &heals, "cuts and heals to time"},
+                                      std::tuple{"--interval-ms", &intervalMs, "probe interval"},
+                                      std::tuple{"--failures", &failureCount, "silent probes that mean dead"},
+                                      std::tuple{"--load-interval-ms", &loadIntervalMs, "probe interval of the load runs"},
+                                      std::tuple{"--window-ms", &windowMs, "how long each load run counts pings"}})
+        app.add_option(name, *target, what)->check(CLI::Range(1ul, 1000000ul))->capture_default_str();
+    app.add_option("--sizes", sizes, "ring sizes of the load runs, comma separated")
+        ->delimiter(',')->check(CLI::Range(2ul, 5000ul))->capture_default_str();
+    app.add_option("--all-to-all-sizes", allSizes, "pool sizes of the all-to-all baseline, comma separated")
+        ->delimiter(',')->check(CLI::Range(2ul, 5000ul))->capture_default_str();
+    if (auto exitStatus = cli::parseApp(app, argc, argv)) return *exitStatus;
+    const auto interval = std::chrono::milliseconds(intervalMs);
+    const auto failures = static_cast<uint32_t>(failureCount);
+    const auto loadInterval = std::chrono::milliseconds(loadIntervalMs);
+    const auto window = std::chrono::milliseconds(windowMs);
 
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     if (geteuid() != 0) {
@@ -160,7 +144,8 @@ int main(int argc, char** argv) {
     Bench bench;
     bench.store = std::move(openSqliteStore(":memory:").value());
     bench.service = std::make_unique<RegistryService>(*bench.store, randomPickSource());
-    bench.server = std::make_unique<RegistryServer>(bench.io, *bench.service, 1000ms);
+    bench.table = std::make_unique<TableWorker>(bench.io, *bench.service);
+    bench.server = std::make_unique<RegistryServer>(bench.io, *bench.table, 1000ms);
     if (auto listening = bench.server->listen({*Ipv4Address::parse("127.0.0.1"), 0}); !listening) {
         std::fprintf(stderr, "%s\n", listening.error().message.c_str());
         return 1;
@@ -324,27 +309,24 @@ int main(int argc, char** argv) {
                     perServer < 0.9 * demanded ? "  <- this machine cannot keep up" : "");
     }
 
-    JsonWriter json;
-    json.beginObject();
-    json.field("bench", "registry_detection");
-    json.field("ring_size", static_cast<uint64_t>(ringSize));
-    json.field("detections", static_cast<uint64_t>(detectionMs.size()));
-    json.field("interval_ms", static_cast<uint64_t>(interval.count()));
-    json.field("failures", failures);
-    json.field("detection_p50_ms", p50);
-    json.field("detection_p99_ms", p99);
-    json.field("heals", static_cast<uint64_t>(healMs.size()));
-    json.field("heal_p50_ms", healP50);
-    json.field("heal_p99_ms", healP99);
-    json.field("heal_goal_ms", 2 * periodMs);
-    json.field("load_interval_ms", static_cast<uint64_t>(loadInterval.count()));
-    json.key("ring_pings_per_server_per_s").beginObject();
-    for (auto [n, v] : ringLoad) json.field(std::to_string(n), v);
-    json.endObject();
-    json.key("all_to_all_pings_per_server_per_s").beginObject();
-    for (auto [n, v] : allLoad) json.field(std::to_string(n), v);
-    json.endObject();
-    json.endObject();
-    std::puts(json.str().c_str());
+    nlohmann::ordered_json json;
+    json["bench"] = "registry_detection";
+    json["ring_size"] = ringSize;
+    json["detections"] = detectionMs.size();
+    json["interval_ms"] = interval.count();
+    json["failures"] = failures;
+    json["detection_p50_ms"] = p50;
+    json["detection_p99_ms"] = p99;
+    json["heals"] = healMs.size();
+    json["heal_p50_ms"] = healP50;
+    json["heal_p99_ms"] = healP99;
+    json["heal_goal_ms"] = 2 * periodMs;
+    json["load_interval_ms"] = loadInterval.count();
+    for (auto [key, load] : {std::pair{"ring_pings_per_server_per_s", &ringLoad},
+                             std::pair{"all_to_all_pings_per_server_per_s", &allLoad}}) {
+        auto& perSize = json[key] = nlohmann::ordered_json::object();
+        for (auto [n, v] : *load) perSize[std::to_string(n)] = v;
+    }
+    std::puts(json.dump().c_str());
     return 0;
 }

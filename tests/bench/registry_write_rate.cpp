@@ -2,15 +2,21 @@
 // (SQLite in WAL mode with its default synchronous=FULL; a PostgreSQL 15 cluster with
 // fsync and synchronous_commit on), printed side by side. Each store gets the same
 // stream: --writes announces then as many deletes, from --clients concurrent callers
-// over loopback TCP with signed requests, through the real RegistryServer. Last line:
+// over loopback TCP with signed requests, through the real RegistryServer. Beside the
+// writes, one caller asks LIST one request at a time: its latency while the announces run
+// against the same-run baseline without writes shows that reads do not wait behind the
+// store (they are answered from the table as of the last finished change). Last line:
 // one JSON object.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 
-#include "common/cli.h"
-#include "common/json_writer.h"
+#include <nlohmann/json.hpp>
+
+#include "common/cli_app.h"
 #include "common/log.h"
 #include "control/registry/registry_client.h"
 #include "control/registry/registry_server.h"
@@ -22,13 +28,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: registry_write_rate [--writes N] [--clients N] [--pg-cluster SCRIPT]
-
-Writes per second through ringgate-registry's server on SQLite and on a durable
-PostgreSQL cluster (started with SCRIPT, tests/registry/pg_cluster.sh). Needs root
-for PostgreSQL (the server runs as the postgres user); without PostgreSQL 15 only
-SQLite is measured.
-)";
+constexpr const char* kDescription = R"(Writes per second through ringgate-registry's server on SQLite and on a durable
+PostgreSQL cluster (started with --pg-cluster SCRIPT, tests/registry/pg_cluster.sh),
+and LIST latency alone and during the writes. Needs root for PostgreSQL (the server runs
+as the postgres user); without PostgreSQL 15 only SQLite is measured.)";
 
 // Runs `count` requests made by `line(i)` from `clients` concurrent callers; returns
 // requests per second, or a negative number when one failed.
@@ -60,19 +63,77 @@ std::string address(unsigned long i) { return Ipv4Address{0xC6130000u + 256 + st
 
 struct Rates {
     double announce = 0, remove = 0;
+    double readIdleP99Ms = 0, readDuringWritesP99Ms = 0;  // LIST latency
+    size_t readsDuringWrites = 0;
 };
+
+// One caller asking LIST, one request at a time with 10 ms between an answer and the next
+// question (a gateway's or an operator's pace, not a flood that would compete with the
+// writes for the CPU), until `count` answers or `stop` holds; each latency in milliseconds.
+class Reader {
+public:
+    Reader(boost::asio::io_context& io, Ipv4Endpoint endpoint, const LineKeyPtr& key)
+        : client_(io, {{endpoint}, std::nullopt, 2000ms, 50ms, 20000ms, key}), pause_(io) {}
+    void start(size_t count) {
+        limit_ = count;
+        ask();
+    }
+    void stop() { stopping_ = true; }
+    bool done() const { return !asking_; }
+    std::vector<double> latencies;
+
+private:
+    void ask() {
+        if (stopping_ || latencies.size() >= limit_) {
+            asking_ = false;
+            return;
+        }
+        asking_ = true;
+        auto sent = Clock::now();
+        client_.call("LIST", [this, sent](Expected<std::string> reply) {
+            if (reply && reply->rfind("OK", 0) == 0)
+                latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+            pause_.expires_after(10ms);
+            pause_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) ask();
+            });
+        });
+    }
+    RegistryClient client_;
+    boost::asio::steady_timer pause_;
+    size_t limit_ = 0;
+    bool stopping_ = false;
+    bool asking_ = false;
+};
+
+double p99(std::vector<double> values) {
+    if (values.empty()) return -1;
+    std::sort(values.begin(), values.end());
+    return values[std::min(values.size() - 1, values.size() * 99 / 100)];
+}
 
 Expected<Rates> measure(ServerStore& store, unsigned long writes, unsigned long clients) {
     boost::asio::io_context io;
     if (auto emptied = store.load({}); !emptied) return emptied.error();
     RegistryService service(store, randomPickSource());
     auto key = std::make_shared<const LineKey>("benchmark-pool-key-0123456789");
-    RegistryServer server(io, service, 1000ms, key);
+    TableWorker table(io, service);
+    RegistryServer server(io, table, 1000ms, key);
     if (auto listening = server.listen({*Ipv4Address::parse("127.0.0.1"), 0}); !listening) return listening.error();
     server.setRole(Role::Standalone);
     Ipv4Endpoint endpoint{*Ipv4Address::parse("127.0.0.1"), server.port()};
     Rates rates;
+    Reader idle(io, endpoint, key);
+    idle.start(200);
+    while (!idle.done()) io.run_for(10ms);
+    rates.readIdleP99Ms = p99(idle.latencies);
+    Reader reader(io, endpoint, key);
+    reader.start(SIZE_MAX);
     rates.announce = run(io, endpoint, key, writes, clients, [](unsigned long i) { return "ANNOUNCE " + address(i); });
+    reader.stop();
+    while (!reader.done()) io.run_for(10ms);
+    rates.readDuringWritesP99Ms = p99(reader.latencies);
+    rates.readsDuringWrites = reader.latencies.size();
     rates.remove = run(io, endpoint, key, writes, clients, [](unsigned long i) { return "DELETE " + address(i); });
     server.close();
     if (rates.announce < 0 || rates.remove < 0) return makeError("a write failed");
@@ -82,15 +143,15 @@ Expected<Rates> measure(ServerStore& store, unsigned long writes, unsigned long 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto start = cli::startProgram("registry_write_rate", argc, argv, {{"writes", "clients", "pg-cluster"}, {}}, kHelp);
-    if (!start.args) return start.exitStatus;
+    CLI::App app{kDescription, "registry_write_rate"};
     unsigned long writes = 400, clients = 8;
-    for (auto [name, target] : {std::pair{"writes", &writes}, std::pair{"clients", &clients}})
-        if (auto text = start.args->option(name)) {
-            auto value = cli::parseNumber(name, *text, 1, 1000000);
-            if (!value) return cli::usageError("registry_write_rate", value.error().message);
-            *target = *value;
-        }
+    std::string script = "tests/registry/pg_cluster.sh";
+    app.add_option("--writes", writes, "announces, then as many deletes")->check(CLI::Range(1ul, 1000000ul))
+        ->capture_default_str();
+    app.add_option("--clients", clients, "concurrent callers")->check(CLI::Range(1ul, 10000ul))->capture_default_str();
+    app.add_option("--pg-cluster", script, "script that starts and stops a throwaway PostgreSQL cluster")
+        ->capture_default_str();
+    if (auto exitStatus = cli::parseApp(app, argc, argv)) return *exitStatus;
     log::setAllLevels(log::Level::Warn);
 
     char dir[] = "/tmp/rg-writerate-XXXXXX";
@@ -107,7 +168,6 @@ int main(int argc, char** argv) {
     }
 
     std::optional<Rates> pgRates;
-    std::string script = start.args->option("pg-cluster").value_or("tests/registry/pg_cluster.sh");
     // Beside, not inside, the private directory: the server runs as the postgres user.
     std::string pgDir = std::string(dir) + "-pg";
     if (FILE* pipe = ::popen((script + " start " + pgDir + " durable").c_str(), "r")) {
@@ -134,26 +194,33 @@ int main(int argc, char** argv) {
 
     std::printf("registry writes over loopback, %lu clients, %lu announces then %lu deletes, durable stores:\n",
                 clients, writes, writes);
-    std::printf("  %-12s %10s %10s\n", "", "announce/s", "delete/s");
-    std::printf("  %-12s %10.0f %10.0f\n", "sqlite", sqliteRates->announce, sqliteRates->remove);
+    std::printf("  %-12s %10s %10s %22s %26s\n", "", "announce/s", "delete/s", "LIST p99 alone (ms)",
+                "LIST p99 during writes (ms)");
+    auto row = [](const char* name, const Rates& r) {
+        std::printf("  %-12s %10.0f %10.0f %22.2f %20.2f (%zu)\n", name, r.announce, r.remove, r.readIdleP99Ms,
+                    r.readDuringWritesP99Ms, r.readsDuringWrites);
+    };
+    row("sqlite", *sqliteRates);
     if (pgRates) {
-        std::printf("  %-12s %10.0f %10.0f\n", "postgresql", pgRates->announce, pgRates->remove);
+        row("postgresql", *pgRates);
         std::printf("  postgresql / sqlite: %.2f (announce), %.2f (delete)\n", pgRates->announce / sqliteRates->announce,
                     pgRates->remove / sqliteRates->remove);
     }
-    JsonWriter json;
-    json.beginObject()
-        .field("bench", "registry_write_rate")
-        .field("writes", static_cast<uint64_t>(writes))
-        .field("clients", static_cast<uint64_t>(clients))
-        .field("sqlite_announce_per_s", sqliteRates->announce)
-        .field("sqlite_delete_per_s", sqliteRates->remove);
+    nlohmann::ordered_json json;
+    json["bench"] = "registry_write_rate";
+    json["writes"] = writes;
+    json["clients"] = clients;
+    json["sqlite_announce_per_s"] = sqliteRates->announce;
+    json["sqlite_delete_per_s"] = sqliteRates->remove;
+    json["sqlite_list_p99_ms_alone"] = sqliteRates->readIdleP99Ms;
+    json["sqlite_list_p99_ms_during_writes"] = sqliteRates->readDuringWritesP99Ms;
     if (pgRates) {
-        json.field("postgresql_announce_per_s", pgRates->announce)
-            .field("postgresql_delete_per_s", pgRates->remove)
-            .field("postgresql_to_sqlite_announce", pgRates->announce / sqliteRates->announce);
+        json["postgresql_announce_per_s"] = pgRates->announce;
+        json["postgresql_delete_per_s"] = pgRates->remove;
+        json["postgresql_list_p99_ms_alone"] = pgRates->readIdleP99Ms;
+        json["postgresql_list_p99_ms_during_writes"] = pgRates->readDuringWritesP99Ms;
+        json["postgresql_to_sqlite_announce"] = pgRates->announce / sqliteRates->announce;
     }
-    json.endObject();
-    std::printf("%s\n", json.str().c_str());
+    std::printf("%s\n", json.dump().c_str());
     return 0;
 }

@@ -255,6 +255,20 @@ def without_a_key(c):
     assert counters(c, 1).get("stale_epoch", 0) == 0, counters(c, 1)
     step("forged epoch 2^64-1 from node 2's address: unconfirmed, refused, ring intact for 1.5 s")
 
+    # Node 2's real epoch and counter, sniffed on the way to node 1, and one ack forged with
+    # that epoch and a counter just inside the allowed jump: it used to push node 1's replay
+    # window 2^20 ahead, refusing node 2's real datagrams as replays for hours.
+    sniffed = [p for p in c.capture("127.0.0.1", 7100, 16) if p[0] == "127.0.0.2" and p[2][3] in (1, 2)]
+    assert sniffed, "no datagram of node 2 seen"
+    epoch = int.from_bytes(sniffed[-1][2][16:24], "big")
+    counter = int.from_bytes(sniffed[-1][2][24:32], "big")
+    resets = counters(c, 1).get("window_resets", 0)
+    c.send_as("127.0.0.2", 7100, "127.0.0.1", 7100,
+              [forged_packet(2, 1, kind=2, epoch=epoch, counter=counter + 2**20 - 1)])
+    c.wait_for("node 1 to move its window back", lambda: counters(c, 1).get("window_resets", 0) > resets, 5)
+    stays_whole(c, all5, 1.5)
+    step("forged counter 2^20 ahead with node 2's real epoch: window moved back, ring intact for 1.5 s")
+
     # A forged token of a ring with id 1 (it would win any merge) naming only nodes 2 and 3.
     c.send_as("127.0.0.2", 7100, "127.0.0.3", 7100, [forged_token(2, 3, 1, [2, 3])])
     c.wait_for("node 3 to refuse the forged token", lambda: counters(c, 3).get("unconfirmed", 0) >= 1, 5)

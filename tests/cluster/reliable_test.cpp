@@ -316,6 +316,50 @@ TEST(Reliable, ACounterFarAheadIsConfirmedBeforeItMovesTheWindow) {
     EXPECT_EQ(b.counters().replayed, 0u);
 }
 
+// Without a key, one forged datagram with the peer's real epoch and a counter just inside
+// the allowed jump used to push the replay window ahead of the peer: its real datagrams
+// were refused as replays until its counter caught up (2^20 datagrams). The first one
+// refused as too old now challenges the peer, and the window moves back to its answer.
+TEST(Reliable, AForgedCounterWithoutAKeyIsUndoneByTheNextChallenge) {
+    ReliableMessenger a(opts(1, 7)), b(opts(2));
+    introduce(a, b);
+    uint64_t ahead = (uint64_t{1} << 20) - 1;
+    b.onDatagram(1us, 0, forged(PacketKind::Ack, 1, 2, 7, ahead), NodeId{1});
+    EXPECT_EQ(b.counters().challengesSent, 1u);  // the introduction's only
+    for (int i = 0; i < 3; ++i) a.send(2us, 2, bytesOf(10, static_cast<uint8_t>(i)), SendPolicy{});
+    pump(a, b, 2us);
+    auto delivered = eventsOf<ReliableMessenger::Delivered>(b);
+    EXPECT_EQ(delivered.size(), 3u);
+    EXPECT_EQ(b.counters().windowResets, 1u);
+    EXPECT_EQ(b.counters().replayed, 0u);
+    // Nothing pending at node 1: every fragment was acknowledged without a resend.
+    EXPECT_EQ(a.pendingMessages(), 0u);
+    // A true replay is still refused after the reset.
+    a.send(3us, 2, bytesOf(10), SendPolicy{});
+    auto out = a.takeOutgoing();
+    b.onDatagram(4us, 0, out[0].bytes);
+    b.onDatagram(5us, 0, out[0].bytes);
+    EXPECT_EQ(b.counters().replayed, 1u);
+}
+
+// With a key the window cannot be pushed by a forger: an old authentic datagram is a
+// replay and triggers no challenge.
+TEST(Reliable, AnOldAuthenticDatagramIsAReplayWithAKey) {
+    std::string key = "cluster-secret-0123456789";
+    ReliableMessenger a(opts(1, 7, 1, key)), b(opts(2, 1, 1, key));
+    introduce(a, b);
+    a.send(0us, 2, bytesOf(10), SendPolicy{});
+    auto old = a.takeOutgoing();
+    for (int i = 0; i < 70; ++i) {
+        a.send(1us, 2, bytesOf(10), SendPolicy{});
+        pump(a, b, 1us);
+    }
+    uint64_t challenges = b.counters().challengesSent;
+    b.onDatagram(2us, 0, old[0].bytes);
+    EXPECT_EQ(b.counters().replayed, 1u);
+    EXPECT_EQ(b.counters().challengesSent, challenges);
+}
+
 TEST(Reliable, ReplaysAreCountedWithoutAKeyToo) {
     ReliableMessenger a(opts(1)), b(opts(2));
     introduce(a, b);

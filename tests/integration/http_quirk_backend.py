@@ -5,6 +5,7 @@ breaks off after --fail-after bytes (the connection is closed mid-body), so the 
 must decide whether it may resume, and every decision except one ends the client's
 connection:
   /chunked    200, chunked framing (no length): not resumable
+  /chunked-whole  the same, but the whole body arrives (a chunked reply passed on intact)
   /norange    200 with length and ETag, but Range is ignored (a resume gets 200 again)
   /failing    correct Range support, same content and ETag everywhere: the resume
               breaks off too (second failure, then the budget)
@@ -60,14 +61,18 @@ def make_handler(args):
             return first, min(last, args.size - 1)
 
         def do_GET(self):
-            if self.path == "/chunked":
+            if self.path in ("/chunked", "/chunked-whole"):
                 self.send_response(200)
                 self.send_header("ETag", '"chunked"')
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                chunks = b"".join(b"%x\r\n%s\r\n" % (16384, common[i:i + 16384])
+                chunks = b"".join(b"%x\r\n%s\r\n" % (len(common[i:i + 16384]), common[i:i + 16384])
                                   for i in range(0, args.size, 16384))
-                self.send_broken(chunks)
+                if self.path == "/chunked":
+                    self.send_broken(chunks)
+                else:
+                    self.wfile.write(chunks + b"0\r\n\r\n")
+                    self.close_connection = True
                 return
             if self.path in ("/norange", "/failing", "/versioned"):
                 data = mine if self.path == "/versioned" else common

@@ -215,6 +215,44 @@ TEST(BuddyCore, ARefusedReportIsNotRepeatedAtOnce) {
     EXPECT_EQ(only<effect::Probe>(effects).size(), 2u);
 }
 
+// A primary cut off from its peers answers until it hears of the newer term and steps
+// down: an agent that has seen the newer term does not take its answers (and makes the
+// call again), while a registry whose term grows is followed.
+TEST(BuddyCore, AnswersFromAStalePrimaryAreNotTaken) {
+    BuddyCore core({server(1), 3, 0ms});
+    (void)core.start(Time{});
+    Time now{};
+    EXPECT_TRUE(core.acceptTerm(0, now));  // a standalone registry (term 0)
+    EXPECT_TRUE(core.acceptTerm(3, now));
+    EXPECT_TRUE(core.acceptTerm(3, now));
+    EXPECT_FALSE(core.acceptTerm(2, now));  // the stale primary
+    EXPECT_EQ(core.highestTerm(), 3u);
+    EXPECT_TRUE(core.acceptTerm(4, now += 1s));  // a later takeover
+    EXPECT_FALSE(core.acceptTerm(3, now += 1s));
+    // The refused answer counts as a failed call: the announce is made again.
+    core.registryFailed(effect::Announce{});
+    auto effects = core.tick(now);
+    EXPECT_EQ(effects.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<effect::Announce>(effects.at(0)));
+}
+
+// Terms begin again when every registry restarts: a lower term that alone answers for
+// kTermReset (30 s) is taken, so that a long-lived agent does not refuse the pool for good.
+// Answers of the higher term meanwhile start the wait afresh.
+TEST(BuddyCore, ALowerTermThatAloneAnswersLongEnoughIsTaken) {
+    BuddyCore core({server(1), 3, 0ms});
+    Time now{};
+    EXPECT_TRUE(core.acceptTerm(7, now));
+    EXPECT_FALSE(core.acceptTerm(1, now += 1s));
+    EXPECT_FALSE(core.acceptTerm(1, now += 20s));
+    EXPECT_TRUE(core.acceptTerm(7, now += 1s));    // the newer primary still answers too
+    EXPECT_FALSE(core.acceptTerm(1, now += 1s));   // the wait begins again
+    EXPECT_FALSE(core.acceptTerm(1, now += 29s));
+    EXPECT_TRUE(core.acceptTerm(1, now += 1s));    // 30 s of term 1 alone: restarted
+    EXPECT_EQ(core.highestTerm(), 1u);
+    EXPECT_TRUE(core.acceptTerm(2, now));
+}
+
 TEST(BuddyCore, RingOfTwoAndAlone) {
     BuddyCore core({server(2), 3, 0ms});
     (void)core.start(Time{});

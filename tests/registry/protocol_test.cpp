@@ -41,17 +41,20 @@ TEST(RegistryProtocol, HostileRequestsAreRefused) {
 }
 
 TEST(RegistryProtocol, RepliesRoundTrip) {
-    auto announce = parseBuddyReply(formatAnnounce({false, ip("198.19.0.2"), ip("198.19.0.3"), 12}));
+    auto announce = parseBuddyReply(formatAnnounce({false, ip("198.19.0.2"), ip("198.19.0.3"), 12}, 7));
     ASSERT_TRUE(announce.ok());
     EXPECT_FALSE(announce->flag);
     EXPECT_EQ(announce->buddyA, ip("198.19.0.2"));
     EXPECT_EQ(announce->version, 12u);
-    auto del = parseBuddyReply(formatDelete({true, ip("198.19.0.1"), ip("198.19.0.4"), 13}));
+    EXPECT_EQ(announce->term, 7u);  // agents refuse answers below a term they have seen
+    auto del = parseBuddyReply(formatDelete({true, ip("198.19.0.1"), ip("198.19.0.4"), 13}, 0));
     ASSERT_TRUE(del.ok());
     EXPECT_TRUE(del->flag);
     EXPECT_EQ(del->buddyB, ip("198.19.0.4"));
     EXPECT_FALSE(parseBuddyReply("ERR not the primary").ok());
-    EXPECT_FALSE(parseBuddyReply("OK 1 maybe 198.19.0.1 198.19.0.2").ok());
+    EXPECT_FALSE(parseBuddyReply("OK 1 maybe 198.19.0.1 198.19.0.2 0").ok());
+    EXPECT_FALSE(parseBuddyReply("OK 1 new 198.19.0.1 198.19.0.2").ok());     // no term
+    EXPECT_FALSE(parseBuddyReply("OK 1 new 198.19.0.1 198.19.0.2 x").ok());
 
     auto live = parseLive(formatLive("LIVE", 9, {ip("198.19.0.1"), ip("198.19.0.2")}));
     ASSERT_TRUE(live.ok());

@@ -29,7 +29,9 @@ protected:
         RegistryLimits limits;
         limits.maxConnections = 8;
         limits.idle = 300ms;
-        server_ = std::make_unique<RegistryServer>(io_, *primary_, 1000ms, key_, limits);
+        primaryTable_ = std::make_unique<TableWorker>(io_, *primary_);
+        monitorTable_ = std::make_unique<TableWorker>(io_, *monitor_);
+        server_ = std::make_unique<RegistryServer>(io_, *primaryTable_, 1000ms, key_, limits);
         ASSERT_TRUE(server_->listen({*Ipv4Address::parse("127.0.0.1"), 0}).ok());
         server_->setRole(Role::Primary);
         endpoint_ = {*Ipv4Address::parse("127.0.0.1"), server_->port()};
@@ -55,6 +57,7 @@ protected:
     boost::asio::io_context io_;
     std::unique_ptr<ServerStore> primaryStore_, monitorStore_;
     std::unique_ptr<RegistryService> primary_, monitor_;
+    std::unique_ptr<TableWorker> primaryTable_, monitorTable_;
     std::unique_ptr<RegistryServer> server_;
     Ipv4Endpoint endpoint_;
 };
@@ -63,7 +66,7 @@ TEST_F(RegistryServerTest, SubscribersAndTheMonitorFollowEveryChange) {
     std::vector<protocol::LiveList> seen;
     LiveListClient subscriber(io_, {endpoint_}, [&](const protocol::LiveList& list) { seen.push_back(list); }, key_);
     subscriber.start();
-    ReplicationFollower follower(io_, *monitor_, endpoint_, key_);
+    ReplicationFollower follower(io_, *monitorTable_, endpoint_, key_);
     follower.start();
     ASSERT_TRUE(runUntil([&] { return !seen.empty() && server_->monitorAttached(); }));
     EXPECT_TRUE(seen.back().servers.empty());
@@ -82,12 +85,38 @@ TEST_F(RegistryServerTest, SubscribersAndTheMonitorFollowEveryChange) {
     EXPECT_TRUE(checkRing(monitorStore_->snapshot()->entries).ok);
 
     // The monitor refuses changes; the primary's table answers reads.
-    RegistryServer monitorServer(io_, *monitor_, 1000ms);
+    RegistryServer monitorServer(io_, *monitorTable_, 1000ms);
     monitorServer.setRole(Role::Monitor);
     EXPECT_TRUE(monitor_->handle({protocol::Verb::Announce, server(9), {}, 0}, false, Role::Monitor)
                     .reply.rfind("ERR not the primary", 0) == 0);
     EXPECT_EQ(call("LIST"), "OK 6 " + server(1).toString() + " " + server(2).toString() + " " +
                                 server(4).toString() + " " + server(5).toString());
+}
+
+// A gateway may list the registries' own addresses and subscribe to a monitor: the
+// monitor pushes every change it replays (before, it sent the list once and then only
+// heartbeats, so the gateway kept a stale list while the stream looked healthy).
+TEST_F(RegistryServerTest, AMonitorsSubscribersSeeTheChangesItReplays) {
+    RegistryServer monitorServer(io_, *monitorTable_, 1000ms, key_);
+    ASSERT_TRUE(monitorServer.listen({*Ipv4Address::parse("127.0.0.1"), 0}).ok());
+    monitorServer.setRole(Role::Monitor);
+    ReplicationFollower follower(io_, *monitorTable_, endpoint_, key_);
+    follower.onCopyChanged([&] { monitorServer.publishLive(); });
+    follower.start();
+    ASSERT_TRUE(runUntil([&] { return server_->monitorAttached(); }));
+    std::vector<protocol::LiveList> seen;
+    LiveListClient subscriber(io_, {{*Ipv4Address::parse("127.0.0.1"), monitorServer.port()}},
+                              [&](const protocol::LiveList& list) { seen.push_back(list); }, key_);
+    subscriber.start();
+    ASSERT_TRUE(runUntil([&] { return !seen.empty(); }));
+    for (uint32_t k = 1; k <= 3; ++k) EXPECT_EQ(call("ANNOUNCE " + server(k).toString()).rfind("OK", 0), 0u);
+    EXPECT_EQ(call("DELETE " + server(2).toString()).rfind("OK", 0), 0u);
+    ASSERT_TRUE(runUntil([&] { return seen.back().version == 4; })) << "the monitor's subscriber saw version "
+                                                                    << seen.back().version;
+    EXPECT_EQ(seen.back().servers, (std::vector{server(1), server(3)}));
+    subscriber.stop();
+    follower.stop();
+    monitorServer.close();
 }
 
 TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
@@ -200,6 +229,7 @@ TEST(ReplicationFollowerTest, KnowsWhetherItsCopyIsCurrent) {
     boost::asio::io_context io;
     auto store = std::move(openSqliteStore(":memory:").value());
     RegistryService service(*store, [] { return uint64_t{0}; });
+    TableWorker table(io, service);
     tcp::acceptor acceptor(io, {boost::asio::ip::address_v4::loopback(), 0});
     std::vector<std::shared_ptr<tcp::socket>> primaries;
     std::vector<std::string> script = {"SNAPSHOT 4 198.19.0.1/198.19.0.1/198.19.0.1\nRANK 1\n",
@@ -216,7 +246,7 @@ TEST(ReplicationFollowerTest, KnowsWhetherItsCopyIsCurrent) {
         });
     };
     accept();
-    ReplicationFollower follower(io, service, {*Ipv4Address::parse("127.0.0.1"), acceptor.local_endpoint().port()});
+    ReplicationFollower follower(io, table, {*Ipv4Address::parse("127.0.0.1"), acceptor.local_endpoint().port()});
     auto runUntil = [&](auto done) {
         auto deadline = std::chrono::steady_clock::now() + 5s;
         while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);

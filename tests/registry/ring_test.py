@@ -4,10 +4,13 @@ against a real ringgate-registry (SQLite or PostgreSQL: RINGGATE_TEST_STORE).
 
 Steps, each followed by "within BOUND seconds the table is one ring of exactly the live
 servers and every agent's buddy list equals its table entry":
-  all 20 join at once; one crashes; two ring neighbours crash together; three more crash
-  at once (one of them next to an earlier victim's repaired link); one shuts down normally
-  (SIGTERM, claims 15-16); two crashed servers come back. Hostile lines to an agent's
-  listener and to the registry are refused and counted, and change nothing.
+  all 20 join at once; one crashes; two ring neighbours crash together; three adjacent
+  crash at once (the middle one's buddies die with it: its death is found once the ring
+  has repaired around the other two); one shuts down normally (SIGTERM, claims 15-16);
+  two crashed servers come back. Hostile lines to an agent's listener and to the
+  registry are refused and counted, and change nothing; 300 idle connections to an
+  agent's listener are closed (over its cap at once, the rest after its idle limit)
+  while it stays in the ring.
 """
 import socket
 import time
@@ -58,8 +61,8 @@ def run(topo, store, postgres):
     settle("two neighbours crash")
 
     ring = order()
-    crash(ring[0], ring[1], ring[7])
-    settle("three crash at once")
+    crash(ring[0], ring[1], ring[2])  # adjacent: the middle one's buddies die with it
+    settle("three adjacent crash at once")
 
     ring = order()
     leaving = live.pop(ring[2])
@@ -98,6 +101,8 @@ def run(topo, store, postgres):
     settle("after hostile input")
     forged(service, management, live)
     settle("after forged input")
+    idle_connections(target)
+    settle("after 300 idle connections to an agent")
 
 
 def forged(service, management, live):
@@ -107,7 +112,8 @@ def forged(service, management, live):
     before = sorted(ctl(management, "pool")["live"])
     victim, other = before[0], before[1]
     a, b, _ = agent_status(victim)
-    lines = [f"DELETE {victim}", f"REPLACE {victim} 198.19.0.99", "ANNOUNCE 198.19.0.98", f"DEAD {victim} {a} 1"]
+    lines = [f"DELETE {victim}", f"REPLACE {victim} 198.19.0.99", "ANNOUNCE 198.19.0.98", f"DEAD {victim} {a} 1",
+             "REPLICATE"]  # a fake monitor would slow every write to its acknowledgement timeout
     for line in lines:
         for key in (None, "a-key-that-is-not-the-pool-key"):
             reply = call(service, line, key=key)
@@ -135,9 +141,50 @@ def forged(service, management, live):
     pool = ctl(management, "pool")
     if sorted(pool["live"]) != before:
         raise TopologyError(f"forged input changed the live list: {sorted(pool['live'])}")
-    if pool["counters"]["unauthenticated"] < 9:
+    if pool["monitor_attached"]:
+        raise TopologyError("a forged REPLICATE attached as a monitor")
+    if pool["counters"]["unauthenticated"] < 11:
         raise TopologyError(f"registry counted {pool['counters']['unauthenticated']} unauthenticated lines")
     print("forged, replayed and future-versioned input refused; live list unchanged")
+
+
+def idle_connections(agent, count=300, cap=256, idle_s=5.0):
+    """Connections that never send a request: the agent closes those over its cap at once
+    and the others after its idle limit (each counted from its own connect), and serves
+    again afterwards."""
+    conns, opened = [], []
+    for _ in range(count):
+        conns.append(socket.create_connection((agent, BUDDY_PORT), timeout=2))
+        opened.append(time.monotonic())
+        conns[-1].setblocking(False)
+    spread = opened[-1] - opened[0]
+    closed = {}
+    deadline = time.monotonic() + idle_s + 4
+    while len(closed) < count and time.monotonic() < deadline:
+        for i, c in enumerate(conns):
+            if i in closed:
+                continue
+            try:
+                if c.recv(1) == b"":
+                    closed[i] = time.monotonic() - opened[i]
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed[i] = time.monotonic() - opened[i]
+        time.sleep(0.02)
+    for c in conns:
+        c.close()
+    if len(closed) < count:
+        raise TopologyError(f"agent {agent}: {count - len(closed)} idle connections still open after {idle_s + 4} s")
+    # Polled only once all are open: "at once" is any time before the idle limit.
+    early = sum(1 for t in closed.values() if t < idle_s - 0.5)
+    late = sum(1 for t in closed.values() if idle_s - 0.5 <= t <= idle_s + 3)
+    if early + late != count or late < 1 or (spread < idle_s - 1 and early < count - cap):
+        raise TopologyError(f"agent {agent}: {early} closed at once (over the cap of {cap}), {late} after the idle "
+                            f"limit, {count - early - late} otherwise (opened over {spread:.1f} s)")
+    agent_status(agent)  # serving again
+    print(f"{count} idle connections to agent {agent} (opened over {spread:.1f} s): {early} closed at once, "
+          f"{late} after the idle limit")
 
 
 if __name__ == "__main__":
