@@ -2,7 +2,8 @@
 # The unit, packet and simulation suites again, built with AddressSanitizer and
 # UndefinedBehaviorSanitizer in a second build folder (build-asan). Only the targets
 # those tests need are built; the simulations run their first seed range only.
-# tools/run-tests.sh calls this after the main suites; it also runs on its own:
+# Not yet called by tools/run-tests.sh (its first full run on this machine is pending);
+# run it on its own:
 #   tools/run-sanitized-tests.sh            build what is needed and run
 #   tools/run-sanitized-tests.sh --list     print the tests it would run
 set -euo pipefail
