@@ -10,7 +10,6 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "control/daemon/daemon.h"
-#include "control/httplink/stats_view.h"
 #include "control/management/metrics.h"
 #include "control/management/render.h"
 #include "control/vip/vip_commands.h"
@@ -91,8 +90,9 @@ std::optional<dataplane::DataplaneStats> Daemon::dataplaneStats() {
 
 std::string Daemon::metrics() {
     management::MetricsInput input{status(), cluster_.report(), std::nullopt, std::nullopt, pool_->report(),
-                                   std::nullopt};
+                                   std::nullopt, std::nullopt};
     if (vips_) input.vips = vips_->report();
+    if (http_) input.http = http_->report();
 #ifdef RINGGATE_HAVE_DATAPLANE
     input.dataplane = dataplaneStats();
     if (flows_) input.flows = flows_->report();
@@ -210,8 +210,7 @@ void Daemon::registerCommands() {
 #endif
     commands_.add(spec("http-stats"), [this](const Request& r) {
         if (!r.args.empty()) return Reply::error(r.format, "usage: http-stats");
-        auto stats = http_ ? http_->stats() : std::vector<httplink::HttpServiceStats>{};
-        return Reply{true, r.format == Format::Json ? httplink::renderStatsJson(stats) : httplink::renderStatsText(stats)};
+        return management::render(http_ ? http_->report() : httplink::HttpReport{}, r.format);
     });
 #ifndef RINGGATE_HAVE_DATAPLANE
     for (const char* name : {"stats", "connections", "flows", "garp", "live-backends"})

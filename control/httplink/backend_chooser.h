@@ -14,17 +14,11 @@
 
 #include "common/ipv4.h"
 #include "config/config.h"
+#include "control/httplink/http_report.h"
 
 namespace ringgate::httplink {
 
 using Clock = std::chrono::steady_clock;
-
-struct BackendHealth {
-    Ipv4Endpoint backend;
-    bool held = false;          // held out after a failed transfer
-    uint64_t chosen = 0;        // requests (and resumes) sent to it
-    uint64_t failures = 0;      // transfers it failed (reset, early end, stall, connect)
-};
 
 class BackendChooser {
 public:

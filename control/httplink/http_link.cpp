@@ -50,9 +50,9 @@ void HttpLink::setLiveBackends(const std::string& pool, const std::vector<config
         if (service->service().pool == pool) service->setLive(live);
 }
 
-std::vector<HttpServiceStats> HttpLink::stats() const {
-    std::vector<HttpServiceStats> out;
-    for (const auto& service : services_) out.push_back(service->stats());
+HttpReport HttpLink::report() const {
+    HttpReport out;
+    for (const auto& service : services_) out.services.push_back(service->report());
     return out;
 }
 

@@ -10,7 +10,7 @@
 
 #include "common/expected.h"
 #include "config/config.h"
-#include "control/httplink/http_stats.h"
+#include "control/httplink/http_report.h"
 
 namespace ringgate::httplink {
 
@@ -30,7 +30,7 @@ public:
     // The live back ends of `pool` changed (registry live list); services on it follow.
     void setLiveBackends(const std::string& pool, const std::vector<config::Backend>& live);
 
-    std::vector<HttpServiceStats> stats() const;
+    HttpReport report() const;
 
 private:
     std::vector<std::unique_ptr<ServiceProxy>> services_;

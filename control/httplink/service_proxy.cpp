@@ -10,25 +10,34 @@ namespace ringgate::httplink {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-HttpCountersSnapshot HttpCounters::snapshot() const {
-    auto load = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    HttpCountersSnapshot s;
-    s.connections = load(connections);
-    s.connectionsRefused = load(connectionsRefused);
-    s.connectionsOpen = load(connectionsOpen);
-    s.requests = load(requests);
-    s.badRequests = load(badRequests);
-    s.badGateway = load(badGateway);
-    s.bytesToClients = load(bytesToClients);
-    s.resumable = load(resumable);
-    s.resumesSpliced = load(resumesSpliced);
-    s.transfersRescued = load(transfersRescued);
-    s.clientTimeouts = load(clientTimeouts);
-    for (size_t i = 0; i < kNotResumableKinds; ++i) s.notResumable[i] = load(notResumable[i]);
-    for (size_t i = 0; i < kFailureKinds; ++i) s.backendFailures[i] = load(backendFailures[i]);
-    for (size_t i = 0; i < kAbortKinds; ++i) s.aborted[i] = load(aborted[i]);
-    return s;
+namespace {
+
+uint64_t load(const std::atomic<uint64_t>& counter) { return counter.load(std::memory_order_relaxed); }
+
+// Each counter once, with the name every view shows it under.
+report::Counts countsOf(const HttpCounters& c) {
+    return {{"connections", load(c.connections)},
+            {"connections_refused", load(c.connectionsRefused)},
+            {"connections_open", load(c.connectionsOpen), true},
+            {"requests", load(c.requests)},
+            {"bad_requests", load(c.badRequests)},
+            {"bad_gateway", load(c.badGateway)},
+            {"client_timeouts", load(c.clientTimeouts)},
+            {"bytes_to_clients", load(c.bytesToClients)},
+            {"resumable", load(c.resumable)},
+            {"resumes_spliced", load(c.resumesSpliced)},
+            {"transfers_rescued", load(c.transfersRescued)}};
 }
+
+// A breakdown by an enum's values (from `first`: NotResumable::No is no reason).
+template <typename Enum, size_t N>
+report::Counts breakdown(const std::array<std::atomic<uint64_t>, N>& counters, size_t first = 0) {
+    report::Counts out;
+    for (size_t i = first; i < N; ++i) out.push_back({std::string(toString(static_cast<Enum>(i))), load(counters[i])});
+    return out;
+}
+
+}  // namespace
 
 ServiceProxy::ServiceProxy(const config::Service& service, const config::BackendPool& pool)
     : service_(service), pool_(pool.name), acceptor_(io_), chooser_(service.http.backendHoldMs) {
@@ -115,16 +124,19 @@ void ServiceProxy::reportFailure(const Ipv4Endpoint& backend, Failure failure) {
     chooser_.reportFailure(backend, Clock::now());
 }
 
-HttpServiceStats ServiceProxy::stats() const {
-    HttpServiceStats stats;
-    stats.name = service_.name;
-    stats.listen = {service_.vip, service_.port};
-    stats.pool = pool_;
-    stats.resume = service_.http.resume;
-    stats.counters = counters_.snapshot();
+HttpServiceReport ServiceProxy::report() const {
+    HttpServiceReport report;
+    report.name = service_.name;
+    report.listen = {service_.vip, service_.port};
+    report.pool = pool_;
+    report.resume = service_.http.resume;
+    report.counts = countsOf(counters_);
+    report.notResumable = breakdown<NotResumable>(counters_.notResumable, 1);
+    report.backendFailures = breakdown<Failure>(counters_.backendFailures);
+    report.aborted = breakdown<AbortReason>(counters_.aborted);
     std::lock_guard lock(mutex_);
-    stats.backends = chooser_.health(Clock::now());
-    return stats;
+    report.backends = chooser_.health(Clock::now());
+    return report;
 }
 
 }  // namespace ringgate::httplink

@@ -17,6 +17,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "control/httplink/backend_chooser.h"
+#include "control/httplink/http_report.h"
 #include "control/httplink/http_stats.h"
 
 namespace ringgate::httplink {
@@ -35,7 +36,7 @@ public:
 
     // From the control thread: the pool's live back ends changed.
     void setLive(const std::vector<config::Backend>& live);
-    HttpServiceStats stats() const;
+    HttpServiceReport report() const;
 
     // For the connections of this service (any proxy thread).
     const config::HttpProxy& settings() const { return service_.http; }

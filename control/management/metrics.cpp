@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -160,6 +161,33 @@ std::string toPrometheus(const MetricsInput& in) {
         e.counts("ringgate_flow_fast_path", "the fast path's side of flows across the cluster", {},
                  in.flows->fastPath);
         e.counts("ringgate_flow_transport", "flow-record datagrams", {}, in.flows->transport);
+    }
+
+    if (in.http) {
+        for (const httplink::HttpServiceReport& s : in.http->services) {
+            Labels labels{{"service", s.name}, {"listen", s.listen.toString()}};
+            e.counts("ringgate_http", "the HTTP path of the service (docs/HTTP-LINK.md)", labels, s.counts);
+            for (auto [name, help, counts] :
+                 {std::tuple{"ringgate_http_not_resumable", "replies passed on without the safety net, by reason",
+                             &s.notResumable},
+                  std::tuple{"ringgate_http_backend_failures", "back ends that failed a transfer, by how",
+                             &s.backendFailures},
+                  std::tuple{"ringgate_http_aborted", "client transfers ended short, by reason", &s.aborted}})
+                for (const report::Count& c : *counts) {
+                    Labels reason = labels;
+                    reason.emplace_back("reason", c.name);
+                    e.counter(name, help, reason, static_cast<double>(c.value));
+                }
+            for (const httplink::BackendHealth& b : s.backends) {
+                Labels backend{{"service", s.name}, {"backend", b.backend.toString()}};
+                e.gauge("ringgate_http_backend_held", "1 while the back end is held out after a failed transfer",
+                        backend, b.held);
+                e.counter("ringgate_http_backend_chosen", "requests and resumes sent to the back end", backend,
+                          static_cast<double>(b.chosen));
+                e.counter("ringgate_http_backend_failures_by_backend", "transfers the back end failed", backend,
+                          static_cast<double>(b.failures));
+            }
+        }
     }
 
     if (in.pool) {

@@ -9,6 +9,7 @@
 #include "control/cluster/membership_report.h"
 #include "control/daemon/node_reports.h"
 #include "control/flows/flows_report.h"
+#include "control/httplink/http_report.h"
 #include "control/vip/vip_report.h"
 #include "dataplane/stats_report.h"
 
@@ -21,6 +22,7 @@ struct MetricsInput {
     std::optional<dataplane::DataplaneStats> dataplane;
     std::optional<daemon::PoolReport> pool;
     std::optional<flows::FlowsReport> flows;
+    std::optional<httplink::HttpReport> http;
 };
 
 std::string toPrometheus(const MetricsInput& input);

@@ -278,6 +278,50 @@ std::string toText(const flows::FlowsReport& r) {
            lines(r.transport);
 }
 
+// ---- the HTTP path
+
+Json toJson(const httplink::HttpReport& r) {
+    Json services = Json::array();
+    for (const httplink::HttpServiceReport& s : r.services) {
+        Json service{{"name", s.name}, {"listen", s.listen.toString()}, {"pool", s.pool}, {"resume", s.resume}};
+        addCounts(service, s.counts);
+        for (auto [key, counts] : {std::pair{"not_resumable", &s.notResumable},
+                                   std::pair{"backend_failures", &s.backendFailures},
+                                   std::pair{"aborted", &s.aborted}}) {
+            Json group = Json::object();
+            addCounts(group, *counts);
+            service[key] = group;
+        }
+        Json backends = Json::array();
+        for (const httplink::BackendHealth& b : s.backends)
+            backends.push_back(Json{{"backend", b.backend.toString()}, {"held", b.held}, {"chosen", b.chosen},
+                                    {"failures", b.failures}});
+        service["backends"] = backends;
+        services.push_back(service);
+    }
+    return Json{{"services", services}};
+}
+
+std::string toText(const httplink::HttpReport& r) {
+    if (r.services.empty()) return "no service in mode http\n";
+    std::string out;
+    for (const httplink::HttpServiceReport& s : r.services) {
+        out += fmt::format("service {} {} pool {} resume {}\n", s.name, s.listen.toString(), s.pool,
+                           s.resume ? "on" : "off");
+        for (const report::Count& c : s.counts) out += fmt::format("  {} {}\n", c.name, c.value);
+        // The breakdowns only where something happened.
+        for (auto [group, counts] : {std::pair{"not_resumable", &s.notResumable},
+                                     std::pair{"backend_failures", &s.backendFailures},
+                                     std::pair{"aborted", &s.aborted}})
+            for (const report::Count& c : *counts)
+                if (c.value) out += fmt::format("  {}.{} {}\n", group, c.name, c.value);
+        for (const httplink::BackendHealth& b : s.backends)
+            out += fmt::format("  backend {} {} chosen {} failures {}\n", b.backend.toString(), b.held ? "held" : "ok",
+                               b.chosen, b.failures);
+    }
+    return out;
+}
+
 // ---- status and pool
 
 Json toJson(const daemon::NodeStatus& s) {

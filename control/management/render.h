@@ -13,6 +13,7 @@
 #include "control/cluster/membership_report.h"
 #include "control/daemon/node_reports.h"
 #include "control/flows/flows_report.h"
+#include "control/httplink/http_report.h"
 #include "control/management/command_table.h"
 #include "control/vip/vip_report.h"
 #include "dataplane/stats_report.h"
@@ -33,6 +34,7 @@ Json toJson(const daemon::NodeStatus& status);
 Json toJson(const daemon::PoolReport& report);
 Json toJson(const daemon::ConfigChangeReport& report);
 Json toJson(const flows::FlowsReport& report);
+Json toJson(const httplink::HttpReport& report);
 
 std::string toText(const cluster::MembershipReport& report);
 std::string toText(const vip::VipTableReport& report);
@@ -43,6 +45,7 @@ std::string toText(const daemon::NodeStatus& status);
 std::string toText(const daemon::PoolReport& report);
 std::string toText(const daemon::ConfigChangeReport& report);
 std::string toText(const flows::FlowsReport& report);
+std::string toText(const httplink::HttpReport& report);
 
 // A successful reply in the request's format.
 template <typename Report>

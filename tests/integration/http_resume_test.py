@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from cluster_harness import SOURCE, Cluster, private_config, require_root, unique_name
+from cluster_harness import SOURCE, Cluster, private_config, prometheus_families, require_root, unique_name
 from http_quirk_backend import body as quirk_body
 from topology import Topology, TopologyError, wait_until
 
@@ -448,6 +448,13 @@ def main():
             held = [b for b in final["backends"] if b["failures"] > 0]
             assert held, "the pool was never told of a failed back end"
             print(f"ok   back-end failures fed the pool: {[(b['backend'], b['failures']) for b in held]}")
+            # The same counters in /metrics, read by the real Prometheus parser.
+            families = prometheus_families(cluster.ctl(1, "metrics").stdout)
+            spliced = [v for name, labels, v in families["ringgate_http_resumes_spliced"]["samples"]
+                       if labels["service"] == "downloads"]
+            assert spliced == [final["resumes_spliced"]], (spliced, final["resumes_spliced"])
+            assert "ringgate_http_aborted" in families and "ringgate_http_backend_held" in families
+            print(f"ok   /metrics: the HTTP path's families parse ({len(families)} families in all)")
             print(cluster.ctl(1, "http-stats").stdout)
 
 

@@ -226,3 +226,60 @@ TEST(Metrics, CountersTotalGaugesPlainLabelsEscaped) {
 
 }  // namespace
 }  // namespace ringgate::management
+
+namespace ringgate::management {
+namespace {
+
+httplink::HttpReport oneHttpService() {
+    httplink::HttpServiceReport s;
+    s.name = "downloads";
+    s.listen = {Ipv4Address::parse("198.18.0.100").value(), 80};
+    s.pool = "web";
+    s.resume = true;
+    s.counts = {{"connections_open", 2, true}, {"resumes_spliced", 5}};
+    s.notResumable = {{"method", 0}, {"no_length", 3}};
+    s.backendFailures = {{"reset", 1}};
+    s.aborted = {{"budget", 0}};
+    s.backends = {{{Ipv4Address::parse("198.19.0.51").value(), 80}, true, 7, 1}};
+    return {{s}};
+}
+
+TEST(HttpReportViews, JsonKeepsTheGroupsAndBackends) {
+    Json json = toJson(oneHttpService());
+    const Json& s = json["services"][0];
+    EXPECT_EQ(s["name"], "downloads");
+    EXPECT_EQ(s["listen"], "198.18.0.100:80");
+    EXPECT_EQ(s["resumes_spliced"], 5);
+    EXPECT_EQ(s["not_resumable"]["no_length"], 3);
+    EXPECT_EQ(s["not_resumable"]["method"], 0);
+    EXPECT_EQ(s["aborted"]["budget"], 0);
+    EXPECT_EQ(s["backends"][0], (Json{{"backend", "198.19.0.51:80"}, {"held", true}, {"chosen", 7}, {"failures", 1}}));
+}
+
+TEST(HttpReportViews, TextShowsOnlyBreakdownsThatHappened) {
+    std::string text = toText(oneHttpService());
+    EXPECT_TRUE(has(text, "service downloads 198.18.0.100:80 pool web resume on\n")) << text;
+    EXPECT_TRUE(has(text, "  resumes_spliced 5\n")) << text;
+    EXPECT_TRUE(has(text, "  not_resumable.no_length 3\n")) << text;
+    EXPECT_FALSE(has(text, "not_resumable.method")) << text;
+    EXPECT_TRUE(has(text, "  backend 198.19.0.51:80 held chosen 7 failures 1\n")) << text;
+    EXPECT_EQ(toText(httplink::HttpReport{}), "no service in mode http\n");
+}
+
+TEST(HttpReportViews, MetricsLabelServiceReasonAndBackend) {
+    MetricsInput in;
+    in.status.node = 1;
+    in.membership.node = 1;
+    in.http = oneHttpService();
+    std::string text = toPrometheus(in);
+    EXPECT_TRUE(has(text, "ringgate_http_resumes_spliced_total{node=\"1\",service=\"downloads\","
+                          "listen=\"198.18.0.100:80\"} 5\n")) << text;
+    EXPECT_TRUE(has(text, "# TYPE ringgate_http_connections_open gauge\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_http_not_resumable_total{node=\"1\",service=\"downloads\","
+                          "listen=\"198.18.0.100:80\",reason=\"no_length\"} 3\n")) << text;
+    EXPECT_TRUE(has(text, "ringgate_http_backend_held{node=\"1\",service=\"downloads\",backend=\"198.19.0.51:80\"} 1\n"))
+        << text;
+}
+
+}  // namespace
+}  // namespace ringgate::management
