@@ -14,13 +14,18 @@ const Node* Cluster::findNode(NodeId id) const {
     return nullptr;
 }
 
-std::string Management::socketPathFor(NodeId node) const {
-    std::string path = socketPath;
+namespace {
+std::string withNode(std::string path, NodeId node) {
     const std::string placeholder = "{node}";
     for (size_t at = path.find(placeholder); at != std::string::npos; at = path.find(placeholder))
         path.replace(at, placeholder.size(), std::to_string(node));
     return path;
 }
+}  // namespace
+
+std::string Management::socketPathFor(NodeId node) const { return withNode(socketPath, node); }
+
+std::string Management::readOnlySocketPathFor(NodeId node) const { return withNode(readOnlySocketPath, node); }
 
 const Subnet* Config::findSubnet(const std::string& name) const {
     for (const Subnet& subnet : subnets)

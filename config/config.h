@@ -218,7 +218,12 @@ struct Management {
     uint32_t maxConnections = 32;        // HTTPS connections at once; more are closed at accept
     std::string passwordHash;            // refused: one unsalted password for all; see users
     std::string socketGroup;             // group given the socket (rw for it), "" keeps the daemon's
+    // A second socket on which only commands that change nothing are answered (monitoring,
+    // on-call read access), with a group of its own; "" = none.
+    std::string readOnlySocketPath;
+    std::string readOnlySocketGroup;
     std::string socketPathFor(NodeId node) const;
+    std::string readOnlySocketPathFor(NodeId node) const;  // "" when there is none
     bool operator==(const Management&) const = default;
 };
 

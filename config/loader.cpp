@@ -364,6 +364,8 @@ void readManagement(MapReader& root, Management& management) {
     });
     map.string("password_hash", management.passwordHash, false);
     map.string("socket_group", management.socketGroup, false);
+    map.string("read_only_socket", management.readOnlySocketPath, false);
+    map.string("read_only_socket_group", management.readOnlySocketGroup, false);
     map.finish();
 }
 

@@ -240,6 +240,16 @@ void validateManagement(const Config& config, Diagnostics& diag) {
         diag.errorAt("management.socket", "must be an absolute path");
     if (m.socketPathFor(65535).size() >= 108)  // sun_path limit
         diag.errorAt("management.socket", "path is too long for a Unix socket (limit 107 bytes)");
+    if (!m.readOnlySocketPath.empty()) {
+        if (m.readOnlySocketPath.front() != '/')
+            diag.errorAt("management.read_only_socket", "must be an absolute path");
+        else if (m.readOnlySocketPathFor(65535).size() >= 108)
+            diag.errorAt("management.read_only_socket", "path is too long for a Unix socket (limit 107 bytes)");
+        else if (m.readOnlySocketPath == m.socketPath)
+            diag.errorAt("management.read_only_socket", "must differ from management.socket");
+    } else if (!m.readOnlySocketGroup.empty()) {
+        diag.errorAt("management.read_only_socket_group", "needs management.read_only_socket");
+    }
     // One password for everyone, unsalted, cannot say who changed what: refused.
     if (!m.passwordHash.empty())
         diag.errorAt("management.password_hash", "one shared password is not supported: list users "

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "common/log.h"
 #include "dataplane/eal.h"
@@ -60,6 +61,19 @@ Expected<uint16_t> createPort(const config::Port& port, size_t index, unsigned q
 }
 }  // namespace
 
+#ifdef RINGGATE_XDP_OBJECT
+namespace {
+// The installed ringgated loads the installed XDP object; a program run from the build
+// tree (tests, benchmarks, the demo) loads the one built beside it.
+std::string xdpObjectPath() {
+    std::error_code ec;
+    auto program = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec && program.parent_path() == RINGGATE_INSTALLED_SBINDIR) return RINGGATE_XDP_OBJECT_INSTALLED;
+    return RINGGATE_XDP_OBJECT;
+}
+}  // namespace
+#endif
+
 DataplaneOptions defaultOptions(const config::Config& config) {
     DataplaneOptions options;
     options.timeouts = config.dataplane.timeouts;
@@ -70,7 +84,7 @@ DataplaneOptions defaultOptions(const config::Config& config) {
         options.xdpProgram = program;
     } else {
 #ifdef RINGGATE_XDP_OBJECT
-        options.xdpProgram = RINGGATE_XDP_OBJECT;
+        options.xdpProgram = xdpObjectPath();
 #endif
     }
     return options;

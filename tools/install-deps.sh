@@ -13,6 +13,9 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   python3-prometheus-client
   libcrypt-dev openssl   # remote management: yescrypt hashes, TLS certificates
+  libsystemd-dev         # sd_notify: the daemons' units are Type=notify
+  # the Debian package (debian/, tests/package): its build, man pages, lintian; the completion test
+  debhelper dpkg-dev help2man go-md2man lintian bash-completion
   # test topology and real peers
   iproute2 iputils-ping iputils-arping bridge-utils ethtool
   nginx-light curl wrk tcpdump python3 python3-yaml procps psmisc

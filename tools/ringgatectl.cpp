@@ -25,6 +25,7 @@
 #include "common/expected.h"
 #include "common/log.h"
 #include "config/loader.h"
+#include "config/local_node.h"
 #include "control/management/catalogue.h"
 #include "control/management/command_table.h"
 #include "control/management/password.h"
@@ -36,7 +37,9 @@ using namespace ringgate;
 
 constexpr const char* kFooter = R"(
 The node is named by --socket PATH, or by --config FILE and --node ID (the socket path
-comes from FILE's management.socket), or remotely by --host https://ADDR:PORT --user NAME
+comes from FILE's management.socket, or management.read_only_socket for a user who may
+not use that one; FILE defaults to /etc/ringgate/ringgate.yaml, ID to
+the one node that has an address of this host), or remotely by --host https://ADDR:PORT --user NAME
 (the node's management.listen; the password comes from --password-file, else the
 RINGGATE_PASSWORD environment variable, else a prompt; --ca-file checks the node's
 certificate). With --json every answer, errors included, is one JSON document on stdout.
@@ -244,17 +247,28 @@ int main(int argc, char** argv) {
     if (!hostUrl.empty()) return askRemote(out, hostUrl, user, passwordFile, caFile, request, timeoutMs);
 
     if (socketPath.empty()) {
-        if (configPath.empty() || !node)
-            return out.fail(2, "--config FILE and --node ID (or --socket PATH, or --host URL) are required");
+        if (configPath.empty()) configPath = config::kDefaultConfigPath;
         auto loaded = config::loadFile(configPath);
         if (!loaded.config) {
             if (out.json) return out.fail(2, loaded.report("ringgatectl"));
             std::fputs(loaded.report("ringgatectl").c_str(), stderr);
             return 2;
         }
+        if (!node) {
+            // The node whose address this host has (config/local_node.h).
+            auto addresses = config::hostIpv4Addresses();
+            if (!addresses) return out.fail(1, addresses.error().message);
+            auto found = config::localNode(loaded.config->cluster, *addresses);
+            if (!found) return out.fail(2, found.error().message + " (node map of " + configPath + ")");
+            node = *found;
+        }
         if (!loaded.config->cluster.findNode(*node))
             return out.fail(2, "node " + std::to_string(*node) + " is not in the node map of " + configPath);
         socketPath = loaded.config->management.socketPathFor(*node);
+        // A user who may not use the control socket (not in management.socket_group) asks
+        // through the read-only one, where the node answers what changes nothing.
+        std::string readOnly = loaded.config->management.readOnlySocketPathFor(*node);
+        if (!readOnly.empty() && ::access(socketPath.c_str(), W_OK) != 0 && errno == EACCES) socketPath = readOnly;
     }
     if (socketPath.size() >= sizeof(sockaddr_un::sun_path)) return out.fail(2, "socket path too long: " + socketPath);
 

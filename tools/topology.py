@@ -119,6 +119,7 @@ class Topology:
         self.hosts = []
         self.switches = []
         self.processes = []  # pids started in namespaces (back-end servers, daemons)
+        self.http_procs = {}  # back-end index -> its HTTP server (this run's, not a loaded state's)
 
     # ---------- naming and lookup ----------
     def ns(self, role, index=None):
@@ -244,11 +245,15 @@ class Topology:
             self._add_leaf("client", i, sw_ext, f"c{i}", EXTERNAL_NET[CLIENT_BASE + i], 0x12, 2)
         for i in range(1, self.n_backends + 1):
             host = self._add_leaf("backend", i, sw_int, f"b{i}", INTERNAL_NET[BACKEND_BASE + i], 0x13, 3)
-            # Replies to clients go back through the cluster's internal VIP (dnat mode).
-            sh("ip", "-n", host.namespace, "route", "add", str(EXTERNAL_NET), "via", INTERNAL_VIP)
+            self.route_back(host)
             self._start_http(host)
         self.save()
         self.check_isolation()
+
+    def route_back(self, backend):
+        """Replies to clients go back through the cluster's internal VIP (dnat mode). Again
+        after the back end's link was down: the kernel drops a downed link's routes."""
+        sh("ip", "-n", backend.namespace, "route", "replace", str(EXTERNAL_NET), "via", INTERNAL_VIP)
 
     # ---------- back-end HTTP servers ----------
     def _start_http(self, host):
@@ -273,10 +278,23 @@ class Topology:
                    "80", "--bind", host.address, "--directory", str(www)]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(proc.pid)
+        self.http_procs[host.index] = proc
         self.save()
         wait_until(lambda: self.run(host, "curl", "-sf", "-o", "/dev/null", "--max-time", "1",
                                     f"http://{host.address}/id", check=False).returncode == 0,
                    timeout=15, what=f"HTTP server of backend{host.index}")
+
+    def kill_http(self, backend):
+        """A back end's HTTP server dies (kill -9: no goodbye to its clients)."""
+        proc = self.http_procs.pop(backend.index, None)
+        if proc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def restart_http(self, backend):
+        """Starts a back end's HTTP server again, serving the same files."""
+        self.kill_http(backend)
+        self._start_http(backend)
 
     def access_log(self, backend):
         """Lines of a back end's access log: '<client address> <request>'."""

@@ -13,8 +13,12 @@ using asio::ip::udp;
 
 MembershipTimers timersFrom(const config::Timers& t) {
     using std::chrono::milliseconds;
-    return MembershipTimers{milliseconds(t.tokenIntervalMs), milliseconds(t.handoffAckTimeoutMs),
-                            t.handoffRetries, milliseconds(t.tokenLossTimeoutMs)};
+    MembershipTimers timers;
+    timers.tokenInterval = milliseconds(t.tokenIntervalMs);
+    timers.handoffAckTimeout = milliseconds(t.handoffAckTimeoutMs);
+    timers.handoffRetries = t.handoffRetries;
+    timers.tokenLossTimeout = milliseconds(t.tokenLossTimeoutMs);
+    return withLease(timers);
 }
 
 namespace {

@@ -46,6 +46,9 @@ public:
     void setHooks(MembershipHooks* hooks) { node_.membership().setHooks(hooks); }
 
     const ClusterNode& node() const { return node_; }
+    Time fenceFor(NodeId owner, Time now) const { return node_.membership().fenceFor(owner, now); }
+    Time grantedBy(NodeId owner, Time now) const { return node_.membership().grantedBy(owner, now); }
+    bool tie(const std::vector<NodeId>& members) const { return node_.membership().tie(members); }
 
 private:
     struct Path {

@@ -30,6 +30,12 @@ std::string_view toString(Phase phase) {
     return "?";
 }
 
+MembershipTimers withLease(MembershipTimers t) {
+    t.lease = t.handoffAckTimeout * static_cast<int64_t>(t.handoffRetries + 1);
+    t.leaseRequestInterval = t.lease / 6;
+    return t;
+}
+
 Membership::Membership(Options options, ReliableMessenger& messenger)
     : options_(std::move(options)), messenger_(messenger), random_(options_.randomSeed) {}
 
@@ -82,7 +88,14 @@ void Membership::setMembers(Time now, std::vector<NodeId> members) {
     else
         RG_INFO(Cluster, "membership %s -> %s", listText(members_).c_str(), listText(members).c_str());
     members_ = std::move(members);
+    refreshRing();
+    auto successor = nextAfter(members_, options_.self);
+    if (successor != successor_) {
+        successor_ = successor;
+        successorSince_ = now;
+    }
     if (hooks_) hooks_->onMembershipChanged(now, members_);
+    updateLease(now);
 }
 
 void Membership::nameTrain(Train& train) const {
@@ -158,6 +171,7 @@ void Membership::leave(Time now) {
     leaveDeadline_ = now + options_.timers.tokenLossTimeout +
                      options_.timers.handoffAckTimeout * static_cast<int64_t>(options_.timers.handoffRetries + 1);
     if (holding_) passOn(now);
+    updateLease(now);
 }
 
 // --- incoming trains ----------------------------------------------------------------------
@@ -182,7 +196,10 @@ void Membership::onMessage(Time now, NodeId from, std::span<const uint8_t> bytes
         case Signal::Join: onJoin(now, train); break;
         case Signal::Probe: onProbe(now, train); break;
         case Signal::Passed: onPassed(train); break;
+        case Signal::LeaseRequest: onLeaseRequest(now, train); break;
+        case Signal::LeaseGrant: onLeaseGrant(now, from, train); break;
     }
+    updateLease(now);
 }
 
 void Membership::onToken(Time now, Train train) {
@@ -238,7 +255,12 @@ void Membership::adopt(Time now, Train train) {
     if (lastReceiveAt_) lastRotation_ = now - *lastReceiveAt_;
     lastReceiveAt_ = now;
     lastTokenAt_ = now;
+    if (primary(train.members)) {
+        confirmed_ = train.members;  // it came through another member
+        refreshRing();
+    }
     setMembers(now, train.members);
+    if (!leaseValid(now)) nextLeaseRequest_ = now;  // ask at once, not at the next tick
     holding_ = std::move(train);
     // A changed membership travels the ring at once; otherwise each hop holds its share of
     // the rotation time.
@@ -262,6 +284,7 @@ void Membership::passOn(Time now) {
     dropGhosts(t.members);
     // Leaving, the riders see the ring without us, so the VIP manager hands our VIPs to
     // the survivors in this same visit instead of leaving them unanswered for a rotation.
+    updateLease(now);
     if (hooks_) hooks_->onTokenHeld(now, t.carriages, t.members);
     t.stamp.seq += 1;
     t.signal = Signal::Token;
@@ -289,7 +312,7 @@ void Membership::passOn(Time now) {
     lastToken_ = t;
     probeOutsiders(now, t);
     uint64_t id = messenger_.send(now, *next, encodeTrain(t), handoffPolicy());
-    handoff_ = Handoff{id, *next, std::move(t), leaving, predecessor};
+    handoff_ = Handoff{id, *next, std::move(t), leaving, predecessor, now};
 }
 
 void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& result) {
@@ -301,7 +324,10 @@ void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& res
             forwardEmergency(now, std::move(forward.train), result.peer);
         return;
     }
-    if (!handoff_ || handoff_->messageId != result.messageId || handoff_->destination != result.peer) return;
+    if (!handoff_ || handoff_->messageId != result.messageId || handoff_->destination != result.peer) {
+        updateLease(now);
+        return;
+    }
     Handoff h = std::move(*handoff_);
     handoff_.reset();
     if (result.delivered) {
@@ -329,6 +355,7 @@ void Membership::onSendResult(Time now, const ReliableMessenger::SendResult& res
     if (h.leavingSelf) insertSorted(t.members, options_.self);  // passOn takes us out again
     Stamp stamp = t.stamp;
     regenerate(now, std::move(t), stamp, h.destination);
+    updateLease(now);
 }
 
 // A new generation of the token, sent on from here: it wins over every copy of the old one
@@ -520,6 +547,10 @@ void Membership::onTimer(Time now) {
     if (holding_ && now >= passAt_) passOn(now);
     if (phase_ == Phase::Leaving && now >= leaveDeadline_) phase_ = Phase::Left;
     if (watch_ && now >= watch_->deadline) successorSilent(now);
+    if (phase_ == Phase::Member && predecessor() && now >= nextLeaseRequest_) requestLease(now);
+    updateLease(now);
+    if (hooks_)
+        if (auto due = hooks_->nextDeadline(); due && *due <= now) hooks_->onTimer(now);
     if (phase_ != Phase::Member || holdsToken()) return;
     if (emergency_ && now - emergency_->sentAt >= options_.timers.tokenLossTimeout) {
         emergency_.reset();  // our 911 got lost on the way: try again
@@ -535,6 +566,10 @@ std::optional<Time> Membership::nextDeadline() const {
     if (holding_) consider(passAt_);
     if (phase_ == Phase::Leaving) consider(leaveDeadline_);
     if (watch_) consider(watch_->deadline);
+    if (phase_ == Phase::Member && predecessor()) consider(nextLeaseRequest_);
+    if (leaseHeld_ && leaseUntil_ && !(members_.size() == 1)) consider(*leaseUntil_);
+    if (hooks_)
+        if (auto due = hooks_->nextDeadline()) consider(*due);
     if (phase_ == Phase::Member && !holdsToken()) {
         if (emergency_)
             consider(emergency_->sentAt + options_.timers.tokenLossTimeout);
@@ -554,7 +589,150 @@ MembershipStatus Membership::status() const {
     s.stamp = lastStamp_;
     s.lastRotation = lastRotation_;
     if (lastReceiveAt_) s.lastToken = lastReceiveAt_;
+    s.lease = leaseHeld_;
+    s.primary = inPrimary_;
+    s.leaseUntil = leaseUntil_;
     return s;
+}
+
+// --- the VIP lease ------------------------------------------------------------------------
+//
+// A member answers for its VIPs only while it holds a lease, and a node that takes over a
+// dropped owner's VIPs first waits out whatever lease that owner may still hold. Leases
+// are granted by the ring predecessor, the one node that can drop this node (its
+// hand-off fails, or its watch sees the token stop here). A lease runs from when its
+// request was sent, so a late grant never stretches it past what the grantor counted on,
+// whatever the network delay. The grantor stops granting while a hand-off to the node is
+// unacknowledged, so by the time that hand-off fails (one lease: the hand-off budget) the
+// lease has run out too, and the new owner need not wait at all (fenceFor).
+
+// members_ is in ring order: the predecessor is the member before us (called on every
+// deadline query, so no search through the node map).
+std::optional<NodeId> Membership::predecessor() const {
+    auto self = std::find(members_.begin(), members_.end(), options_.self);
+    if (members_.size() < 2 || self == members_.end()) return std::nullopt;
+    return self == members_.begin() ? members_.back() : *std::prev(self);
+}
+
+void Membership::requestLease(Time now) {
+    auto to = predecessor();
+    nextLeaseRequest_ = now + options_.timers.leaseRequestInterval;
+    if (!to) return;
+    uint32_t seq = ++leaseSeq_;
+    leaseRequests_[seq] = LeaseRequest{*to, now};
+    while (leaseRequests_.size() > 16) leaseRequests_.erase(leaseRequests_.begin());
+    Train r;
+    r.signal = Signal::LeaseRequest;
+    r.ringId = ringId_;
+    r.stamp.seq = seq;
+    r.originator = options_.self;
+    r.current = options_.self;
+    r.destination = *to;
+    nameTrain(r);
+    // One try: the next request is never far behind.
+    messenger_.send(now, *to, encodeTrain(r), SendPolicy{options_.timers.leaseRequestInterval, 0, false});
+    ++counters_.leaseRequests;
+}
+
+void Membership::onLeaseRequest(Time now, const Train& r) {
+    if (phase_ != Phase::Member || r.ringId != ringId_ || !inRing_ || !inPrimary_) return;
+    if (nextAfter(members_, options_.self) != r.originator) return;  // not our successor (any more)
+    if (handoff_ && handoff_->destination == r.originator) return;  // it may be about to be dropped
+    Train g;
+    g.signal = Signal::LeaseGrant;
+    g.ringId = ringId_;
+    g.stamp.seq = r.stamp.seq;
+    g.originator = options_.self;
+    g.current = options_.self;
+    g.destination = r.originator;
+    nameTrain(g);
+    messenger_.send(now, r.originator, encodeTrain(g), SendPolicy{options_.timers.leaseRequestInterval, 0, false});
+    grantedAt_[r.originator] = now;
+    ++counters_.leaseGrants;
+}
+
+void Membership::onLeaseGrant(Time now, NodeId from, const Train& g) {
+    auto it = leaseRequests_.find(g.stamp.seq);
+    if (it == leaseRequests_.end() || it->second.to != from || g.ringId != ringId_) return;
+    Time until = it->second.sentAt + options_.timers.lease;
+    if (!leaseUntil_ || until > *leaseUntil_) leaseUntil_ = until;
+    leaseRequests_.erase(leaseRequests_.begin(), std::next(it));
+    updateLease(now);
+}
+
+// A ring may answer for VIPs only if it holds more than half of the last membership this
+// node saw confirmed, or exactly half with that membership's lowest node (or of two nodes,
+// either: a two-node cluster must fail over, and cannot tell a dead peer from a cut link).
+// A node cut off from receiving drops everyone by failed hand-offs and ends up alone; it
+// confirmed none of those steps, so it holds a minority and stops answering, while the
+// majority takes its VIPs over.
+bool Membership::primary(const std::vector<NodeId>& members) const {
+    if (confirmed_.empty()) return true;  // cold start: nothing to hold a majority of
+    size_t kept = 0;
+    for (NodeId m : confirmed_) kept += contains(members, m);
+    if (2 * kept != confirmed_.size()) return 2 * kept > confirmed_.size();
+    return confirmed_.size() == 2 || contains(members, *std::min_element(confirmed_.begin(), confirmed_.end()));
+}
+
+bool Membership::tie(const std::vector<NodeId>& members) const {
+    size_t kept = 0;
+    for (NodeId m : confirmed_) kept += contains(members, m);
+    return !confirmed_.empty() && 2 * kept == confirmed_.size() && primary(members);
+}
+
+// leaseValid runs on every event: what it needs of members_ is kept ready.
+void Membership::refreshRing() {
+    inRing_ = contains(members_, options_.self);
+    inPrimary_ = primary(members_);
+}
+
+bool Membership::leaseValid(Time now) const {
+    if (phase_ != Phase::Member || !inRing_ || !inPrimary_) return false;
+    if (members_.size() == 1) return true;  // alone: nobody else can drop us
+    return leaseUntil_ && now < *leaseUntil_;
+}
+
+void Membership::updateLease(Time now) {
+    // Alone, nobody else can drop us: the lease is ours, and it carries over into a ring we
+    // join for a lease's time (a joined ring drops us only after a whole hand-off budget,
+    // and grants soon).
+    if (phase_ == Phase::Member && members_.size() == 1 && members_[0] == options_.self && primary(members_)) {
+        if (confirmed_ != members_) {
+            confirmed_ = members_;
+            refreshRing();
+        }
+        leaseUntil_ = std::max(leaseUntil_.value_or(now), now + options_.timers.lease);
+    }
+    bool valid = leaseValid(now);
+    if (valid == leaseHeld_) return;
+    leaseHeld_ = valid;
+    if (!valid && phase_ == Phase::Member) {
+        ++counters_.leaseLapses;
+        RG_INFO(Cluster, "no lease from the ring predecessor for %lld ms: not answering for VIPs",
+                static_cast<long long>(options_.timers.lease.count() / 1000));
+    }
+    if (hooks_) hooks_->onLease(now, valid);
+}
+
+// The short fence is only for the node that granted the owner's lease all along: the owner
+// has been its successor since before its last grant, and its own view of the ring is fresh
+// (a token came from another member within a rotation and a hand-off budget; a node that
+// was paused meanwhile may have missed a ring that went on without it, with another node
+// granting the owner). Anyone else waits a whole lease.
+Time Membership::fenceFor(NodeId owner, Time now) const {
+    if (owner == options_.self) return Time{0};
+    auto it = grantedAt_.find(owner);
+    Time granted = grantedBy(owner, now);
+    Time budget = options_.timers.handoffAckTimeout * static_cast<int64_t>(options_.timers.handoffRetries + 1);
+    bool fresh = lastReceiveAt_ && now - *lastReceiveAt_ <= options_.timers.tokenInterval + budget;
+    if (it != grantedAt_.end() && it->second >= successorSince_ && fresh) return granted;
+    return std::max(granted, options_.timers.lease);
+}
+
+Time Membership::grantedBy(NodeId owner, Time now) const {
+    auto it = grantedAt_.find(owner);
+    if (it == grantedAt_.end()) return Time{0};
+    return std::max(Time{0}, it->second + options_.timers.lease - now);
 }
 
 }  // namespace ringgate::cluster

@@ -29,7 +29,15 @@ struct MembershipTimers {
     Time handoffAckTimeout{40'000};  // wait for a hand-off acknowledgement
     uint32_t handoffRetries = 2;     // resends before the destination is dropped
     Time tokenLossTimeout{300'000};  // no token for this long: 911
+    // The VIP lease (docs/CLUSTER.md, "One answer per VIP"): a member answers for its VIPs
+    // only while its ring predecessor has granted it a lease within this time. Derived
+    // from the hand-off budget (leaseFor): a node stops answering after the same silence
+    // after which its predecessor drops it.
+    Time lease{120'000};
+    Time leaseRequestInterval{20'000};  // a lease request to the predecessor this often
 };
+// The lease and request interval that go with a hand-off budget.
+MembershipTimers withLease(MembershipTimers timers);
 
 enum class Phase : uint8_t { Starting, Member, Leaving, Left };
 std::string_view toString(Phase phase);
@@ -51,6 +59,9 @@ struct MembershipCounters {
     uint64_t misrouted = 0;          // a train whose destination is another node
     uint64_t foreignCluster = 0;     // a train of another cluster (cluster.name differs): refused
     uint64_t ghostsDropped = 0;      // members outside the node map, dropped (setMapCurrent)
+    uint64_t leaseRequests = 0;
+    uint64_t leaseGrants = 0;        // granted to our successor
+    uint64_t leaseLapses = 0;        // our lease ran out while a member: stopped answering
 };
 
 // What the VIP manager and other riders of the train plug in.
@@ -61,6 +72,11 @@ public:
     // be read and changed (whoever holds the token may change what it carries).
     virtual void onTokenHeld(Time now, Carriages& carriages, const std::vector<NodeId>& members) = 0;
     virtual void onMembershipChanged(Time now, const std::vector<NodeId>& members) = 0;
+    // The lease to answer for VIPs was gained (true) or lost (false).
+    virtual void onLease(Time, bool) {}
+    // Riders with timers of their own (a claim that waits a lease out).
+    virtual std::optional<Time> nextDeadline() const { return std::nullopt; }
+    virtual void onTimer(Time) {}
 };
 
 struct MembershipStatus {
@@ -72,6 +88,9 @@ struct MembershipStatus {
     std::optional<Stamp> stamp;      // newest stamp seen or sent
     std::optional<Time> lastRotation;
     std::optional<Time> lastToken;   // when the token was last here
+    bool lease = false;              // may answer for its VIPs
+    bool primary = true;             // the ring holds a majority of the last confirmed one
+    std::optional<Time> leaseUntil;
 };
 
 class Membership {
@@ -111,6 +130,19 @@ public:
     uint64_t ringId() const { return ringId_; }
     const std::vector<NodeId>& members() const { return members_; }
     std::optional<Stamp> lastStamp() const { return lastStamp_; }
+    // May this node answer for its VIPs now? (a member alone, or granted by its predecessor)
+    bool leaseValid(Time now) const;
+    // How long a node that takes over `owner`'s VIPs must wait from now before answering,
+    // so that `owner`, if it still runs, has stopped: what is left of the last lease granted
+    // from here, or a whole lease when this node did not grant the last one.
+    Time fenceFor(NodeId owner, Time now) const;
+    // What is left of the last lease this node granted `owner` (0: none): the least any
+    // claimer here must wait, whatever the token says.
+    Time grantedBy(NodeId owner, Time now) const;
+    // The ring holds exactly half of the last confirmed membership (a peer of two lost):
+    // it cannot tell the others dead from cut off, so it checks a VIP on the wire (an ARP
+    // probe) before taking it over.
+    bool tie(const std::vector<NodeId>& members) const;
     MembershipStatus status() const;
     const MembershipCounters& counters() const { return counters_; }
     const Options& options() const { return options_; }
@@ -122,6 +154,11 @@ private:
         Train train;
         bool leavingSelf = false;  // this hand-off takes us out of the ring
         NodeId predecessor = 0;    // who gave us the token: told once it has moved on
+        Time sentAt{};             // no lease is granted to the destination meanwhile
+    };
+    struct LeaseRequest {
+        NodeId to = 0;
+        Time sentAt{};
     };
     // After a hand-off, the successor must pass the token on within its hold time plus one
     // hand-off budget; if it does not say so, it died holding the token, and the token is
@@ -145,6 +182,13 @@ private:
     void onJoin(Time now, const Train& train);
     void onProbe(Time now, const Train& train);
     void onPassed(const Train& train);
+    void onLeaseRequest(Time now, const Train& train);
+    void onLeaseGrant(Time now, NodeId from, const Train& train);
+    void requestLease(Time now);
+    void updateLease(Time now);
+    std::optional<NodeId> predecessor() const;
+    bool primary(const std::vector<NodeId>& members) const;
+    void refreshRing();
     void successorSilent(Time now);
     void regenerate(Time now, Train train, Stamp from, std::optional<NodeId> without);
     void adopt(Time now, Train train);
@@ -194,6 +238,21 @@ private:
     MembershipCounters counters_;
     std::map<NodeId, Time> foreignLogged_;  // one log line per node and 10 s
     bool mapCurrent_ = false;
+    // Lease: requests in flight by number, when our lease ends, whether the riders were
+    // last told it holds, and when we last granted each successor one.
+    uint32_t leaseSeq_ = 0;
+    std::map<uint32_t, LeaseRequest> leaseRequests_;
+    std::optional<Time> leaseUntil_;
+    Time nextLeaseRequest_{};
+    bool leaseHeld_ = false;
+    std::map<NodeId, Time> grantedAt_;
+    std::optional<NodeId> successor_;
+    Time successorSince_{};
+    // The last membership this node saw confirmed (a token received from another member, or
+    // alone): a ring answers for VIPs only while it holds a majority of it (primary()).
+    std::vector<NodeId> confirmed_;
+    bool inRing_ = false;     // members_ names us
+    bool inPrimary_ = true;   // primary(members_)
 };
 
 }  // namespace ringgate::cluster

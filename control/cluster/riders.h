@@ -19,6 +19,19 @@ public:
     void onMembershipChanged(Time now, const std::vector<NodeId>& members) override {
         for (MembershipHooks* rider : riders_) rider->onMembershipChanged(now, members);
     }
+    void onLease(Time now, bool valid) override {
+        for (MembershipHooks* rider : riders_) rider->onLease(now, valid);
+    }
+    std::optional<Time> nextDeadline() const override {
+        std::optional<Time> next;
+        for (MembershipHooks* rider : riders_)
+            if (auto d = rider->nextDeadline(); d && (!next || *d < *next)) next = d;
+        return next;
+    }
+    void onTimer(Time now) override {
+        for (MembershipHooks* rider : riders_)
+            if (auto d = rider->nextDeadline(); d && *d <= now) rider->onTimer(now);
+    }
 
 private:
     std::vector<MembershipHooks*> riders_;

@@ -24,6 +24,8 @@ std::string_view toString(Signal signal) {
         case Signal::Join: return "join";
         case Signal::Probe: return "probe";
         case Signal::Passed: return "passed";
+        case Signal::LeaseRequest: return "lease request";
+        case Signal::LeaseGrant: return "lease grant";
     }
     return "?";
 }
@@ -117,7 +119,7 @@ DecodedTrain decodeTrain(std::span<const uint8_t> bytes) {
         !r.u32(t.stamp.producer) || !r.u32(t.stamp.seq) || !r.u32(t.originator) ||
         !r.u32(t.current) || !r.u32(t.destination) || !r.u16(memberCount) || !r.u16(carriageCount))
         return fail(TrainError::Truncated);
-    if (signal < static_cast<uint8_t>(Signal::Token) || signal > static_cast<uint8_t>(Signal::Passed))
+    if (signal < static_cast<uint8_t>(Signal::Token) || signal > static_cast<uint8_t>(Signal::LeaseGrant))
         return fail(TrainError::BadSignal);
     t.signal = static_cast<Signal>(signal);
     if (flags & ~kFlagPermission) return fail(TrainError::BadFlags);

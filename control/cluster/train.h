@@ -21,6 +21,8 @@ enum class Signal : uint8_t {
     Join = 3,       // a starting node asking a live member to add it
     Probe = 4,      // a ring's token holder looking for configured nodes outside its ring
     Passed = 5,     // "I have passed the token on": ends the predecessor's watch
+    LeaseRequest = 6,  // to the ring predecessor: "may I go on answering for my VIPs?"
+    LeaseGrant = 7,    // its answer: yes, counted from when the request was sent
 };
 std::string_view toString(Signal signal);
 

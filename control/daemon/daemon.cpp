@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "common/service_notify.h"
 #ifdef RINGGATE_HAVE_DATAPLANE
 #include "control/flows/flow_service.h"
 #include "control/vip/dataplane_actuator.h"
@@ -25,6 +26,7 @@ Daemon::Daemon(config::Config config, std::string text, config::NodeId self)
       // SIGHUP is caught from here on: a reload signal during start-up waits for run().
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       management_(io_, commands_),
+      readOnlyManagement_(io_, commands_),
       remote_(io_, commands_),
       cluster_(io_, config_, self_),
       cpuTimer_(io_),
@@ -78,6 +80,11 @@ Expected<void> Daemon::startVipActuator() {
 Expected<void> Daemon::start() {
     auto listening = management_.listen(config_.management.socketPathFor(self_), config_.management.socketGroup);
     if (!listening) return listening;
+    if (!config_.management.readOnlySocketPath.empty()) {
+        listening = readOnlyManagement_.listen(config_.management.readOnlySocketPathFor(self_),
+                                               config_.management.readOnlySocketGroup, management::Access::Read);
+        if (!listening) return listening;
+    }
     if (auto remote = remote_.start(config_.management); !remote) return remote;
     auto actuating = startVipActuator();
     if (!actuating) return actuating;
@@ -85,6 +92,9 @@ Expected<void> Daemon::start() {
         if (auto proxying = http_->start(); !proxying) return proxying;
     // The VIP manager rides the token: it must be on the train before the first one.
     vips_ = std::make_unique<vip::VipService>(config_, self_, *actuator_);
+    vips_->setFence([this](cluster::NodeId owner, cluster::Time now) { return cluster_.fenceFor(owner, now); });
+    vips_->setGranted([this](cluster::NodeId owner, cluster::Time now) { return cluster_.grantedBy(owner, now); });
+    vips_->setTie([this](const std::vector<cluster::NodeId>& members) { return cluster_.tie(members); });
     // The configuration first: a VIP that a newer version adds is known before the VIP
     // table is read in the same visit.
     riders_.add(&configRider_);
@@ -119,8 +129,16 @@ void Daemon::sampleCpu() {
 }
 
 int Daemon::run() {
+    // Ready once the loop turns: the management socket, the cluster port and the fast
+    // path are open, and from here on they are answered.
+    boost::asio::post(io_, [this] { service::ready(serviceStatus()); });
     io_.run();
     return 0;
+}
+
+std::string Daemon::serviceStatus() const {
+    return "node " + std::to_string(self_) + " of cluster '" + config_.cluster.name + "', config version " +
+           std::to_string(config_.cluster.configVersion);
 }
 
 void Daemon::waitForSignal() {
@@ -131,16 +149,20 @@ void Daemon::waitForSignal() {
 
 void Daemon::onSignal(int signal) {
     if (signal == SIGHUP) {
+        service::reloading("reloading " + configPath_);
         reload(configPath_, "SIGHUP", false);  // logs what it did; never stops the daemon
+        service::ready(serviceStatus());
         waitForSignal();
         return;
     }
     RG_INFO(Main, "signal %d: leaving the ring and shutting down", signal);
+    service::stopping("leaving the ring");
     if (pool_) pool_->stop();
     if (monitors_) monitors_->stop();
     cpuTimer_.cancel();
     cluster_.leave([this] {
         management_.close();
+        readOnlyManagement_.close();
         remote_.stop();
         io_.stop();
     });

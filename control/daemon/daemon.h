@@ -71,6 +71,8 @@ private:
     Expected<void> startVipActuator();
     void onSignal(int signal);
     void waitForSignal();
+    // The STATUS= line systemd shows: which node, and the configuration in force.
+    std::string serviceStatus() const;
     // A newer configuration complete on the token: true when adopted (written to the file,
     // and applied live or left for a restart). config_reload.cpp.
     bool adoptFromCluster(const cluster::SharedConfig& offered);
@@ -90,6 +92,7 @@ private:
     boost::asio::signal_set signals_;
     management::CommandTable commands_;
     management::ManagementServer management_;
+    management::ManagementServer readOnlyManagement_;  // management.read_only_socket, if set
     management::HttpsServer remote_;  // management.listen: JSON API and web console
     cluster::ClusterService cluster_;
     // The DPDK fast path when dataplane.enabled. Declared before the actuator that uses it,

@@ -1,4 +1,5 @@
 #include "control/management/command_table.h"
+#include "control/management/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,7 @@ constexpr size_t kMaxRequestBytes = 4096;
 }
 
 Reply Reply::error(Format format, std::string_view message) {
-    if (format == Format::Json) return Reply{false, nlohmann::json{{"error", message}}.dump() + "\n"};
+    if (format == Format::Json) return Reply{false, jsonLine(nlohmann::json{{"error", message}})};
     return Reply{false, std::string(message) + "\n"};
 }
 
@@ -94,7 +95,7 @@ Reply CommandTable::help(const Request& request) const {
             commands.push_back({{"name", name},
                                 {"usage", entry.usage},
                                 {"changes", entry.access == Access::Change}});
-        return Reply{true, nlohmann::json{{"commands", commands}}.dump() + "\n"};
+        return Reply{true, jsonLine(nlohmann::json{{"commands", commands}})};
     }
     std::string body;
     for (const auto& [name, entry] : commands_) body += entry.usage + "\n";

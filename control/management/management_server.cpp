@@ -27,8 +27,9 @@ constexpr auto kClientTimeout = std::chrono::seconds(5);
 // One connection: read a line (bounded, with a deadline), answer, close.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(stream::socket socket, const CommandTable& commands, std::shared_ptr<void> ticket)
-        : socket_(std::move(socket)), timer_(socket_.get_executor()), commands_(commands), ticket_(std::move(ticket)) {}
+    Session(stream::socket socket, const CommandTable& commands, Access allowed, std::shared_ptr<void> ticket)
+        : socket_(std::move(socket)), timer_(socket_.get_executor()), commands_(commands), allowed_(allowed),
+          ticket_(std::move(ticket)) {}
 
     void start() {
         timer_.expires_after(kClientTimeout);
@@ -53,8 +54,7 @@ private:
             auto parsed = parseRequest(std::string_view(buffer_).substr(0, length));
             parsed.request.who = peer();
             parsed.request.uid = peerUid();
-            reply = parsed.ok ? commands_.dispatch(parsed.request)
-                              : Reply::error(Format::Text, parsed.error);
+            reply = !parsed.ok ? Reply::error(Format::Text, parsed.error) : answer(parsed.request);
         }
         out_ = encodeReply(reply);
         asio::async_write(socket_, asio::buffer(out_),
@@ -64,6 +64,16 @@ private:
                               self->socket_.shutdown(stream::socket::shutdown_both, ignored);
                               self->socket_.close(ignored);
                           });
+    }
+
+    Reply answer(const Request& request) {
+        if (allowed_ == Access::Read && commands_.accessOf(request.command) == Access::Change) {
+            RG_WARN(Management, "operator %s: '%s' refused on the read-only socket", request.who.c_str(),
+                    request.command.c_str());
+            return Reply::error(request.format, "this socket is read-only: '" + request.command +
+                                                    "' changes state (use management.socket)");
+        }
+        return commands_.dispatch(request);
     }
 
     // Who is asking, for the log of every change: the peer's uid (SO_PEERCRED).
@@ -81,6 +91,7 @@ private:
     stream::socket socket_;
     asio::steady_timer timer_;
     const CommandTable& commands_;
+    Access allowed_;
     std::string buffer_;
     std::string out_;
     std::shared_ptr<void> ticket_;  // a place under kMaxSessions while the session lives
@@ -107,25 +118,30 @@ Expected<void> bindWithMode(stream::acceptor& acceptor, const std::string& path)
     return {};
 }
 
+std::string groupField(Access allowed) {
+    return allowed == Access::Read ? "management.read_only_socket_group" : "management.socket_group";
+}
+
 }  // namespace
 
 ManagementServer::ManagementServer(asio::io_context& io, const CommandTable& commands)
     : io_(io), commands_(commands), acceptor_(io),
       accepts_(acceptor_, kMaxSessions, std::chrono::milliseconds(200),
                [this](stream::socket socket, std::shared_ptr<void> ticket) {
-                   std::make_shared<Session>(std::move(socket), commands_, std::move(ticket))->start();
+                   std::make_shared<Session>(std::move(socket), commands_, allowed_, std::move(ticket))->start();
                }) {}
 
 ManagementServer::~ManagementServer() { close(); }
 
-Expected<void> ManagementServer::listen(const std::string& path, const std::string& group) {
+Expected<void> ManagementServer::listen(const std::string& path, const std::string& group, Access allowed) {
+    allowed_ = allowed;
     std::optional<gid_t> gid;
     if (!group.empty()) {
         struct group buffer {};
         struct group* found = nullptr;
         std::vector<char> scratch(16384);
         if (::getgrnam_r(group.c_str(), &buffer, scratch.data(), scratch.size(), &found) != 0 || !found)
-            return makeError("management.socket_group: no group '" + group + "' on this host");
+            return makeError(groupField(allowed) + ": no group '" + group + "' on this host");
         gid = found->gr_gid;
     }
     std::error_code fsError;
@@ -153,12 +169,12 @@ Expected<void> ManagementServer::listen(const std::string& path, const std::stri
     if (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
         int error = errno;
         close();
-        return makeError("management.socket_group: chown " + path + " to group " + group + ": " +
+        return makeError(groupField(allowed) + ": chown " + path + " to group " + group + ": " +
                          std::strerror(error));
     }
     path_ = path;
     accepts_.start();
-    RG_INFO(Management, "listening on %s", path.c_str());
+    RG_INFO(Management, "listening on %s%s", path.c_str(), allowed == Access::Read ? " (read-only)" : "");
     return {};
 }
 

@@ -21,8 +21,10 @@ public:
     // Binds `path` (removing a stale socket left by a killed daemon, never a file that is
     // not a socket) with its final mode 0660 from the start, and starts accepting: at
     // most kMaxSessions at a time, pausing (not spinning) when out of descriptors. With a
-    // `group`, the socket belongs to it and its members may use it.
-    Expected<void> listen(const std::string& path, const std::string& group = "");
+    // `group`, the socket belongs to it and its members may use it. With `allowed`
+    // Access::Read the socket answers only commands that change nothing (the others are
+    // refused and logged with the asking uid): read access for a group of its own.
+    Expected<void> listen(const std::string& path, const std::string& group = "", Access allowed = Access::Change);
     static constexpr size_t kMaxSessions = 64;
     void close();
 
@@ -33,6 +35,7 @@ private:
     boost::asio::local::stream_protocol::acceptor acceptor_;
     AcceptLoop<boost::asio::local::stream_protocol> accepts_;
     std::string path_;
+    Access allowed_ = Access::Change;
 };
 
 }  // namespace ringgate::management

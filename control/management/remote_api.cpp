@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "control/management/password.h"
+#include "control/management/json_text.h"
 
 namespace ringgate::management {
 
@@ -52,7 +53,7 @@ std::string describe(const std::string& user, config::Role role, const std::stri
 }  // namespace
 
 HttpResponse httpError(int status, const std::string& message) {
-    return HttpResponse{status, "application/json", nlohmann::json{{"error", message}}.dump() + "\n", {}};
+    return HttpResponse{status, "application/json", jsonLine(nlohmann::json{{"error", message}}), {}};
 }
 
 RemoteApi::RemoteApi(std::vector<config::ManagementUser> users, AccessOf accessOf, std::vector<Asset> assets)
@@ -132,7 +133,7 @@ HttpResponse RemoteApi::login(const HttpRequest& request, Clock::time_point now)
     sessions_[*token] = Session{who->user, who->role, now};
     RG_INFO(Management, "remote: %s logged in", describe(who->user, who->role, request.peer).c_str());
     HttpResponse response{200, "application/json",
-                          nlohmann::json{{"user", who->user}, {"role", config::toString(who->role)}}.dump() + "\n", {}};
+                          jsonLine(nlohmann::json{{"user", who->user}, {"role", config::toString(who->role)}}), {}};
     response.headers.emplace_back("Set-Cookie", fmt::format("{}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
                                                             kCookie, *token,
                                                             std::chrono::seconds(kSessionIdle).count()));
@@ -171,7 +172,7 @@ ApiResult RemoteApi::handle(const HttpRequest& request, Clock::time_point now) {
         return httpError(415, "POST bodies are application/json");
     if (path == "/api/session" && request.method == "GET")
         return HttpResponse{200, "application/json",
-                            nlohmann::json{{"user", who->user}, {"role", config::toString(who->role)}}.dump() + "\n", {}};
+                            jsonLine(nlohmann::json{{"user", who->user}, {"role", config::toString(who->role)}}), {}};
     if (path == "/api/logout" && request.method == "POST") {
         sessions_.erase(sessionOf(request));
         HttpResponse response{200, "application/json", "{\"logged_out\":true}\n", {}};

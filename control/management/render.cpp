@@ -1,4 +1,5 @@
 #include "control/management/render.h"
+#include "control/management/json_text.h"
 
 #include <fmt/format.h>
 
@@ -43,7 +44,7 @@ void addCounts(Json& into, const report::Counts& counts) {
 }
 
 Reply acknowledge(Format format, const std::string& key, const Json& value, const std::string& text) {
-    if (format == Format::Json) return Reply{true, Json{{key, value}}.dump() + "\n"};
+    if (format == Format::Json) return Reply{true, jsonLine(Json{{key, value}})};
     return Reply{true, text + "\n"};
 }
 

@@ -15,6 +15,7 @@
 #include "control/flows/flows_report.h"
 #include "control/httplink/http_report.h"
 #include "control/management/command_table.h"
+#include "control/management/json_text.h"
 #include "control/vip/vip_report.h"
 #include "dataplane/stats_report.h"
 
@@ -52,7 +53,7 @@ std::string toText(const httplink::HttpReport& report);
 // A successful reply in the request's format.
 template <typename Report>
 Reply render(const Report& report, Format format) {
-    if (format == Format::Json) return Reply{true, toJson(report).dump() + "\n"};
+    if (format == Format::Json) return Reply{true, jsonLine(toJson(report))};
     return Reply{true, toText(report)};
 }
 

@@ -145,15 +145,7 @@ void BuddyCore::registryFailed(const Effect& call) {
     if (std::holds_alternative<effect::FetchEntry>(call)) fetching_ = refetch_ = false;
 }
 
-bool BuddyCore::acceptTerm(uint64_t term, Time now) {
-    if (term < highestTerm_) {
-        if (!lowerTerm_ || lowerTerm_->first != term) lowerTerm_ = std::pair{term, now};
-        if (now - lowerTerm_->second < kTermReset) return false;
-    }
-    highestTerm_ = term;
-    lowerTerm_.reset();
-    return true;
-}
+bool BuddyCore::acceptTerm(uint64_t term, Time now) { return terms_.accept(term, now); }
 
 BuddyCore::ReplaceOutcome BuddyCore::replaceRequested(uint64_t version, Ipv4Address toReplace,
                                                       Ipv4Address replacement) {

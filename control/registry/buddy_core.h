@@ -14,7 +14,7 @@
 // Every answer names the registry's term (role_core.h): an answer from a term below the
 // highest the agent has seen comes from a stale primary (one cut off that has not yet
 // stepped down) and is not taken; the call counts as failed and is made again. A lower
-// term that alone answers for kTermReset is taken (the registries restarted).
+// term that alone answers for kTermReset is taken (term_fence.h).
 //
 // A death is reported as evidence (DEAD server reporter version), which the registry
 // may refuse (the reporter is no longer the server's buddy, the report is stale, the
@@ -25,7 +25,6 @@
 
 #include <chrono>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -33,6 +32,7 @@
 
 #include "common/ipv4.h"
 #include "control/registry/protocol.h"
+#include "control/registry/term_fence.h"
 
 namespace ringgate::registry {
 
@@ -42,11 +42,6 @@ struct BuddyConfig {
     std::chrono::milliseconds reconcile{10000};   // re-read own entry this often (0: never)
 };
 
-// Answers below the highest term seen are refused, unless only that lower term has
-// answered for this long: then the registries were restarted and their terms began again
-// (terms are not kept across a restart), while a stale primary steps down within a few
-// check intervals of hearing the newer one.
-constexpr std::chrono::seconds kTermReset{30};
 
 namespace effect {
 struct Announce {};
@@ -97,7 +92,7 @@ public:
     // Whether an answer from a registry of this term may be taken (and remembers the
     // highest term seen). A false answer is to be handled as registryFailed.
     bool acceptTerm(uint64_t term, Time now);
-    uint64_t highestTerm() const { return highestTerm_; }
+    uint64_t highestTerm() const { return terms_.highest(); }
 
     struct ReplaceOutcome {
         bool accepted = false;
@@ -132,8 +127,7 @@ private:
     State state_ = State::Joining;
     Ipv4Address a_, b_;
     uint64_t version_ = 0;
-    uint64_t highestTerm_ = 0;
-    std::optional<std::pair<uint64_t, Time>> lowerTerm_;  // a lower term answering since
+    TermFence terms_;
     std::map<Ipv4Address, Watch> watches_;
     bool announcing_ = false;
     bool fetching_ = false;

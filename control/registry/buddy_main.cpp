@@ -6,6 +6,7 @@
 #include "common/cli.h"
 #include "common/cli_app.h"
 #include "common/log.h"
+#include "common/service_notify.h"
 #include "config/loader.h"
 #include "control/registry/buddy_agent.h"
 
@@ -116,8 +117,11 @@ int main(int argc, char** argv) {
     }
     boost::asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](boost::system::error_code, int) {
+        service::stopping("leaving the ring");
         agent.stop([&] { io.stop(); });
     });
+    // Ready once the loop turns: the listener answers and the announcement is under way.
+    boost::asio::post(io, [&] { service::ready("back end " + selfText); });
     io.run();
     return 0;
 }

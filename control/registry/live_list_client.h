@@ -1,6 +1,8 @@
 // For ringgated (and any gateway): a subscription to the registry's live list. Calls
 // onChange with every new list; reconnects across registry takeovers and restarts.
-// The daemon turns the list into the fast path's run-time back-end set.
+// Lists from a registry whose term is below the highest seen (a stale primary) are not
+// taken (term_fence.h): the stream is closed and the client tries again. The daemon
+// turns the list into the fast path's run-time back-end set.
 #pragma once
 
 #include "common/asio.h"
@@ -11,6 +13,7 @@
 
 #include "control/registry/line_subscription.h"
 #include "control/registry/protocol.h"
+#include "control/registry/term_fence.h"
 
 namespace ringgate::registry {
 
@@ -19,7 +22,7 @@ public:
     using OnChange = std::function<void(const protocol::LiveList& list)>;
     // `key`: the pool's key (line_auth.h); null or empty for a registry run with --no-auth.
     LiveListClient(boost::asio::io_context& io, std::vector<Ipv4Endpoint> registry, OnChange onChange,
-                   LineKeyPtr key = {});
+                   LineKeyPtr key = {}, std::chrono::milliseconds termReset = kTermReset);
     ~LiveListClient();
 
     void start();
@@ -27,10 +30,14 @@ public:
     bool connected() const { return subscription_.open(); }
 
 private:
+    void onLine(std::string_view line);
+
     std::vector<Ipv4Endpoint> registry_;
     OnChange onChange_;
     size_t next_ = 0;
     uint64_t lastVersion_ = 0;
+    TermFence terms_;
+    bool streamTermTaken_ = false;  // this stream named a term we accept
     LineSubscription subscription_;
 };
 

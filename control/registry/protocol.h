@@ -16,8 +16,8 @@
 //                                 agent refuses answers with a term below one it has seen)
 //   LIST                       -> OK <version> <addr>...          (the live list)
 //   TABLE                      -> OK <version> <addr>/<buddyA>/<buddyB>...
-//   SUBSCRIBE                  -> LIVE <version> <addr>...  now and on every change,
-//                                 HEARTBEAT every second in between
+//   SUBSCRIBE                  -> TERM <term> and LIVE <version> <addr>...  now and on
+//                                 every change, HEARTBEAT every second in between
 //   ROLE                       -> OK primary|monitor|probing|standalone <term>
 //   REPLICATE                  -> (monitors) SNAPSHOT, TERM <term>, RANK <place in line>, then APPLY,
 //                                 RANK and HEARTBEAT (every 100 ms) lines; each APPLY is

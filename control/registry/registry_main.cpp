@@ -7,6 +7,7 @@
 #include "common/cli.h"
 #include "common/cli_app.h"
 #include "common/log.h"
+#include "common/service_notify.h"
 #include "config/loader.h"
 #include "control/management/command_table.h"
 #include "control/management/management_server.h"
@@ -237,6 +238,7 @@ int main(int argc, char** argv) {
     boost::asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](boost::system::error_code, int) {
         RG_INFO(Registry, "stopping");
+        service::stopping();
         if (roleShell) roleShell->stop();
         follower.stop();
         server.close();
@@ -245,6 +247,8 @@ int main(int argc, char** argv) {
     });
     RG_INFO(Registry, "serving %s on %s (store %s, role %s)", service->toString().c_str(), listen.toString().c_str(),
             table.kind(), role.c_str());
+    // Ready once the loop turns: the registry port (and the management socket) answer.
+    boost::asio::post(io, [&] { service::ready("serving " + service->toString() + " (store " + table.kind() + ")"); });
     io.run();
     return 0;
 }

@@ -115,6 +115,7 @@ void RegistryServer::onLine(const std::shared_ptr<LineConnection>& connection, s
         counters_.subscribers = subscribers_.size();
         connection->setIdleLimit(std::chrono::milliseconds(0));  // listens only; heartbeats keep it honest
         auto live = table_.live();
+        connection->send("TERM " + std::to_string(table_.term()));  // a subscriber refuses a stale primary
         connection->send(protocol::formatLive("LIVE", live.version, live.servers));
         return;
     }
@@ -195,8 +196,12 @@ void RegistryServer::finishChange(const std::string& reply, bool liveChanged) {
 void RegistryServer::publishLive() {
     if (subscribers_.empty()) return;
     auto live = table_.live();
+    std::string term = "TERM " + std::to_string(table_.term());  // it changes with a takeover
     std::string line = protocol::formatLive("LIVE", live.version, live.servers);
-    for (const auto& subscriber : subscribers_) subscriber->send(line);
+    for (const auto& subscriber : subscribers_) {
+        subscriber->send(term);
+        subscriber->send(line);
+    }
 }
 
 std::string RegistryServer::monitorPeer() const {

@@ -22,7 +22,8 @@ std::vector<uint8_t> encodeVipTable(const VipTable& table) {
         w.u16(static_cast<uint16_t>(e.preferred));
         w.u8(static_cast<uint8_t>(e.persistence));
         w.u16(static_cast<uint16_t>(e.movingTo));
-        w.u8(e.closed ? 1 : 0);
+        w.u8((e.closed ? 1 : 0) | (e.fenced ? 2 : 0));
+        w.u16(e.fenceMs);
     }
     w.u16(static_cast<uint16_t>(table.drained.size()));
     for (NodeId node : table.drained) w.u16(static_cast<uint16_t>(node));
@@ -66,14 +67,15 @@ std::optional<VipTable> decodeVipTable(std::span<const uint8_t> bytes, std::stri
         uint32_t address = 0;
         uint16_t current = 0, preferred = 0, movingTo = 0;
         uint8_t persistence = 0, flags = 0;
+        uint16_t fenceMs = 0;
         if (!r.u32(address) || !r.u16(current) || !r.u16(preferred) || !r.u8(persistence) ||
-            !r.u16(movingTo) || !r.u8(flags))
+            !r.u16(movingTo) || !r.u8(flags) || !r.u16(fenceMs))
             return fail("truncated VIP entry");
         if (persistence != 0 && persistence != 1 && persistence != 3) return fail("bad persistence");
-        if (flags & ~1u) return fail("reserved flag bits set");
+        if (flags & ~3u) return fail("reserved flag bits set");
         if (!seen.insert(address).second) return fail("VIP listed twice");
         table.entries.push_back({Ipv4Address{address}, current, preferred,
-                                 static_cast<Persistence>(persistence), movingTo, (flags & 1) != 0});
+                                 static_cast<Persistence>(persistence), movingTo, (flags & 1) != 0, (flags & 2) != 0, fenceMs});
     }
     uint16_t drained = 0;
     if (!r.u16(drained)) return fail("truncated drained list");

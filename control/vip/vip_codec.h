@@ -21,7 +21,7 @@
 
 namespace ringgate::vip {
 
-constexpr uint8_t kVipCarriageVersion = 1;
+constexpr uint8_t kVipCarriageVersion = 2;  // 2: a fence (ms) on every VIP entry
 constexpr uint8_t kLoadCarriageVersion = 2;  // 2: CPU and the monitors' withdrawn VIPs
 constexpr uint32_t kMaxCpuPermille = 64'000;  // 64 CPUs busy
 constexpr size_t kMaxVipEntries = 4096;

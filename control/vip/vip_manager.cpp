@@ -36,7 +36,7 @@ VipManager::VipManager(NodeId self, std::vector<NodeId> nodeMap, LoadBalancing l
 
 std::vector<Effect> VipManager::onToken(Clock::time_point now, const std::vector<NodeId>& members,
                                         bool membershipGrew, const NodeLoad& myLoad, VipTable& table,
-                                        LoadTable& loads) {
+                                        LoadTable& loads, const FenceOf& fenceOf, const FenceOf& grantedOf) {
     std::set<NodeId> live(members.begin(), members.end());
     bool changed = false;
     // A node that never saw the table before learns who owned each VIP from it, so that
@@ -54,11 +54,11 @@ std::vector<Effect> VipManager::onToken(Clock::time_point now, const std::vector
     pending_.clear();
 
     handOver(table, live, loads, changed);
-    repair(table, members, live, loads, changed);
+    repair(table, members, live, loads, fenceOf, changed);
     rebalancePreferences(table, members, live, loads, changed);
     balanceLoad(now, table, members, loads, changed);
     if (changed) ++table.version;
-    return reconcile(table, membershipGrew, members);
+    return reconcile(now, table, membershipGrew, members, fenceOf, grantedOf);
 }
 
 std::vector<Effect> VipManager::onLeftRing() {
@@ -66,7 +66,55 @@ std::vector<Effect> VipManager::onLeftRing() {
     for (Ipv4Address vip : answering_) effects.push_back({EffectKind::Release, vip, false});
     counters_.releases += answering_.size();
     answering_.clear();
+    claims_.clear();
     return effects;
+}
+
+std::vector<Effect> VipManager::onLease(Clock::time_point now, bool valid) {
+    std::vector<Effect> effects;
+    leaseValid_ = valid;
+    if (valid) {
+        flush(now, effects);
+        return effects;
+    }
+    // Answer again as soon as the lease returns, unless the next token says otherwise; but
+    // probe first: a ring that dropped us may have taken them over once our lease ran out.
+    for (Ipv4Address vip : answering_) {
+        effects.push_back({EffectKind::Release, vip, false});
+        claims_[vip] = PendingClaim{now, true, kNoNode};
+    }
+    counters_.releases += answering_.size();
+    counters_.leaseReleases += answering_.size();
+    answering_.clear();
+    return effects;
+}
+
+std::vector<Effect> VipManager::onTimer(Clock::time_point now) {
+    std::vector<Effect> effects;
+    flush(now, effects);
+    return effects;
+}
+
+std::optional<Clock::time_point> VipManager::nextDeadline() const {
+    if (!leaseValid_) return std::nullopt;
+    std::optional<Clock::time_point> next;
+    for (const auto& [vip, claim] : claims_)
+        if (!next || claim.notBefore < *next) next = claim.notBefore;
+    return next;
+}
+
+void VipManager::flush(Clock::time_point now, std::vector<Effect>& effects) {
+    if (!leaseValid_) return;
+    for (auto it = claims_.begin(); it != claims_.end();) {
+        if (it->second.notBefore > now) {
+            ++it;
+            continue;
+        }
+        effects.push_back({EffectKind::Claim, it->first, it->second.probeFirst, it->second.handOverFrom});
+        ++counters_.claims;
+        answering_.insert(it->first);
+        it = claims_.erase(it);
+    }
 }
 
 Expected<void> VipManager::queue(const Command& command, const VipTable& current,
@@ -167,6 +215,7 @@ bool VipManager::project(const Command& command, VipTable& table, const std::set
 }
 
 void VipManager::startMove(VipEntry& entry, NodeId target) const {
+    entry.fenceMs = 0;  // a live move: the owner releases before the target hears of it
     if (entry.current == self_) {
         // We are the owner: reconcile() releases it before the token leaves us.
         entry.current = target;
@@ -186,6 +235,7 @@ void VipManager::handOver(VipTable& table, const std::set<NodeId>& live, const L
             changed = true;
         } else if (e.movingTo != kNoNode) {
             if (live.count(e.movingTo) && mayHold(e.movingTo, e.address, table, loads)) e.current = e.movingTo;
+            e.fenceMs = 0;
             e.movingTo = kNoNode;
             changed = true;
         }
@@ -193,12 +243,24 @@ void VipManager::handOver(VipTable& table, const std::set<NodeId>& live, const L
 }
 
 void VipManager::repair(VipTable& table, const std::vector<NodeId>& members,
-                        const std::set<NodeId>& live, const LoadTable& loads, bool& changed) {
+                        const std::set<NodeId>& live, const LoadTable& loads, const FenceOf& fenceOf,
+                        bool& changed) {
     for (VipEntry& e : table.entries) {
         if (e.closed || live.count(e.current)) continue;
         NodeId target = live.count(e.movingTo) && mayHold(e.movingTo, e.address, table, loads)
                             ? e.movingTo
                             : choose(e, table, members, loads, kNoNode);
+        // The dropped owner may still run, cut off, and answer until its lease runs out
+        // (none if it was us: reconcile releases before the token leaves). A fence its
+        // owner never saw still stands: the owner before it may still answer.
+        if (e.current != kNoNode && e.current != self_ && fenceOf) {
+            auto ms = std::chrono::ceil<std::chrono::milliseconds>(fenceOf(e.current)).count();
+            e.fenceMs = std::max(e.fenceMs, static_cast<uint16_t>(std::clamp<int64_t>(ms, 0, UINT16_MAX)));
+            e.fenced = true;
+        } else if (e.current == self_) {
+            e.fenced = true;  // released by us in this visit: nothing to wait for
+            e.fenceMs = 0;
+        }
         if (e.current != kNoNode) ++counters_.failovers;
         e.current = target;
         e.movingTo = kNoNode;
@@ -322,9 +384,14 @@ NodeId VipManager::choose(const VipEntry& entry, const VipTable& table,
                              [&](NodeId a, NodeId b) { return key(a) < key(b); });
 }
 
-std::vector<Effect> VipManager::reconcile(const VipTable& table, bool membershipGrew,
-                                          const std::vector<NodeId>& members) {
+std::vector<Effect> VipManager::reconcile(Clock::time_point now, VipTable& table, bool membershipGrew,
+                                          const std::vector<NodeId>& members, const FenceOf& fenceOf,
+                                          const FenceOf& grantedOf) {
     std::vector<Effect> effects;
+    std::erase_if(claims_, [&](const auto& c) {
+        const VipEntry* e = table.find(c.first);
+        return !e || e->closed || e->current != self_;
+    });
     // Releases first: the shell applies effects in order, before the token moves on.
     for (auto it = answering_.begin(); it != answering_.end();) {
         const VipEntry* e = table.find(*it);
@@ -336,22 +403,32 @@ std::vector<Effect> VipManager::reconcile(const VipTable& table, bool membership
             ++it;
         }
     }
-    for (const VipEntry& e : table.entries) {
+    for (VipEntry& e : table.entries) {
         bool mine = !e.closed && e.current == self_;
-        if (mine && !answering_.count(e.address)) {
+        if (mine && !answering_.count(e.address) && !claims_.count(e.address)) {
             auto seen = lastSeenOwner_.find(e.address);
             NodeId previous = seen == lastSeenOwner_.end() ? kNoNode : seen->second;
             bool ownerUnknown = previous == kNoNode;
             bool peerAlive = previous != self_ && !ownerUnknown &&
                              std::find(members.begin(), members.end(), previous) != members.end();
-            effects.push_back({EffectKind::Claim, e.address, ownerUnknown, peerAlive ? previous : kNoNode});
-            ++counters_.claims;
-            answering_.insert(e.address);
-        } else if (mine && membershipGrew) {
+            bool takeover = previous != self_ && !ownerUnknown && !peerAlive;
+            Clock::duration fence = std::chrono::milliseconds(e.fenceMs);
+            if (takeover && !e.fenced && fenceOf) fence = fenceOf(previous);  // nobody decided: our own view
+            if (takeover && grantedOf) fence = std::max(fence, grantedOf(previous));
+            // After a merge the table may come from the other ring, whose owner never
+            // released to us in two phases: the ARP probe waits until it has.
+            bool merged = peerAlive && membershipGrew;
+            claims_[e.address] = PendingClaim{now + fence, ownerUnknown || merged || (takeover && probeTakeovers_),
+                                              peerAlive ? previous : kNoNode};
+            if (fence > Clock::duration::zero()) ++counters_.fencedClaims;
+            e.fenceMs = 0;  // waited out from here; a later owner needs none
+            e.fenced = false;
+        } else if (mine && membershipGrew && answering_.count(e.address)) {
             effects.push_back({EffectKind::Announce, e.address, false});
         }
     }
     for (const VipEntry& e : table.entries) lastSeenOwner_[e.address] = e.current;
+    flush(now, effects);
     return effects;
 }
 

@@ -14,10 +14,15 @@
 // A live move is two-phase: the table marks `movingTo`; the current owner releases on
 // its own visit and names the target current; the target claims on its visit. So two
 // nodes never answer for one VIP, as long as effects are applied before the token leaves.
+// A VIP taken from a dropped owner (which may still run, cut off) carries a fence: the new
+// owner answers only once the old owner's lease has run out. And this node answers only
+// while it holds its own lease (onLease): without, it releases everything at once.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,7 +78,12 @@ struct Counters {
     uint64_t loadBalanceTakes = 0;
     uint64_t commandsApplied = 0;
     uint64_t commandsRefused = 0;
+    uint64_t fencedClaims = 0;    // claims that waited out a dropped owner's lease
+    uint64_t leaseReleases = 0;   // VIPs released because this node's lease ran out
 };
+
+// How long the new owner of a dropped owner's VIP waits before answering (Membership::fenceFor).
+using FenceOf = std::function<Clock::duration(NodeId owner)>;
 
 class VipManager {
 public:
@@ -82,9 +92,23 @@ public:
     // This node holds the token. `members` are the live members in ring order (self
     // included); `membershipGrew` is true when nodes joined since the last visit (a
     // merge: every owner re-announces). Changes `table` and `loads` in place.
+    // `fenceOf`: the fence written on a dropped owner's VIPs (absent: claimed at once);
+    // `grantedOf`: the least this node waits before claiming a VIP of that owner, whatever
+    // the entry's fence says (what is left of a lease it granted the owner itself).
     std::vector<Effect> onToken(Clock::time_point now, const std::vector<NodeId>& members,
                                 bool membershipGrew, const NodeLoad& myLoad, VipTable& table,
-                                LoadTable& loads);
+                                LoadTable& loads, const FenceOf& fenceOf = {}, const FenceOf& grantedOf = {});
+
+    // This node's lease to answer ran out (release everything now; claimed again when it
+    // returns, if the VIPs are still ours) or came back (claims waiting for it go ahead).
+    // Without a call, the manager acts as if it held a lease.
+    std::vector<Effect> onLease(Clock::time_point now, bool valid);
+    // A takeover from a dropped owner probes the VIP on the wire first (the ring is a tie
+    // and cannot tell the owner dead from cut off: Membership::tie).
+    void setProbeTakeovers(bool probe) { probeTakeovers_ = probe; }
+    // Claims whose fence has run out.
+    std::vector<Effect> onTimer(Clock::time_point now);
+    std::optional<Clock::time_point> nextDeadline() const;
 
     // This node is out of the ring (token lost, not yet rejoined): answer for nothing.
     std::vector<Effect> onLeftRing();
@@ -105,12 +129,15 @@ private:
     bool project(const Command& command, VipTable& table, const std::set<NodeId>& live) const;
     void handOver(VipTable& table, const std::set<NodeId>& live, const LoadTable& loads, bool& changed);
     void repair(VipTable& table, const std::vector<NodeId>& members, const std::set<NodeId>& live,
-                const LoadTable& loads, bool& changed);
+                const LoadTable& loads, const FenceOf& fenceOf, bool& changed);
     void rebalancePreferences(VipTable& table, const std::vector<NodeId>& members,
                               const std::set<NodeId>& live, const LoadTable& loads, bool& changed);
     void balanceLoad(Clock::time_point now, VipTable& table, const std::vector<NodeId>& members,
                      const LoadTable& loads, bool& changed);
-    std::vector<Effect> reconcile(const VipTable& table, bool membershipGrew, const std::vector<NodeId>& members);
+    std::vector<Effect> reconcile(Clock::time_point now, VipTable& table, bool membershipGrew,
+                                  const std::vector<NodeId>& members, const FenceOf& fenceOf,
+                                  const FenceOf& grantedOf);
+    void flush(Clock::time_point now, std::vector<Effect>& effects);
 
     NodeId choose(const VipEntry& entry, const VipTable& table, const std::vector<NodeId>& members,
                   const LoadTable& loads, NodeId exclude) const;
@@ -121,6 +148,15 @@ private:
     LoadBalancing loadBalancing_;
     std::vector<Command> pending_;
     std::set<Ipv4Address> answering_;
+    // Ours in the table, not answered yet: waiting for a fence or for our lease.
+    struct PendingClaim {
+        Clock::time_point notBefore;
+        bool probeFirst = false;
+        NodeId handOverFrom = kNoNode;
+    };
+    std::map<Ipv4Address, PendingClaim> claims_;
+    bool leaseValid_ = true;
+    bool probeTakeovers_ = false;
     std::map<Ipv4Address, NodeId> lastSeenOwner_;  // owner in the table at our last visit
     Clock::time_point lastTake_{};
     bool tookOnce_ = false;

@@ -33,7 +33,10 @@ VipService::VipService(const config::Config& config, NodeId self, VipActuator& a
       self_(self),
       actuator_(actuator),
       manager_(self, nodeIds(config), loadBalancingFrom(config)),
-      table_(initialTable(config)) {}
+      table_(initialTable(config)) {
+    // No answer before the ring's first lease (Membership tells onLease when it comes).
+    manager_.onLease(Clock::time_point{}, false);
+}
 
 void VipService::onTokenHeld(cluster::Time now, cluster::Carriages& carriages,
                              const std::vector<NodeId>& members) {
@@ -77,7 +80,17 @@ void VipService::onTokenHeld(cluster::Time now, cluster::Carriages& carriages,
     for (const config::Subnet& subnet : config_.subnets)
         if (withdrawnSubnets_.count(subnet.name))
             for (const config::Vip& vip : subnet.vips) mine.withdrawn.insert(vip.address);
-    auto effects = manager_.onToken(Clock::time_point{} + now, members, grew, mine, table_, loads_);
+    if (tie_) manager_.setProbeTakeovers(tie_(members));
+    FenceOf fenceOf = [&](NodeId owner) -> Clock::duration {
+        if (fence_) return fence_(owner, now);
+        cluster::MembershipTimers timers;
+        timers.handoffAckTimeout = std::chrono::milliseconds(config_.timers.handoffAckTimeoutMs);
+        timers.handoffRetries = config_.timers.handoffRetries;
+        return cluster::withLease(timers).lease;  // a whole lease
+    };
+    FenceOf grantedOf = [&](NodeId owner) -> Clock::duration { return granted_ ? granted_(owner, now) : Clock::duration{}; };
+    auto effects = manager_.onToken(Clock::time_point{} + now, members, grew, mine,
+                                    table_, loads_, fenceOf, grantedOf);
     apply(effects);
     if (table_.version != before)
         RG_DEBUG(Vip, "VIP table version %llu -> %llu", static_cast<unsigned long long>(before),
@@ -92,6 +105,21 @@ void VipService::onMembershipChanged(cluster::Time, const std::vector<NodeId>& m
 }
 
 void VipService::onLeftRing() { apply(manager_.onLeftRing()); }
+
+void VipService::onLease(cluster::Time now, bool valid) {
+    if (!valid && !manager_.answering().empty())
+        RG_WARN(Vip, "lease lost (no grant from the ring predecessor): releasing %zu VIP(s) until it returns",
+                manager_.answering().size());
+    apply(manager_.onLease(Clock::time_point{} + now, valid));
+}
+
+std::optional<cluster::Time> VipService::nextDeadline() const {
+    auto next = manager_.nextDeadline();
+    if (!next) return std::nullopt;
+    return std::chrono::duration_cast<cluster::Time>(next->time_since_epoch());
+}
+
+void VipService::onTimer(cluster::Time now) { apply(manager_.onTimer(Clock::time_point{} + now)); }
 
 void VipService::reconfigure(const config::Config& before) {
     VipTableEdit edit = tableEdit(before, config_);

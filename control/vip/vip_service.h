@@ -5,6 +5,7 @@
 // and submit().
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,6 +32,15 @@ public:
     void onTokenHeld(cluster::Time now, cluster::Carriages& carriages,
                      const std::vector<NodeId>& members) override;
     void onMembershipChanged(cluster::Time now, const std::vector<NodeId>& members) override;
+    void onLease(cluster::Time now, bool valid) override;
+    std::optional<cluster::Time> nextDeadline() const override;
+    void onTimer(cluster::Time now) override;
+    // Where fences come from (Membership::fenceFor); unset, every fence is a whole lease.
+    void setFence(std::function<cluster::Time(NodeId owner, cluster::Time now)> fence) { fence_ = std::move(fence); }
+    // What is left of the lease this node granted an owner (Membership::grantedBy).
+    void setGranted(std::function<cluster::Time(NodeId owner, cluster::Time now)> granted) { granted_ = std::move(granted); }
+    // Whether the ring is a tie (Membership::tie): takeovers probe first.
+    void setTie(std::function<bool(const std::vector<NodeId>& members)> tie) { tie_ = std::move(tie); }
 
     // Out of the ring (token lost, or leaving): answer for nothing until the next token.
     void onLeftRing();
@@ -66,6 +76,9 @@ private:
     std::vector<NodeId> members_;
     std::vector<NodeId> membersAtLastVisit_;
     std::vector<VipTableEdit> pendingEdits_;  // from live reloads, for the next visit
+    std::function<cluster::Time(NodeId, cluster::Time)> fence_;
+    std::function<bool(const std::vector<NodeId>&)> tie_;
+    std::function<cluster::Time(NodeId, cluster::Time)> granted_;
     VipServiceCounters counters_;
     std::set<std::string> withdrawnSubnets_;
     uint32_t cpuPermille_ = 0;

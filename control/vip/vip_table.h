@@ -25,6 +25,11 @@ struct VipEntry {
     Persistence persistence = Persistence::Movable;
     NodeId movingTo = kNoNode;    // a live move in progress: current releases, then hands over
     bool closed = false;          // closed by the operator: nobody answers
+    // Taken from a dropped owner: the new owner answers only this long after it first sees
+    // the entry, when the old owner's lease has surely run out. Without `fenced` (no node
+    // decided a fence: a table of another ring, say), a takeover waits a whole lease.
+    bool fenced = false;
+    uint16_t fenceMs = 0;
 
     bool operator==(const VipEntry&) const = default;
 };

@@ -11,6 +11,12 @@
 //     the set of live nodes, all in one ring;
 //   - at the end, every live node holds one configuration (config_sync.h: the same version
 //     and digest, chunked on the token), no older than any live node started with.
+//   - at every instant, at most one node answers each VIP (the VIP manager riding the token,
+//     with leases: a node answers only while it holds one, a dropped owner's VIPs wait out
+//     its lease; a claim of a VIP nobody was known to own first probes, as ARP does, and
+//     succeeds only if no node it can reach answers or probes it meanwhile);
+//   - within the bound after the faults stop, every open VIP is answered by one node.
+// Faults include symmetric and one-way partitions, single dead links and lossy links.
 // --traffic N measures the control traffic per node per second of a quiet N-node ring.
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +34,9 @@
 #include "common/log.h"
 #include "control/cluster/cluster_node.h"
 #include "control/cluster/config_sync.h"
+#include "control/cluster/riders.h"
+#include "control/vip/vip_codec.h"
+#include "control/vip/vip_manager.h"
 
 namespace {
 
@@ -70,10 +79,75 @@ public:
     ConfigSync sync;
 };
 
+// The VIP manager as ringgated runs it (vip_service.cpp), with the effects kept as the set
+// of VIPs this node's actuator answers; probe-first claims wait for the simulated ARP probe.
+class VipRider : public MembershipHooks {
+public:
+    // `leases` false: the VIP manager as it was before leases (the baseline of --no-lease).
+    VipRider(NodeId self, const std::vector<NodeId>& nodeMap, vip::VipTable initial, const Membership& membership,
+             bool leases)
+        : manager(self, nodeMap, vip::LoadBalancing{false}), table(std::move(initial)), leases(leases),
+          membership_(membership), self_(self) {
+        if (leases) manager.onLease(vip::Clock::time_point{}, false);
+    }
+    void onTokenHeld(Time now, Carriages& carriages, const std::vector<NodeId>& members) override {
+        std::string error;
+        if (const auto* bytes = carriages.find(carriage::kVipTable))
+            if (auto decoded = vip::decodeVipTable(*bytes, error)) table = std::move(*decoded);
+        bool grew = !last_.empty() && std::any_of(members.begin(), members.end(), [&](NodeId m) {
+            return std::find(last_.begin(), last_.end(), m) == last_.end();
+        });
+        last_ = members;
+        vip::FenceOf fence = [&](NodeId owner) -> vip::Clock::duration { return membership_.fenceFor(owner, now); };
+        vip::FenceOf granted = [&](NodeId owner) -> vip::Clock::duration { return membership_.grantedBy(owner, now); };
+        if (!leases) {
+            apply(now, manager.onToken(at(now), members, grew, {}, table, loads_));
+        } else {
+            manager.setProbeTakeovers(membership_.tie(members));
+            apply(now, manager.onToken(at(now), members, grew, {}, table, loads_, fence, granted));
+        }
+        carriages.set(carriage::kVipTable, vip::encodeVipTable(table));
+    }
+    void onMembershipChanged(Time now, const std::vector<NodeId>& members) override {
+        if (std::find(members.begin(), members.end(), self_) == members.end()) apply(now, manager.onLeftRing());
+    }
+    void onLease(Time now, bool valid) override {
+        if (leases) apply(now, manager.onLease(at(now), valid));
+    }
+    std::optional<Time> nextDeadline() const override {
+        auto d = manager.nextDeadline();
+        if (!d) return std::nullopt;
+        return std::chrono::duration_cast<Time>(d->time_since_epoch());
+    }
+    void onTimer(Time now) override { apply(now, manager.onTimer(at(now))); }
+
+    vip::VipManager manager;
+    vip::VipTable table;
+    bool leases;
+    std::map<Ipv4Address, Time> probing;  // probe-first claims, since when
+
+private:
+    static vip::Clock::time_point at(Time now) { return vip::Clock::time_point{} + now; }
+    void apply(Time now, const std::vector<vip::Effect>& effects) {
+        for (const vip::Effect& e : effects) {
+            RG_DEBUG(Vip, "%s %s%s", std::string(vip::toString(e.kind)).c_str(), e.vip.toString().c_str(),
+                     e.probeFirst ? " (probe first)" : "");
+            if (e.kind == vip::EffectKind::Claim && e.probeFirst) probing[e.vip] = now;
+            if (e.kind == vip::EffectKind::Release) probing.erase(e.vip);
+        }
+    }
+    vip::LoadTable loads_;
+    const Membership& membership_;
+    NodeId self_;
+    std::vector<NodeId> last_;
+};
+
 struct Slot {
     NodeId id = 0;
     std::unique_ptr<ClusterNode> node;
     std::unique_ptr<ConfigRider> config;
+    std::unique_ptr<VipRider> vips;
+    std::unique_ptr<Riders> riders;
     uint64_t startedWith = 0;       // configuration version of the current incarnation
     bool departed = false;          // left cleanly
     std::optional<Time> pausedUntil;
@@ -89,8 +163,8 @@ class Simulation {
 public:
     // `configBytes`: with faults, every incarnation draws its own configuration (0-3 KiB);
     // without (--traffic), every node carries one file of this size, none when 0.
-    Simulation(uint64_t seed, int nodes, bool verbose, bool faults, size_t configBytes = 0)
-        : seed_(seed), random_(seed), verbose_(verbose), faults_(faults), configBytes_(configBytes) {
+    Simulation(uint64_t seed, int nodes, bool verbose, bool faults, size_t configBytes = 0, bool leases = true)
+        : seed_(seed), random_(seed), verbose_(verbose), faults_(faults), configBytes_(configBytes), leases_(leases) {
         for (int i = 1; i <= nodes; ++i) nodeMap_.push_back(static_cast<NodeId>(i));
         slots_.resize(nodes);
         if (faults_) {
@@ -98,6 +172,10 @@ public:
             duplicate_ = pick(0.0, 0.05);
             jitter_ = Time(static_cast<int64_t>(pick(0, 20'000)));
             pathCount_ = 1 + random_() % 2;
+            // Some links are worse than the rest (per direction): up to 20 % loss.
+            for (int a = 1; a <= nodes; ++a)
+                for (int b = 1; b <= nodes; ++b)
+                    if (a != b && chance(0.2)) linkLoss_[{a, b}] = pick(0.0, 0.2);
         }
         for (int i = 0; i < nodes; ++i) {
             slots_[i].id = nodeMap_[i];
@@ -154,12 +232,16 @@ public:
     uint64_t datagramsSent() const { return datagramsSent_; }
     std::map<std::string, uint64_t> totals() const {
         std::map<std::string, uint64_t> t;
+        t["double_answer_ms"] = static_cast<uint64_t>(doubleAnswerTime_.count() / 1000);
+        t["seeds_with_double_answers"] = doubleAnswerTime_.count() > 0;
         for (const auto& s : slots_) {
             if (!s.node) continue;
             t["regenerations"] += s.node->membership().counters().regenerations;
             t["emergencies"] += s.node->membership().counters().emergenciesSent;
             t["dropped"] += s.node->membership().counters().membersDropped;
             t["resends"] += s.node->messenger().counters().resends;
+            t["lease_lapses"] += s.node->membership().counters().leaseLapses;
+            if (s.vips) t["fenced_claims"] += s.vips->manager.counters().fencedClaims;
         }
         return t;
     }
@@ -205,7 +287,11 @@ private:
             s.startedWith = 1;
             s.config = std::make_unique<ConfigRider>(SharedConfig::of(1, std::string(configBytes_, 'x')));
         }
-        if (s.config) s.node->membership().setHooks(s.config.get());
+        s.vips = std::make_unique<VipRider>(s.id, nodeMap_, vipTable(), s.node->membership(), leases_);
+        s.riders = std::make_unique<Riders>();
+        if (s.config) s.riders->add(s.config.get());
+        s.riders->add(s.vips.get());
+        s.node->membership().setHooks(s.riders.get());
         s.incarnation = o.epoch;
         s.seenRing = 0;
         s.seenStamp.reset();
@@ -251,18 +337,30 @@ private:
                         log("node %u pauses until %.3f ms", s.id, static_cast<double>(s.pausedUntil->count()) / 1000);
                     });
                     break;
-                case 2:  // partition into two groups, heal later
+                case 2:  // partition into two groups, both ways or one way only, heal later
                     events_.emplace(at, [this] {
                         std::string text;
+                        oneWay_ = chance(0.5);
                         for (auto& s : slots_) {
                             s.group = static_cast<int>(random_() % 2);
                             text += std::to_string(s.id) + (s.group ? "B " : "A ");
                         }
-                        log("partition: %s", text.c_str());
+                        log("%s partition: %s", oneWay_ ? "one-way (B cannot send to A)" : "", text.c_str());
                     });
                     events_.emplace(std::min(at + randomTime(100ms, 2s), kChaos), [this] {
                         log("partition heals");
                         for (auto& s : slots_) s.group = 0;
+                    });
+                    // One direction of one link dies for a while.
+                    events_.emplace(at + randomTime(0ms, 500ms), [this] {
+                        NodeId a = nodeMap_[random_() % nodeMap_.size()], b = nodeMap_[random_() % nodeMap_.size()];
+                        if (a == b) return;
+                        deadLinks_.insert({a, b});
+                        log("link %u -> %u dead", a, b);
+                    });
+                    events_.emplace(std::min(at + randomTime(500ms, 3s), kChaos), [this] {
+                        if (!deadLinks_.empty()) log("dead links work again");
+                        deadLinks_.clear();
                     });
                     break;
                 case 3:  // a path fails for a while (the other subnet carries on)
@@ -292,6 +390,7 @@ private:
             quiet_ = true;
             pathDown_ = burst_ = false;
             for (auto& s : slots_) s.group = 0;
+            deadLinks_.clear();
         });
     }
 
@@ -345,9 +444,10 @@ private:
             bytesSent_ += d.bytes.size() + 28;  // + IPv4 and UDP headers
             if (d.peer == 0 || d.peer > slots_.size()) continue;
             if (!quiet_ && faults_) {
-                if (slot(d.peer).group != s.group) continue;
+                if (!linked(s.id, d.peer)) continue;
                 if (pathDown_ && d.path == 0) continue;
-                if (chance(burst_ ? 0.6 : loss_)) continue;
+                auto link = linkLoss_.find({s.id, d.peer});
+                if (chance(burst_ ? 0.6 : link != linkLoss_.end() ? std::max(loss_, link->second) : loss_)) continue;
             }
             Time delay = Time(100) + (faults_ && !quiet_ ? randomTime(Time(0), jitter_) : Time(static_cast<int64_t>(random_() % 200)));
             int copies = (!quiet_ && faults_ && chance(duplicate_)) ? 2 : 1;
@@ -361,8 +461,108 @@ private:
         }
     }
 
+    // Whether datagrams from `from` reach `to` at all (partitions and dead links; not loss).
+    bool linked(NodeId from, NodeId to) {
+        if (quiet_ || !faults_) return true;
+        int a = slot(from).group, b = slot(to).group;
+        if (a != b && (!oneWay_ || a == 1)) return false;
+        return !deadLinks_.count({from, to});
+    }
+
+    static vip::VipTable vipTable() {
+        vip::VipTable t;
+        t.version = 1;
+        for (int i = 0; i < 5; ++i) {
+            vip::VipEntry e;
+            e.address = Ipv4Address{0xC6120100u + static_cast<uint32_t>(i) + 1};  // 198.18.1.x
+            if (i == 0) {
+                e.preferred = 1;
+                e.persistence = config::Persistence::StickyPreferred;  // moves back to node 1
+            }
+            t.entries.push_back(e);
+        }
+        return t;
+    }
+
+    // What a node's actuator answers now: nothing without a lease (a paused node's data
+    // plane is taken to stop at its lease deadline too), nor a VIP still being probed.
+    std::set<Ipv4Address> answers(const Slot& s) const {
+        std::set<Ipv4Address> out;
+        if (!s.node || !s.vips || (s.vips->leases && !s.node->membership().leaseValid(now_))) return out;
+        for (Ipv4Address a : s.vips->manager.answering())
+            if (!s.vips->probing.count(a)) out.insert(a);
+        return out;
+    }
+
+    // The ARP probe of a claim: it succeeds after 100 ms in which no node that can reach the
+    // prober answered the VIP or probed it too; otherwise it starts again.
+    void resolveProbes() {
+        bool any = false;
+        for (auto& s : slots_) any |= s.vips && !s.vips->probing.empty();
+        if (!any) return;
+        std::vector<std::set<Ipv4Address>> answering;
+        for (auto& o : slots_) answering.push_back(answers(o));
+        for (auto& s : slots_) {
+            if (!s.node || !s.vips || s.pausedUntil) continue;
+            for (auto it = s.vips->probing.begin(); it != s.vips->probing.end();) {
+                bool contested = false;
+                for (auto& o : slots_) {
+                    if (&o == &s || !o.node || !o.vips || !linked(o.id, s.id)) continue;
+                    if (answering[o.id - 1].count(it->first) ||
+                        (o.vips->probing.count(it->first) && (!o.vips->leases || o.node->membership().leaseValid(now_))))
+                        contested = true;
+                }
+                if (contested) {
+                    it->second = now_;
+                    ++it;
+                } else if (now_ - it->second >= 100ms) {
+                    it = s.vips->probing.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        }
+    }
+
+    std::optional<Failure> vipCheck() {
+        std::map<Ipv4Address, std::vector<NodeId>> answered;
+        for (auto& s : slots_) {
+            if (!s.node || !s.vips) continue;
+            if (s.vips->leases && !s.pausedUntil && !s.node->membership().leaseValid(now_) &&
+                !s.vips->manager.answering().empty())
+                return Failure{"node " + std::to_string(s.id) + " has no lease but its actuator still answers"};
+            for (Ipv4Address a : answers(s)) answered[a].push_back(s.id);
+        }
+        // Two answers for one VIP: measured while the faults last (several tokens of one
+        // ring can travel at once then, each with its own VIP table: docs/CLUSTER.md, "One
+        // answer per VIP"), a failure once the network has been quiet for the bound.
+        if (doubleSince_) doubleAnswerTime_ += now_ - *doubleSince_;
+        doubleSince_.reset();
+        for (auto& [vip, nodes] : answered)
+            if (nodes.size() > 1) {
+                std::string who;
+                for (NodeId n : nodes) who += std::to_string(n) + " ";
+                if (now_ >= kChaos + kSettleBound && leases_)
+                    return Failure{vip.toString() + " answered by nodes " + who + "at once, " +
+                                   std::to_string((now_ - kChaos).count() / 1000) + " ms after the faults stopped"};
+                if (!doubleLogged_) log("double answer: %s by nodes %s", vip.toString().c_str(), who.c_str());
+                doubleLogged_ = true;
+                doubleSince_ = now_;
+            }
+        if (now_ >= kChaos + kSettleBound && !vipsSettledChecked_) {
+            vipsSettledChecked_ = true;
+            for (const auto& e : vipTable().entries)
+                if (!answered.count(e.address))
+                    return Failure{e.address.toString() + " answered by nobody " +
+                                   std::to_string((now_ - kChaos).count() / 1000) + " ms after the faults stopped"};
+        }
+        return std::nullopt;
+    }
+
     std::optional<Failure> check() {
         if (!duplicateDelivery_.empty()) return Failure{duplicateDelivery_};
+        resolveProbes();
+        if (auto f = vipCheck()) return f;
         int holders = 0;
         for (auto& s : slots_) {
             if (!s.node) continue;
@@ -458,6 +658,7 @@ private:
     bool verbose_;
     bool faults_;
     size_t configBytes_ = 0;
+    bool leases_ = true;
     std::vector<NodeId> nodeMap_;
     std::vector<Slot> slots_;
     std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> network_;
@@ -468,7 +669,13 @@ private:
     double loss_ = 0, duplicate_ = 0;
     Time jitter_{0};
     unsigned pathCount_ = 1;
-    bool pathDown_ = false, burst_ = false, quiet_ = false, settledChecked_ = false;
+    bool pathDown_ = false, burst_ = false, quiet_ = false, settledChecked_ = false, vipsSettledChecked_ = false;
+    bool oneWay_ = false;
+    std::map<std::pair<NodeId, NodeId>, double> linkLoss_;
+    std::optional<Time> doubleSince_;
+    Time doubleAnswerTime_{0};
+    bool doubleLogged_ = false;
+    std::set<std::pair<NodeId, NodeId>> deadLinks_;
     std::string duplicateDelivery_;
     uint64_t bytesSent_ = 0, datagramsSent_ = 0;
     uint64_t sameInstant_ = 0;
@@ -477,21 +684,24 @@ private:
 int nodesForSeed(uint64_t seed) { return 3 + static_cast<int>(seed % 14); }
 
 constexpr const char* kHelp = R"(usage: membership_sim --seed N [--nodes K] [--verbose]
-       membership_sim --seeds FIRST-LAST
+       membership_sim --seeds FIRST-LAST [--no-lease]
        membership_sim --traffic K [--seconds S] [--config-bytes B]
 
 Deterministic simulation of the ringgate cluster protocol (reliable messaging + token
 train membership) under faults drawn from the seed; every invariant is checked after every
 step. A failing seed prints the command that replays it. --traffic measures control
 traffic per node per second of a fault-free K-node ring (one JSON line); with
---config-bytes, every node carries a configuration file of B bytes on the token.
+--config-bytes, every node carries a configuration file of B bytes on the token. The
+last line (JSON) totals double_answer_ms, the time two nodes answered one VIP at once while
+the faults lasted; --no-lease runs the VIP manager without leases, as before them (the
+baseline of that figure; two answers after the faults stop are then not checked).
 Exit status: 0 all invariants held, 1 a seed failed, 2 usage error.
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto args = cli::parse(argc, argv, {{"seed", "seeds", "nodes", "traffic", "seconds", "config-bytes"}, {"verbose", "help"}});
+    auto args = cli::parse(argc, argv, {{"seed", "seeds", "nodes", "traffic", "seconds", "config-bytes"}, {"verbose", "help", "no-lease"}});
     if (!args) {
         std::fprintf(stderr, "membership_sim: %s\n", args.error().message.c_str());
         return 2;
@@ -551,7 +761,7 @@ int main(int argc, char** argv) {
     std::map<std::string, uint64_t> totals;
     for (uint64_t seed = first; seed <= last; ++seed) {
         int n = nodes.value_or(nodesForSeed(seed));
-        Simulation sim(seed, n, verbose, true);
+        Simulation sim(seed, n, verbose, true, 0, !args->has("no-lease"));
         auto failure = sim.run(kChaos + kSettleBound + kObserve);
         if (failure) {
             std::printf("FAIL seed %llu (%d nodes): %s\nreplay: membership_sim --seed %llu --nodes %d --verbose\n",

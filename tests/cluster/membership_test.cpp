@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <set>
 
 #include "common/log.h"
 #include "control/cluster/cluster_node.h"
@@ -40,6 +41,8 @@ public:
 
     ClusterNode& node(NodeId id) { return *nodes_.at(id); }
     void kill(NodeId id) { nodes_.erase(id); }
+    // Datagrams from `from` to `to` are lost from now on (one direction only).
+    void block(NodeId from, NodeId to) { blocked_.insert({from, to}); }
     Time now() const { return now_; }
 
     void runFor(Time duration) {
@@ -75,11 +78,13 @@ private:
         std::vector<uint8_t> bytes;
     };
     void collect(NodeId from) {
-        for (auto& d : nodes_.at(from)->takeOutgoing()) wire_.push_back(Wire{now_ + 200us, d.peer, std::move(d.bytes)});
+        for (auto& d : nodes_.at(from)->takeOutgoing())
+            if (!blocked_.count({from, d.peer})) wire_.push_back(Wire{now_ + 200us, d.peer, std::move(d.bytes)});
     }
     std::vector<NodeId> map_;
     std::map<NodeId, std::unique_ptr<ClusterNode>> nodes_;
     std::deque<Wire> wire_;
+    std::set<std::pair<NodeId, NodeId>> blocked_;
     Time now_{0};
 };
 
@@ -222,6 +227,103 @@ TEST(Membership, MemberUnknownHereStaysWhileTheMapIsNotCurrent) {
     net.runFor(3s);
     EXPECT_EQ(net.node(2).membership().members(), (std::vector<NodeId>{1, 2, 3}));
     EXPECT_EQ(net.node(1).membership().counters().ghostsDropped, 0u);
+}
+
+}  // namespace
+}  // namespace ringgate::cluster
+
+namespace ringgate::cluster {
+namespace {
+
+// Records the lease as the riders see it, and what the node holding the token would tell
+// the new owner of a dropped node's VIPs.
+class LeaseWatcher : public MembershipHooks {
+public:
+    explicit LeaseWatcher(const Membership& m) : membership(m) {}
+    void onTokenHeld(Time now, Carriages&, const std::vector<NodeId>& members) override {
+        for (NodeId n : last)
+            if (std::find(members.begin(), members.end(), n) == members.end())
+                fences.push_back({n, now, membership.fenceFor(n, now)});
+        last = members;
+    }
+    void onMembershipChanged(Time, const std::vector<NodeId>&) override {}
+    void onLease(Time now, bool valid) override { changes.push_back({now, valid}); }
+    struct Fence {
+        NodeId owner;
+        Time at;
+        Time wait;
+    };
+    const Membership& membership;
+    std::vector<NodeId> last;
+    std::vector<std::pair<Time, bool>> changes;
+    std::vector<Fence> fences;
+};
+
+// A watcher on each of nodes 1..n.
+std::vector<std::unique_ptr<LeaseWatcher>> watch(Net& net, NodeId n) {
+    std::vector<std::unique_ptr<LeaseWatcher>> watchers;
+    for (NodeId id = 1; id <= n; ++id) {
+        watchers.push_back(std::make_unique<LeaseWatcher>(net.node(id).membership()));
+        net.node(id).membership().setHooks(watchers.back().get());
+    }
+    return watchers;
+}
+
+TEST(MembershipLease, EveryMemberOfAQuietRingHoldsItsLease) {
+    Net net(4);
+    auto watchers = watch(net, 4);
+    net.runFor(3s);
+    for (NodeId id = 1; id <= 4; ++id) {
+        const auto& w = *watchers[id - 1];
+        ASSERT_EQ(w.changes.size(), 1u) << "node " << id << ": gained once, never lost";
+        EXPECT_TRUE(w.changes[0].second);
+        EXPECT_LT(w.changes[0].first, 1s);
+        EXPECT_TRUE(net.node(id).membership().leaseValid(net.now()));
+        EXPECT_EQ(net.node(id).membership().counters().leaseLapses, 0u);
+        EXPECT_GT(net.node(id).membership().counters().leaseGrants, 100u);
+    }
+}
+
+// A node that stops hearing the ring (everything to it is lost) stops answering no later
+// than the moment the node that drops it lets anyone else claim its VIPs.
+TEST(MembershipLease, ACutOffNodeLosesItsLeaseBeforeItsVipsMayBeClaimed) {
+    Net net(4);
+    auto watchers = watch(net, 4);
+    net.runFor(2s);
+    for (NodeId id : {1u, 2u, 4u}) net.block(id, 3);
+    Time cut = net.now();
+    net.runFor(2s);
+    const auto& three = *watchers[2];
+    ASSERT_GE(three.changes.size(), 2u);
+    auto lost = std::find_if(three.changes.begin(), three.changes.end(),
+                             [&](const auto& c) { return c.first >= cut && !c.second; });
+    ASSERT_NE(lost, three.changes.end()) << "node 3 kept its lease";
+    // The first node to see 3 gone computes the fence: the claim waits until then.
+    std::optional<Time> claimable;
+    for (const auto& w : watchers)
+        for (const auto& f : w->fences)
+            if (f.owner == 3 && (!claimable || f.at + f.wait < *claimable)) claimable = f.at + f.wait;
+    ASSERT_TRUE(claimable) << "nobody dropped node 3";
+    EXPECT_LE(lost->first, *claimable);
+    EXPECT_LE(*claimable - cut, 1s);
+    EXPECT_FALSE(net.node(3).membership().leaseValid(net.now())) << "alone, but a minority: no lease";
+    EXPECT_FALSE(net.node(3).membership().status().primary);
+}
+
+// A killed node's VIPs are not claimed later for the lease: its predecessor stopped
+// granting it when the hand-off began, so the fence is spent by the time it is dropped.
+TEST(MembershipLease, FailoverAfterAKillWaitsForNoFence) {
+    Net net(4);
+    auto watchers = watch(net, 4);
+    net.runFor(2s);
+    net.kill(3);
+    net.runFor(1s);
+    std::optional<LeaseWatcher::Fence> first;
+    for (NodeId id : {1u, 2u, 4u})
+        for (const auto& f : watchers[id - 1]->fences)
+            if (f.owner == 3 && (!first || f.at < first->at)) first = f;
+    ASSERT_TRUE(first) << "nobody dropped node 3";
+    EXPECT_EQ(first->wait, Time{0}) << "the first holder after the drop is the dropper";
 }
 
 }  // namespace

@@ -37,9 +37,13 @@ def main():
     require_root()
     with Topology.create(unique_name("life"), gateways=3, clients=0, backends=0) as topo:
         # The daemon's life cycle with the control plane alone (the fast path has its own tests).
-        # The sockets belong to group "daemon" (management.socket_group).
+        # The sockets belong to group "daemon" (management.socket_group); a read-only
+        # socket beside each belongs to "nogroup".
+        ro_socket = f"{topo.work_dir}/ringgated-{{node}}-ro.sock"
         config = private_config(EXAMPLE, topo.work_dir, [(r"^  enabled: true$", "  enabled: false"),
-                                                         (r"^(  socket: .*)$", r"\1\n  socket_group: daemon")])
+                                                         (r"^(  socket: .*)$", r"\1\n  socket_group: daemon\n"
+                                                          f"  read_only_socket: {ro_socket}\n"
+                                                          "  read_only_socket_group: nogroup")])
         with Cluster(config, topo.work_dir, topo) as cluster:
             for node in (1, 2, 3):
                 cluster.start(node)
@@ -85,6 +89,27 @@ def main():
             assert f"operator uid {os.getuid()}: log levels set to cluster=debug" in cluster.nodes[2].log()
             print("ok   commands, run-time log levels, refusals; socket group, the operator's uid logged")
 
+            ro_path = ro_socket.format(node=1)
+            ro_stat = os.stat(ro_path)
+            assert ro_stat.st_gid == grp.getgrnam("nogroup").gr_gid and ro_stat.st_mode & 0o777 == 0o660, ro_stat
+            ro = lambda *words: subprocess.run([str(RINGGATECTL), "--socket", ro_path, *words], capture_output=True,
+                                               text=True, timeout=10)
+            assert ro("status").returncode == 0
+            refused = ro("log-level", "cluster=info", "--json")
+            assert refused.returncode == 1 and "read-only" in json.loads(refused.stdout)["error"], refused
+            assert "operator uid 0: 'log-level' refused on the read-only socket" in cluster.nodes[1].log()
+            # A user outside the control socket's group (nobody, in nogroup): ringgatectl
+            # falls back to the read-only socket, where reads work and changes do not.
+            nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(RINGGATECTL),
+                      "--config", str(config), "--node", "1"]
+            read = subprocess.run(nobody + ["members", "--json"], capture_output=True, text=True, timeout=10)
+            assert read.returncode == 0 and json.loads(read.stdout)["members"], (read.stdout, read.stderr)
+            change = subprocess.run(nobody + ["drain", "2"], capture_output=True, text=True, timeout=10)
+            assert change.returncode == 1 and "read-only" in change.stderr, (change.stdout, change.stderr)
+            assert "operator uid 65534: 'drain' refused on the read-only socket" in cluster.nodes[1].log()
+            print("ok   read-only socket: its own group, reads answered, changes refused with the uid logged; "
+                  "ringgatectl falls back to it")
+
             sock = str(topo.work_dir / "ringgated-1.sock")
             for payload in (b"\x00\xff garbage\n", b"xml status\n",
                             b"text\n", b"json status with\x01control\n"):
@@ -113,9 +138,8 @@ def main():
                                  (["--config", str(config), "--node", "1"], "subcommand is required")):
                 r = subprocess.run([str(RINGGATECTL), *args], capture_output=True, text=True)
                 assert r.returncode == 2 and needle in r.stderr, (args, r.returncode, r.stderr)
-            for args, needle in ((["--config", str(config)], "--node ID or --check-config"),
+            for args, needle in ((["--config", str(config)], "no node of the node map has an address of this host"),
                                  (["--config", str(config), "--node", "0"], "expected a number"),
-                                 (["--node", "1"], "--config FILE is required"),
                                  (["--config", str(config), "--node", "1", "--log", "x=y"], "bad spec"),
                                  (["--config", str(config), "--check-config", "--node", "1"], "exclusive")):
                 r = subprocess.run([str(RINGGATED), *args], capture_output=True, text=True)
@@ -131,7 +155,14 @@ def main():
                                     "--config", str(config), "--node", "1"],
                                    capture_output=True, text=True, timeout=20)
             assert twice.returncode == 1 and "in use" in twice.stderr, twice.stderr
-            print("ok   a second daemon for one node is refused")
+            # Without --node: the node whose address this host (namespace) has, here node 1.
+            found = subprocess.run(["ip", "netns", "exec", topo.gateway(1).namespace, str(RINGGATED),
+                                    "--config", str(config)], capture_output=True, text=True, timeout=20)
+            assert found.returncode == 1 and "ringgated-1.sock is in use" in found.stderr, found.stderr
+            ctl = subprocess.run(["ip", "netns", "exec", topo.gateway(3).namespace, str(RINGGATECTL),
+                                  "--config", str(config), "status", "--json"], capture_output=True, text=True)
+            assert ctl.returncode == 0 and json.loads(ctl.stdout)["node"] == 3, (ctl.stdout, ctl.stderr)
+            print("ok   a second daemon for one node is refused; without --node the host's node is found")
 
             assert cluster.stop(3) == 0
             assert not (topo.work_dir / "ringgated-3.sock").exists(), "socket left after SIGTERM"

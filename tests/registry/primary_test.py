@@ -12,7 +12,7 @@
 """
 import time
 
-from registry_harness import (PORT, REGISTRY_BIN, SERVICE, TopologyError, call, ctl, require_root, run_on_store,
+from registry_harness import (SERVICE, TopologyError, call, ctl, require_root, run_on_store, start_auto_registry,
                               sh, store_args, wait_for)
 
 TRIALS = 10
@@ -30,11 +30,7 @@ def run(topo, store, postgres):
     stores = {h.namespace: store_args(topo, store, f"reg{h.index}", postgres) for h in regs}
 
     def start(host):
-        peers = ",".join(h.address for h in regs if h is not host)
-        topo.start(host, [REGISTRY_BIN, "--service", f"{SERVICE}:{PORT}", "--role", "auto", "--interface", "eth0",
-                          "--key-file", topo.key_file(), "--peers", peers,
-                          "--name", f"reg{host.index}", "--management", sockets[host.namespace],
-                          "--check-interval-ms", 200, "--check-failures", 3, *stores[host.namespace]])
+        start_auto_registry(topo, host, stores[host.namespace], peers=[h.address for h in regs if h is not host])
 
     def role(host):
         try:

@@ -57,9 +57,10 @@ class RingTopology(Topology):
         self.procs = {}  # host namespace -> Popen of its ringgate process
 
     @classmethod
-    def build(cls, name, backends, registries):
+    def build(cls, name, backends, registries, **more):
+        """`more`: what a subclass's constructor takes besides (tests/chaos/chaos_rig.py)."""
         cleanup_stale()
-        topo = cls(name, backends, registries)
+        topo = cls(name, backends, registries, **more)
         try:
             topo._build()
         except BaseException:
@@ -225,6 +226,18 @@ def start_standalone(topo, store, postgres, *extra):
     wait_for(lambda: None if call(reg.address, "ROLE").startswith("OK standalone") else "not serving", 10,
              "the registry")
     return reg.address, management
+
+
+def start_auto_registry(topo, host, store_arguments, peers=()):
+    """Starts a registry with --role auto on `host` (seed 003: it takes the free service
+    address as primary, or follows as monitor), checking every 200 ms, its management
+    socket in the run's folder; returns that socket's path."""
+    management = topo.work_dir / f"{host.namespace}.sock"
+    topo.start(host, [REGISTRY_BIN, "--service", f"{SERVICE}:{PORT}", "--role", "auto", "--interface", "eth0",
+                      "--key-file", topo.key_file(), *(["--peers", ",".join(peers)] if peers else []),
+                      "--name", f"reg{host.index}", "--management", management,
+                      "--check-interval-ms", 200, "--check-failures", 3, *store_arguments])
+    return management
 
 
 def start_agent(topo, host, service, interval_ms, failures, reconcile_ms):

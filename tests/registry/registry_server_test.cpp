@@ -119,6 +119,34 @@ TEST_F(RegistryServerTest, AMonitorsSubscribersSeeTheChangesItReplays) {
     monitorServer.close();
 }
 
+// A gateway that has seen term 5 does not take the live list of a registry at term 3 (a
+// stale primary: cut off, not yet stepped down) — before, it took whatever list came —
+// unless only term 3 answers for the reset time (every registry restarted).
+TEST_F(RegistryServerTest, AGatewayRefusesTheListOfAStalePrimary) {
+    primary_->setTerm(5);
+    monitor_->setTerm(3);
+    ASSERT_TRUE(monitorStore_->load({7, {row(9, 9, 9)}}).ok());  // the stale primary's own table
+    TableWorker staleTable(io_, *monitor_);
+    RegistryServer stale(io_, staleTable, 1000ms, key_);
+    ASSERT_TRUE(stale.listen({*Ipv4Address::parse("127.0.0.1"), 0}).ok());
+    stale.setRole(Role::Primary);
+    EXPECT_EQ(call("ANNOUNCE " + server(1).toString()).rfind("OK", 0), 0u);
+    std::vector<protocol::LiveList> seen;
+    LiveListClient gateway(io_, {endpoint_, {*Ipv4Address::parse("127.0.0.1"), stale.port()}},
+                           [&](const protocol::LiveList& list) { seen.push_back(list); }, key_, 1500ms);
+    gateway.start();
+    ASSERT_TRUE(runUntil([&] { return !seen.empty(); }));
+    EXPECT_EQ(seen.back().servers, std::vector{server(1)});  // term 5 first
+    server_->close();  // the newer primary goes away; only the stale one answers now
+    auto lost = std::chrono::steady_clock::now();
+    ASSERT_TRUE(runUntil([&] { return seen.back().version == 7; }));
+    EXPECT_GE(std::chrono::steady_clock::now() - lost, 1400ms) << "took a stale primary's list at once";
+    EXPECT_EQ(seen.back().servers, std::vector{server(9)});  // after the reset: a restarted pool
+    EXPECT_EQ(seen.size(), 2u);
+    gateway.stop();
+    stale.close();
+}
+
 TEST_F(RegistryServerTest, HostileRequestsAreRefusedAndCounted) {
     EXPECT_EQ(call("HELLO").rfind("ERR", 0), 0u);
     EXPECT_EQ(call("ANNOUNCE 1.2.3.4.5").rfind("ERR", 0), 0u);
@@ -202,7 +230,7 @@ TEST(LiveListClientTest, LeavesASilentRegistry) {
             if (ec) return;
             auto s = std::make_shared<tcp::socket>(std::move(socket));
             accepted.push_back(s);  // kept open, never closed: a half-open connection
-            static const std::string line = "LIVE 1 198.19.0.1\n";
+            static const std::string line = "TERM 0\nLIVE 1 198.19.0.1\n";
             boost::asio::async_write(*s, boost::asio::buffer(line), [](boost::system::error_code, size_t) {});
             accept();
         });

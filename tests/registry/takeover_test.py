@@ -14,7 +14,7 @@ normally (SIGTERM releases the address) and reg1 takes over.
 import threading
 import time
 
-from registry_harness import (PORT, REGISTRY_BIN, SERVICE, TopologyError, call, ctl, require_root, run_on_store,
+from registry_harness import (SERVICE, TopologyError, call, ctl, require_root, run_on_store, start_auto_registry,
                               store_args, wait_for)
 
 CLIENTS = 20
@@ -62,10 +62,7 @@ def run(topo, store, postgres):
     stores = {h.namespace: store_args(topo, store, f"reg{h.index}", postgres) for h in topo.registries}
 
     def start(host):
-        topo.start(host, [REGISTRY_BIN, "--service", f"{SERVICE}:{PORT}", "--role", "auto", "--interface", "eth0",
-                          "--key-file", topo.key_file(),
-                          "--name", f"reg{host.index}", "--management", sockets[host.namespace],
-                          "--check-interval-ms", 200, "--check-failures", 3, *stores[host.namespace]])
+        start_auto_registry(topo, host, stores[host.namespace])
 
     def role_is(host, role):
         return lambda: None if ctl(sockets[host.namespace], "pool")["role"] == role else \

@@ -37,6 +37,10 @@ TEST(CommandTable, DispatchesAndReportsUnknown) {
     EXPECT_TRUE(help.ok);
     EXPECT_EQ(help.body, "echo ARGS\n");
     EXPECT_EQ(encodeReply(unknown).rfind("error\n", 0), 0u);
+    // A name that is not UTF-8 is answered, not thrown (tests/fuzz/fuzz_management_request.cpp).
+    Reply garbled;
+    ASSERT_NO_THROW(garbled = table.dispatch({Format::Json, "\xff", {}}));
+    EXPECT_EQ(garbled.body, "{\"error\":\"unknown command '\xef\xbf\xbd' (try 'help')\"}\n");
 }
 
 }  // namespace

@@ -24,14 +24,52 @@ protected:
         char dir[] = "/tmp/rg-mgmt-XXXXXX";
         ASSERT_NE(::mkdtemp(dir), nullptr);
         dir_ = dir;
-        commands_.add("ping", "ping", [](const Request&) { return Reply{true, "pong\n"}; });
+        commands_.add("ping", "ping", [](const Request&) { return Reply{true, "pong\n"}; }, Access::Read);
+        commands_.add("poke", "poke", [this](const Request&) {
+            ++pokes_;
+            return Reply{true, "poked\n"};
+        });
     }
     void TearDown() override { fs::remove_all(dir_); }
+
+    // One request over the socket at `path`, served by running io_ meanwhile.
+    std::string request(const std::string& path, const std::string& line) {
+        stream::socket client(io_);
+        client.connect(stream::endpoint(path));
+        boost::asio::write(client, boost::asio::buffer(line));
+        std::string reply;
+        bool done = false;
+        boost::asio::async_read(client, boost::asio::dynamic_buffer(reply),
+                                [&](boost::system::error_code, size_t) { done = true; });
+        auto deadline = std::chrono::steady_clock::now() + 3s;
+        while (!done && std::chrono::steady_clock::now() < deadline) io_.run_for(20ms);
+        return reply;
+    }
 
     std::string dir_;
     boost::asio::io_context io_;
     CommandTable commands_;
+    int pokes_ = 0;
 };
+
+TEST_F(ManagementServerTest, AReadOnlySocketAnswersReadsAndRefusesChanges) {
+    ManagementServer control(io_, commands_), readOnly(io_, commands_);
+    ASSERT_TRUE(control.listen(dir_ + "/c.sock").ok());
+    ASSERT_TRUE(readOnly.listen(dir_ + "/r.sock", "", Access::Read).ok());
+    EXPECT_EQ(request(dir_ + "/r.sock", "text ping\n"), "ok\npong\n");
+    EXPECT_EQ(request(dir_ + "/r.sock", "json poke\n"),
+              "error\n{\"error\":\"this socket is read-only: 'poke' changes state (use management.socket)\"}\n");
+    EXPECT_EQ(pokes_, 0);
+    EXPECT_EQ(request(dir_ + "/c.sock", "text poke\n"), "ok\npoked\n");
+    EXPECT_EQ(pokes_, 1);
+}
+
+TEST_F(ManagementServerTest, AnUnknownGroupIsRefusedNamingItsField) {
+    ManagementServer readOnly(io_, commands_);
+    auto listened = readOnly.listen(dir_ + "/r.sock", "no-such-group-rg", Access::Read);
+    ASSERT_FALSE(listened.ok());
+    EXPECT_EQ(listened.error().message, "management.read_only_socket_group: no group 'no-such-group-rg' on this host");
+}
 
 TEST_F(ManagementServerTest, TheSocketHasItsFinalModeAndNothingIsLeftBehind) {
     ::umask(0);  // the widest umask: the mode must not come from it

@@ -91,6 +91,18 @@ TEST_F(RemoteApiTest, BasicCredentialsRunCommandsAsTheUser) {
     EXPECT_EQ(call->request.who, "user alice (admin) from 192.0.2.7");
 }
 
+TEST_F(RemoteApiTest, PathsThatAreNotUtf8AreAnsweredNotThrown) {
+    // Found by tests/fuzz/fuzz_management_request.cpp: the error echoing such a path threw
+    // out of the handler (nlohmann's dump refuses invalid UTF-8), which ends the daemon.
+    for (const char* target : {"/nowhere/\xff\xfe", "/\xc3"}) {
+        ApiResult result;
+        ASSERT_NO_THROW(result = api_.handle(get(target, "Basic YWxpY2U6YWRtaW4tc2VjcmV0"), now_));
+        auto& response = std::get<HttpResponse>(result);
+        EXPECT_EQ(response.status, 404);
+        EXPECT_NE(response.body.find("\xef\xbf\xbd"), std::string::npos) << response.body;  // U+FFFD
+    }
+}
+
 TEST_F(RemoteApiTest, ReadOnlyUsersReadButCannotChange) {
     std::string cookie = login("victor", "viewer-secret");
     ASSERT_FALSE(cookie.empty());

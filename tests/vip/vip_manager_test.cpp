@@ -34,7 +34,7 @@ public:
 
     std::vector<Effect> visit(NodeId node, bool grew = false) {
         now_ += std::chrono::milliseconds(100);
-        auto effects = managers_.at(node).onToken(now_, members(), grew, loadOf_[node], table_, loads_);
+        auto effects = managers_.at(node).onToken(now_, members(), grew, loadOf_[node], table_, loads_, fence);
         checkNoDoubleAnswer();
         return effects;
     }
@@ -75,6 +75,7 @@ public:
     }
 
     VipManager& manager(NodeId n) { return managers_.at(n); }
+    FenceOf fence;  // what visits are told of dropped owners' leases (none: no wait)
     VipTable& table() { return table_; }
     void setLoad(NodeId n, const char* vip, uint64_t rate) { loadOf_[n].vipRates[ip(vip)] = rate; }
     void clearLoad(NodeId n) { loadOf_[n].vipRates.clear(); }
@@ -355,6 +356,72 @@ TEST(VipManager, OperatorMoveSetsPreferenceAndMovesReleaseFirst) {
     // Node 3 is alive and keeps the VIP's older flows: node 2 sends their packets on to it.
     EXPECT_EQ(claimed, (std::vector<Effect>{{EffectKind::Claim, ip("198.18.0.102"), false, 3}}));
     EXPECT_EQ(ring.table().find(ip("198.18.0.102"))->preferred, 2u);
+}
+
+// Issue 16: the owner that was dropped may still run, cut off, until its lease runs out.
+// Its VIPs are claimed only after the fence the dropping node computed, and the fence is
+// cleared once the new owner has taken it into account.
+TEST(VipManager, AVipOfADroppedOwnerIsClaimedOnlyAfterItsFence) {
+    using namespace std::chrono_literals;
+    VipTable table = demoTable();
+    LoadTable loads;
+    VipManager one(1, {1, 2}, {}), two(2, {1, 2}, {});
+    Clock::time_point t{};
+    two.onToken(t, {2}, false, {}, table, loads);  // alone: node 2 answers everything
+    ASSERT_EQ(two.answering().size(), 3u);
+    t += 200ms;
+    std::vector<NodeId> fencedOwners;
+    FenceOf fence = [&](NodeId owner) -> Clock::duration {
+        fencedOwners.push_back(owner);
+        return 100ms;
+    };
+    EXPECT_TRUE(one.onToken(t, {1}, false, {}, table, loads, fence).empty());  // node 2 dropped
+    EXPECT_EQ(fencedOwners, (std::vector<NodeId>{2, 2, 2}));
+    EXPECT_TRUE(one.answering().empty());
+    for (const VipEntry& e : table.entries) EXPECT_EQ(e.fenceMs, 0u) << "taken into account, cleared";
+    ASSERT_TRUE(one.nextDeadline());
+    EXPECT_EQ(*one.nextDeadline(), t + 100ms);
+    EXPECT_TRUE(one.onTimer(t + 99ms).empty());
+    auto claims = one.onTimer(t + 100ms);
+    EXPECT_EQ(claims.size(), 3u);
+    EXPECT_EQ(one.answering().size(), 3u);
+    EXPECT_EQ(one.counters().fencedClaims, 3u);
+    EXPECT_FALSE(one.nextDeadline());
+}
+
+// The fence travels on the token: a node other than the dropping one waits it out from its
+// own visit (never sooner than the dropping node meant).
+TEST(VipManager, TheFenceIsWaitedOutByTheOwnerItNames) {
+    using namespace std::chrono_literals;
+    Ring ring({1, 2, 3}, demoTable());
+    ring.rotate(2);
+    ASSERT_EQ(ring.ownerOf("198.18.0.102"), 3u);
+    ring.fence = [](NodeId) -> Clock::duration { return 250ms; };
+    ring.kill(3);
+    ring.visit(2);  // drops 3: .102 goes to node 1 with a 250 ms fence
+    EXPECT_EQ(ring.table().find(ip("198.18.0.102"))->current, 1u);
+    EXPECT_EQ(ring.table().find(ip("198.18.0.102"))->fenceMs, 250u);
+    ring.visit(1);  // sees it: answers 250 ms from now
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), kNoNode);
+    EXPECT_EQ(ring.table().find(ip("198.18.0.102"))->fenceMs, 0u);
+    ring.visit(2);
+    ring.visit(1);  // 200 ms later: still waiting
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), kNoNode);
+    ring.visit(2);
+    ring.visit(1);  // 400 ms later
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), 1u);
+}
+
+// A live move needs no fence: the owner released before the target heard of it.
+TEST(VipManager, ALiveMoveIsNotFenced) {
+    using namespace std::chrono_literals;
+    Ring ring({1, 2, 3}, demoTable());
+    ring.fence = [](NodeId) -> Clock::duration { return 250ms; };
+    ring.rotate(2);
+    ASSERT_TRUE(ring.manager(1).queue({CommandKind::Move, ip("198.18.0.102"), 2}, ring.table(), ring.members()));
+    ring.rotate(2);
+    EXPECT_EQ(ring.ownerOf("198.18.0.102"), 2u);
+    EXPECT_EQ(ring.manager(2).counters().fencedClaims, 0u);
 }
 
 TEST(VipManager, CloseOpenDrainUndrain) {

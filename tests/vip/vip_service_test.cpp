@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "config/loader.h"
 #include "control/vip/vip_codec.h"
 #include "control/vip/vip_commands.h"
@@ -37,6 +39,7 @@ TEST(VipService, FirstTokenPlacesVipsAndWritesCarriages) {
     config::Config config = demoConfig();
     RecordingActuator act;
     VipService service(config, 1, act);
+    service.onLease(cluster::Time{0}, true);  // granted by the ring
     cluster::Carriages carriages;
     service.onTokenHeld(cluster::Time{0}, carriages, {1, 2, 3});
     // Node 1 prefers 198.18.0.100 and takes the unpreferred ones by spread; cold start probes.
@@ -51,14 +54,43 @@ TEST(VipService, FirstTokenPlacesVipsAndWritesCarriages) {
     // Node 2 receives the train and claims what the table gives it.
     RecordingActuator act2;
     VipService service2(config, 2, act2);
+    service2.onLease(cluster::Time{0}, true);  // granted by the ring
     service2.onTokenHeld(cluster::Time{1000}, carriages, {1, 2, 3});
     EXPECT_NE(std::find(act2.calls.begin(), act2.calls.end(), "claim 198.18.0.101 probe"), act2.calls.end());
+}
+
+// A node answers only while it holds the lease: before the first grant its VIPs wait;
+// losing it releases them at once; regaining it answers again without a token visit.
+TEST(VipService, AnswersOnlyWhileItHoldsTheLease) {
+    auto config = demoConfig();
+    RecordingActuator act;
+    VipService service(config, 1, act);
+    cluster::Carriages carriages;
+    service.onTokenHeld(cluster::Time{0}, carriages, {1});  // alone: every VIP is ours
+    EXPECT_TRUE(act.calls.empty());
+    EXPECT_TRUE(service.manager().answering().empty());
+    size_t vips = service.table().entries.size();
+    ASSERT_GT(vips, 0u);
+    auto count = [&](const std::string& prefix) {
+        return static_cast<size_t>(std::count_if(act.calls.begin(), act.calls.end(),
+                                                 [&](const std::string& c) { return c.rfind(prefix, 0) == 0; }));
+    };
+    service.onLease(cluster::Time{1000}, true);
+    EXPECT_EQ(count("claim "), vips);
+    EXPECT_EQ(service.manager().answering().size(), vips);
+    service.onLease(cluster::Time{2000}, false);
+    EXPECT_EQ(count("release "), vips);
+    EXPECT_TRUE(service.manager().answering().empty());
+    service.onLease(cluster::Time{3000}, true);
+    EXPECT_EQ(count("claim "), 2 * vips);
+    EXPECT_EQ(service.manager().counters().leaseReleases, vips);
 }
 
 TEST(VipService, UndecodableCarriageKeepsLastGoodTable) {
     config::Config config = demoConfig();
     RecordingActuator act;
     VipService service(config, 1, act);
+    service.onLease(cluster::Time{0}, true);  // granted by the ring
     cluster::Carriages carriages;
     service.onTokenHeld(cluster::Time{0}, carriages, {1});
     size_t owned = service.manager().answering().size();
@@ -74,6 +106,7 @@ TEST(VipService, ReportsTheTableAndQueuesOperatorCommands) {
     config::Config config = demoConfig();
     RecordingActuator act;
     VipService service(config, 1, act);
+    service.onLease(cluster::Time{0}, true);  // granted by the ring
     cluster::Carriages carriages;
     service.onTokenHeld(cluster::Time{0}, carriages, {1, 2, 3});
 
@@ -99,6 +132,7 @@ TEST(VipService, LeavingTheRingReleasesEverything) {
     config::Config config = demoConfig();
     RecordingActuator act;
     VipService service(config, 1, act);
+    service.onLease(cluster::Time{0}, true);  // granted by the ring
     cluster::Carriages carriages;
     service.onTokenHeld(cluster::Time{0}, carriages, {1});
     size_t owned = service.manager().answering().size();
@@ -115,6 +149,7 @@ TEST(VipService, ReconfigureAddsAndRemovesVipsAtTheNextVisit) {
     config::Config config = demoConfig();
     RecordingActuator act;
     VipService service(config, 1, act);
+    service.onLease(cluster::Time{0}, true);  // granted by the ring
     cluster::Carriages carriages;
     service.onTokenHeld(cluster::Time{0}, carriages, {1});  // alone: every VIP is ours
     ASSERT_TRUE(service.manager().answering().count(*Ipv4Address::parse("198.18.0.102")));
