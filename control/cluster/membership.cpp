@@ -88,6 +88,7 @@ void Membership::setMembers(Time now, std::vector<NodeId> members) {
     else
         RG_INFO(Cluster, "membership %s -> %s", listText(members_).c_str(), listText(members).c_str());
     members_ = std::move(members);
+    membersSince_ = now;
     refreshRing();
     auto successor = nextAfter(members_, options_.self);
     if (successor != successor_) {
@@ -238,6 +239,12 @@ void Membership::adopt(Time now, Train train) {
         RG_INFO(Cluster, "joined ring %016llx", static_cast<unsigned long long>(train.ringId));
     }
     ++counters_.tokensReceived;
+    // A member that hands our ring's token on without itself in it has left on purpose
+    // (Phase::Leaving): it answers for nothing any more, so majorities are counted without
+    // it. Otherwise the last members after a few departures would hold a minority of the
+    // ring they last confirmed and never answer again (membership_sim seeds 1275, 2425).
+    if (train.ringId == ringId_ && train.current != options_.self && !contains(train.members, train.current))
+        std::erase(confirmed_, train.current);
     if (ringId_ != train.ringId && ringId_ != 0)
         RG_INFO(Cluster, "ring %016llx merges into ring %016llx", static_cast<unsigned long long>(ringId_),
                 static_cast<unsigned long long>(train.ringId));
@@ -255,7 +262,7 @@ void Membership::adopt(Time now, Train train) {
     if (lastReceiveAt_) lastRotation_ = now - *lastReceiveAt_;
     lastReceiveAt_ = now;
     lastTokenAt_ = now;
-    if (primary(train.members)) {
+    if (primary(train.members) || minorityTooLong(now, train.members)) {
         confirmed_ = train.members;  // it came through another member
         refreshRing();
     }
@@ -674,6 +681,16 @@ bool Membership::primary(const std::vector<NodeId>& members) const {
     return confirmed_.size() == 2 || contains(members, *std::min_element(confirmed_.begin(), confirmed_.end()));
 }
 
+// The majority rule keeps a cut-off minority from answering while the majority takes its
+// VIPs. But when the majority is really gone (crashed, or left while the ring was too
+// unsettled to confirm the smaller rings), the survivors would never answer again. A ring
+// that has stayed exactly this one for kMinorityPatience is taken as all that is left.
+// The price: a minority cut off for longer than that answers too, as every ring did
+// before leases (docs/CLUSTER.md, "One answer per VIP: leases", limits).
+bool Membership::minorityTooLong(Time now, const std::vector<NodeId>& members) const {
+    return phase_ == Phase::Member && members == members_ && now - membersSince_ >= kMinorityPatience;
+}
+
 bool Membership::tie(const std::vector<NodeId>& members) const {
     size_t kept = 0;
     for (NodeId m : confirmed_) kept += contains(members, m);
@@ -696,7 +713,8 @@ void Membership::updateLease(Time now) {
     // Alone, nobody else can drop us: the lease is ours, and it carries over into a ring we
     // join for a lease's time (a joined ring drops us only after a whole hand-off budget,
     // and grants soon).
-    if (phase_ == Phase::Member && members_.size() == 1 && members_[0] == options_.self && primary(members_)) {
+    if (phase_ == Phase::Member && members_.size() == 1 && members_[0] == options_.self &&
+        (primary(members_) || minorityTooLong(now, members_))) {
         if (confirmed_ != members_) {
             confirmed_ = members_;
             refreshRing();

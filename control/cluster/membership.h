@@ -64,6 +64,10 @@ struct MembershipCounters {
     uint64_t leaseLapses = 0;        // our lease ran out while a member: stopped answering
 };
 
+// How long a ring that holds a minority of the membership it last confirmed must stay
+// unchanged before it takes itself as all that is left (Membership::minorityTooLong).
+constexpr Time kMinorityPatience = std::chrono::seconds(2);
+
 // What the VIP manager and other riders of the train plug in.
 class MembershipHooks {
 public:
@@ -251,6 +255,10 @@ private:
     // The last membership this node saw confirmed (a token received from another member, or
     // alone): a ring answers for VIPs only while it holds a majority of it (primary()).
     std::vector<NodeId> confirmed_;
+    // Since when members_ has been what it is: a minority ring that stays unchanged for
+    // kMinorityPatience is all that is left (the others died or left) and confirms itself.
+    Time membersSince_{};
+    bool minorityTooLong(Time now, const std::vector<NodeId>& members) const;
     bool inRing_ = false;     // members_ names us
     bool inPrimary_ = true;   // primary(members_)
 };
